@@ -1,0 +1,114 @@
+//! Who is calling: bearer-token verification and the `Viewer` every resolver receives.
+//! The HTTP edge extracts the header; this module decides, without knowing Rocket.
+
+pub mod dev_token;
+
+use secrecy::SecretString;
+
+use crate::config::AppConfig;
+use crate::db::DbPool;
+use crate::error::AppError;
+use crate::users::{NewUser, User};
+
+/// The caller of one request, placed in the GraphQL context.
+#[derive(Clone, Debug)]
+pub enum Viewer {
+    Anonymous,
+    User(User),
+}
+
+impl Viewer {
+    /// The signed-in user, or `UNAUTHENTICATED`.
+    pub fn user(&self) -> crate::error::AppResult<&User> {
+        match self {
+            Self::User(user) => Ok(user),
+            Self::Anonymous => Err(AppError::Unauthenticated),
+        }
+    }
+}
+
+/// Claims we take from a verified token to find or create the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub subject: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Why a presented token was refused. The client always sees the same generic 401; the reason is for
+/// the security log only.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("malformed authorization header")]
+    MalformedHeader,
+    #[error("token rejected: {0}")]
+    InvalidToken(String),
+}
+
+/// Verifies bearer tokens. Holds the keys; built once at start.
+pub struct Authenticator {
+    dev_secret: Option<SecretString>,
+}
+
+impl Authenticator {
+    pub fn new(config: &AppConfig) -> Self {
+        Self {
+            dev_secret: config.dev_tokens_enabled().then(|| config.secret_key.clone()),
+        }
+    }
+
+    /// Checks a token and returns the identity it proves.
+    pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::InvalidToken(format!("header: {e}")))?;
+        match (&self.dev_secret, header.alg) {
+            (Some(secret), jsonwebtoken::Algorithm::HS256) => dev_token::verify(secret, token),
+            (None, jsonwebtoken::Algorithm::HS256) => Err(AuthError::InvalidToken("dev tokens are disabled".into())),
+            (_, alg) => Err(AuthError::InvalidToken(format!("algorithm {alg:?} not accepted"))),
+        }
+    }
+
+    /// Parses an `Authorization` header value, verifies the token and loads (or creates) its user.
+    /// A database connection is taken only when there is a token to resolve.
+    pub async fn viewer(&self, authorization: Option<&str>, pool: &DbPool) -> Result<Viewer, ViewerError> {
+        let Some(value) = authorization else {
+            return Ok(Viewer::Anonymous);
+        };
+        let token = bearer_token(value).ok_or(AuthError::MalformedHeader)?;
+        let identity = self.verify(token)?;
+        let mut conn = pool.get().await.map_err(AppError::from)?;
+        let user = User::find_or_create(&mut conn, NewUser::from_identity(&identity))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Viewer::User(user))
+    }
+}
+
+/// Resolving a viewer failed: a bad token (401) or a dependency (503/500).
+#[derive(Debug, thiserror::Error)]
+pub enum ViewerError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// `Bearer <token>`, scheme case-insensitive, token non-empty and free of spaces.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(bearer_token("Bearer abc.def.ghi"), Some("abc.def.ghi"));
+        assert_eq!(bearer_token("bearer  abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer a b"), None);
+    }
+}

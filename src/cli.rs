@@ -1,0 +1,200 @@
+//! The command line (DESIGN.md §2): `serve` (default), `migrate`, `schema`, `generate-secret-key`,
+//! `check-config`, `healthcheck`, `dev-token`.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::config::{generate_secret_key, AppConfig, KeyFormat};
+use crate::db::{self, embedded::EmbeddedPostgres};
+
+/// Where `serve` keeps its private PostgreSQL when `DATABASE_URL` is unset.
+pub const EMBEDDED_DATA_DIR: &str = "data/postgres";
+/// The database created on the embedded server.
+pub const EMBEDDED_DATABASE: &str = "homechef";
+
+#[derive(Debug, Parser)]
+#[command(name = "homechef", version, about = "GraphQL backend of HomeChef Companion")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve HTTP (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL); `schema.graphql` must equal it.
+    Schema,
+    /// Print a new random SECRET_KEY.
+    GenerateSecretKey {
+        /// Random bytes (at least 32).
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(32..=1024))]
+        bytes: u16,
+        /// Text encoding of the key.
+        #[arg(long, value_enum, default_value_t = KeyFormat::Urlsafe)]
+        format: KeyFormat,
+    },
+    /// Check the configuration against the production checklist; non-zero exit on any failure.
+    CheckConfig,
+    /// Exit 0 if and only if the readiness probe answers 200 (for Docker HEALTHCHECK).
+    Healthcheck {
+        /// Readiness URL (http only).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Print a short-lived token for a development user (accepted only with APP_ENV=development).
+    DevToken {
+        /// User name: letters, digits, `-`, `_`, `.`; 1 to 64 characters.
+        #[arg(long)]
+        user: String,
+        /// E-mail address to record for the user.
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(AppConfig::load()?).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate => migrate(AppConfig::load()?).await.map(|()| ExitCode::SUCCESS),
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::GenerateSecretKey { bytes, format } => {
+            println!("{}", generate_secret_key(bytes.into(), format));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            let passed = crate::checks::print_report(&AppConfig::load()?);
+            Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Healthcheck { url } => {
+            let url = url.unwrap_or_else(default_ready_url);
+            Ok(match probe(&url).await {
+                Ok(200) => ExitCode::SUCCESS,
+                Ok(status) => {
+                    eprintln!("unhealthy: {url} answered {status}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("unhealthy: {e:#}");
+                    ExitCode::FAILURE
+                }
+            })
+        }
+        Command::DevToken { user, email } => {
+            println!("{}", dev_token(&AppConfig::load()?, &user, email.as_deref())?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
+    if config.is_production() && !crate::checks::print_report(&config) {
+        bail!("refusing to start in production: the configuration fails the checklist above");
+    }
+    if config.secret_key_generated {
+        tracing::warn!("SECRET_KEY is not set: using a random key for this run only (dev tokens will not survive a restart)");
+    }
+    let embedded = resolve_database(&mut config).await?;
+    let result = async {
+        let applied = db::run_migrations(config.database_url()?).await?;
+        tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
+        let rocket = crate::rocket(config)?;
+        rocket
+            .launch()
+            .await
+            .map_err(|e| anyhow::anyhow!("server stopped: {}", e.kind()))?;
+        Ok(())
+    }
+    .await;
+    if let Some(pg) = embedded {
+        pg.stop().await.context("could not stop the embedded PostgreSQL")?;
+        tracing::info!("embedded PostgreSQL stopped");
+    }
+    result
+}
+
+async fn migrate(mut config: AppConfig) -> anyhow::Result<()> {
+    let embedded = resolve_database(&mut config).await?;
+    let result = db::run_migrations(config.database_url()?).await;
+    if let Some(pg) = embedded {
+        pg.stop().await?;
+    }
+    let applied = result?;
+    if applied.is_empty() {
+        println!("database is up to date");
+    }
+    for version in applied {
+        println!("applied {version}");
+    }
+    Ok(())
+}
+
+/// With `DATABASE_URL` unset (development only), starts the private PostgreSQL and points the config at it.
+async fn resolve_database(config: &mut AppConfig) -> anyhow::Result<Option<EmbeddedPostgres>> {
+    if config.database_url.is_some() {
+        return Ok(None);
+    }
+    if config.is_production() {
+        bail!("DATABASE_URL is required in production");
+    }
+    let pg = EmbeddedPostgres::start(Path::new(EMBEDDED_DATA_DIR)).await?;
+    let url = pg.ensure_database(EMBEDDED_DATABASE).await?;
+    tracing::info!(data_dir = %pg.data_dir().display(), "embedded PostgreSQL running; connect with: psql {url}");
+    config.database_url = Some(SecretString::from(url));
+    Ok(Some(pg))
+}
+
+fn dev_token(config: &AppConfig, user: &str, email: Option<&str>) -> anyhow::Result<String> {
+    if !config.dev_tokens_enabled() {
+        bail!("dev tokens are accepted only with APP_ENV=development");
+    }
+    if config.secret_key_generated {
+        bail!("SECRET_KEY is not set: run `export SECRET_KEY=$(homechef generate-secret-key)` and start the server with the same value");
+    }
+    if !crate::auth::dev_token::valid_name(user) {
+        bail!("--user must be 1 to 64 letters, digits, '-', '_' or '.'");
+    }
+    if email.is_some_and(|e| e.len() > 320 || !e.contains('@')) {
+        bail!("--email must be an e-mail address");
+    }
+    crate::auth::dev_token::issue(&config.secret_key, user, email)
+}
+
+fn default_ready_url() -> String {
+    let port = rocket::Config::figment().extract_inner::<u16>("port").unwrap_or(8000);
+    format!("http://127.0.0.1:{port}/health/ready")
+}
+
+/// A minimal HTTP/1.1 GET returning the status code: the runtime image has no curl.
+async fn probe(url: &str) -> anyhow::Result<u16> {
+    let rest = url.strip_prefix("http://").context("only http:// URLs are supported")?;
+    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(authority).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = vec![0u8; 64];
+        let n = stream.read(&mut head).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head[..n]).into_owned())
+    };
+    let head = tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .context("timed out")?
+        .with_context(|| format!("cannot reach {authority}"))?;
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .context("not an HTTP response")
+}

@@ -1,0 +1,340 @@
+//! Typed configuration: one `AppConfig`, read once through Rocket's figment (defaults, `Rocket.toml`,
+//! `ROCKET_*` for the server itself, and the unprefixed variables of DESIGN.md §4), validated at start.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use rocket::figment::{
+    providers::{Env, Serialized},
+    Figment,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Every environment variable the application reads besides Rocket's own `ROCKET_*`.
+pub const ENV_KEYS: &[&str] = &[
+    "APP_ENV",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "ALLOWED_ORIGINS",
+    "CLERK_PUBLISHABLE_KEY",
+    "CLERK_SECRET_KEY",
+    "CLERK_ISSUER",
+    "CLERK_JWT_KEY",
+    "CLERK_JWKS_URL",
+    "CLERK_AUTHORIZED_PARTIES",
+    "CLERK_WEBHOOK_SECRET",
+    "MEDIA_DIR",
+    "QUARANTINE_DIR",
+    "LOG_DIR",
+    "RATE_LIMIT_ENABLED",
+    "TRUSTED_PROXIES",
+    "MAX_REQUEST_SIZE",
+    "MAX_UPLOAD_SIZE",
+    "CLAMD_ADDR",
+    "GRAPHIQL_ENABLED",
+];
+
+/// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).
+pub const MIN_SECRET_KEY_LEN: usize = 32;
+
+/// Where the service runs; production turns every safety check into a hard requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    #[default]
+    Development,
+    Production,
+}
+
+/// The raw shape of the configuration as figment sees it (lower-cased variable names).
+#[derive(Deserialize)]
+struct RawConfig {
+    #[serde(default)]
+    app_env: AppEnv,
+    #[serde(default, deserialize_with = "lossy_secret")]
+    database_url: Option<SecretString>,
+    #[serde(default, deserialize_with = "lossy_secret")]
+    secret_key: Option<SecretString>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    allowed_origins: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    clerk_publishable_key: Option<String>,
+    #[serde(default, deserialize_with = "lossy_secret")]
+    clerk_secret_key: Option<SecretString>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    clerk_issuer: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    clerk_jwt_key: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    clerk_jwks_url: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    clerk_authorized_parties: Option<String>,
+    #[serde(default, deserialize_with = "lossy_secret")]
+    clerk_webhook_secret: Option<SecretString>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    media_dir: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    quarantine_dir: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    log_dir: Option<String>,
+    #[serde(default)]
+    rate_limit_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    trusted_proxies: Option<String>,
+    #[serde(default)]
+    max_request_size: Option<u64>,
+    #[serde(default)]
+    max_upload_size: Option<u64>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    clamd_addr: Option<String>,
+    #[serde(default)]
+    graphiql_enabled: Option<bool>,
+}
+
+/// Clerk settings; the sign-in issue consumes them.
+#[derive(Clone, Default)]
+pub struct ClerkConfig {
+    pub publishable_key: Option<String>,
+    pub secret_key: Option<SecretString>,
+    pub issuer: Option<String>,
+    pub jwt_key: Option<String>,
+    pub jwks_url: Option<String>,
+    pub authorized_parties: Vec<String>,
+    pub webhook_secret: Option<SecretString>,
+}
+
+/// The validated configuration. Secrets are `SecretString`s: they never reach a log or `Debug` output.
+#[derive(Clone)]
+pub struct AppConfig {
+    pub env: AppEnv,
+    /// `None` until resolved: `serve` starts the embedded PostgreSQL when it is unset.
+    pub database_url: Option<SecretString>,
+    pub secret_key: SecretString,
+    /// True when `SECRET_KEY` was missing and a throwaway key was generated for this run.
+    pub secret_key_generated: bool,
+    pub allowed_origins: Vec<String>,
+    pub clerk: ClerkConfig,
+    pub media_dir: PathBuf,
+    pub quarantine_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub rate_limit_enabled: bool,
+    pub trusted_proxies: Vec<String>,
+    pub max_request_size: u64,
+    pub max_upload_size: u64,
+    pub clamd_addr: Option<String>,
+    pub graphiql_enabled: bool,
+    /// Rocket's own settings (address, port, limits), already merged with ours.
+    pub rocket: Figment,
+}
+
+impl AppConfig {
+    /// The figment every run starts from: Rocket's (defaults, `Rocket.toml`, `ROCKET_*`), our safer defaults
+    /// for Rocket (no `Server` header, trusted-proxy handling is ours), then our own variables.
+    pub fn figment() -> Figment {
+        rocket_defaults(rocket::Config::figment()).merge(Env::raw().only(ENV_KEYS))
+    }
+
+    /// Loads and validates from the process environment.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::from_figment(Self::figment())
+    }
+
+    /// Validates an explicit figment (tests build theirs without the process environment).
+    pub fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        let env = raw.app_env;
+        let (secret_key, secret_key_generated) = match raw.secret_key.filter(|k| !k.expose_secret().is_empty()) {
+            Some(key) => (key, false),
+            None if env == AppEnv::Production => {
+                bail!("SECRET_KEY is required in production; create one with `homechef generate-secret-key`")
+            }
+            None => (SecretString::from(generate_secret_key(64, KeyFormat::Urlsafe)), true),
+        };
+        if secret_key.expose_secret().len() < MIN_SECRET_KEY_LEN {
+            bail!("SECRET_KEY must be at least {MIN_SECRET_KEY_LEN} characters; create one with `homechef generate-secret-key`");
+        }
+        let allowed_origins = split_list(raw.allowed_origins.as_deref());
+        let authorized_parties = match raw.clerk_authorized_parties.as_deref() {
+            Some(list) => split_list(Some(list)),
+            None => allowed_origins.clone(),
+        };
+        let max_upload_size = raw.max_upload_size.unwrap_or(10 * 1024 * 1024);
+        let max_request_size = raw.max_request_size.unwrap_or(max_upload_size * 5 + 1024 * 1024);
+        if max_upload_size == 0 || max_request_size == 0 {
+            bail!("MAX_REQUEST_SIZE and MAX_UPLOAD_SIZE must be positive");
+        }
+        Ok(Self {
+            env,
+            database_url: raw.database_url.filter(|u| !u.expose_secret().is_empty()),
+            secret_key,
+            secret_key_generated,
+            allowed_origins,
+            clerk: ClerkConfig {
+                publishable_key: raw.clerk_publishable_key,
+                secret_key: raw.clerk_secret_key,
+                issuer: raw.clerk_issuer,
+                jwt_key: raw.clerk_jwt_key,
+                jwks_url: raw.clerk_jwks_url,
+                authorized_parties,
+                webhook_secret: raw.clerk_webhook_secret,
+            },
+            media_dir: PathBuf::from(raw.media_dir.unwrap_or_else(|| "./media".into())),
+            quarantine_dir: PathBuf::from(raw.quarantine_dir.unwrap_or_else(|| "./quarantine".into())),
+            log_dir: PathBuf::from(raw.log_dir.unwrap_or_else(|| "./logs".into())),
+            rate_limit_enabled: raw.rate_limit_enabled.unwrap_or(true),
+            trusted_proxies: split_list(raw.trusted_proxies.as_deref()),
+            max_request_size,
+            max_upload_size,
+            clamd_addr: raw.clamd_addr.filter(|a| !a.is_empty()),
+            graphiql_enabled: raw.graphiql_enabled.unwrap_or(env == AppEnv::Development),
+            rocket: figment,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == AppEnv::Production
+    }
+
+    /// Dev tokens (`homechef dev-token`) are honoured only in development.
+    pub fn dev_tokens_enabled(&self) -> bool {
+        self.env == AppEnv::Development
+    }
+
+    /// The database URL, once resolved.
+    pub fn database_url(&self) -> anyhow::Result<&str> {
+        self.database_url
+            .as_ref()
+            .map(|u| u.expose_secret())
+            .context("DATABASE_URL is not set and no embedded PostgreSQL was started")
+    }
+}
+
+/// Rocket settings forced whatever `Rocket.toml` or `ROCKET_*` say: no `Server` header, no client-controlled
+/// IP header (the client address comes only from `TRUSTED_PROXIES`), no colour codes in our log lines.
+pub fn rocket_defaults(figment: Figment) -> Figment {
+    figment.merge(Serialized::globals(RocketOverrides {
+        ident: false,
+        ip_header: false,
+        cli_colors: false,
+    }))
+}
+
+#[derive(Serialize)]
+struct RocketOverrides {
+    ident: bool,
+    ip_header: bool,
+    cli_colors: bool,
+}
+
+/// Text encodings offered by `homechef generate-secret-key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyFormat {
+    /// URL-safe base64 without padding (default).
+    Urlsafe,
+    Hex,
+    Base64,
+}
+
+/// `bytes` bytes from the operating system's CSPRNG, encoded as `format`.
+pub fn generate_secret_key(bytes: usize, format: KeyFormat) -> String {
+    use base64::Engine as _;
+    use rand::TryRngCore as _;
+    let mut buf = vec![0u8; bytes];
+    // The OS generator failing is unrecoverable and rare; fall back to the thread CSPRNG, never zeros.
+    if rand::rngs::OsRng.try_fill_bytes(&mut buf).is_err() {
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut buf);
+    }
+    match format {
+        KeyFormat::Urlsafe => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&buf),
+        KeyFormat::Hex => hex::encode(&buf),
+        KeyFormat::Base64 => base64::engine::general_purpose::STANDARD.encode(&buf),
+    }
+}
+
+fn split_list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Figment parses `SECRET_KEY=1234` as a number; a string setting accepts any scalar as text.
+fn lossy_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Int(i128),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(Option::<Scalar>::deserialize(de)?.map(|s| match s {
+        Scalar::Text(s) => s,
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => f.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+    }))
+}
+
+fn lossy_secret<'de, D: Deserializer<'de>>(de: D) -> Result<Option<SecretString>, D::Error> {
+    Ok(lossy_string(de)?.map(SecretString::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> anyhow::Result<AppConfig> {
+        let mut figment = rocket_defaults(Figment::new());
+        for (k, v) in pairs {
+            figment = figment.merge((*k, *v));
+        }
+        AppConfig::from_figment(figment)
+    }
+
+    #[test]
+    fn development_generates_a_missing_secret_key() {
+        let cfg = config(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(cfg.secret_key_generated);
+        assert!(cfg.secret_key.expose_secret().len() >= MIN_SECRET_KEY_LEN);
+        assert!(cfg.graphiql_enabled);
+    }
+
+    #[test]
+    fn production_requires_a_secret_key() {
+        let err = config(&[("app_env", "production")]).err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("SECRET_KEY is required"));
+    }
+
+    #[test]
+    fn short_secret_keys_are_refused() {
+        assert!(config(&[("secret_key", "short")]).is_err());
+    }
+
+    #[test]
+    fn lists_are_split_and_trimmed() {
+        let cfg = config(&[("allowed_origins", " https://a.example , https://b.example,")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.allowed_origins, ["https://a.example", "https://b.example"]);
+        assert_eq!(cfg.clerk.authorized_parties, cfg.allowed_origins);
+    }
+
+    #[test]
+    fn generated_keys_have_the_requested_size_and_differ() {
+        assert_eq!(generate_secret_key(32, KeyFormat::Hex).len(), 64);
+        assert_eq!(generate_secret_key(64, KeyFormat::Urlsafe).len(), 86);
+        assert_eq!(generate_secret_key(48, KeyFormat::Base64).len(), 64);
+        assert_ne!(generate_secret_key(32, KeyFormat::Hex), generate_secret_key(32, KeyFormat::Hex));
+    }
+
+    #[test]
+    fn unknown_app_env_is_an_error() {
+        assert!(config(&[("app_env", "staging")]).is_err());
+    }
+}

@@ -1,0 +1,259 @@
+//! A private PostgreSQL for newcomers and tests: with `DATABASE_URL` unset, `serve` keeps a cluster under
+//! `./data/postgres`, built and run with the system's `initdb`/`pg_ctl`. PostgreSQL refuses to run as root,
+//! so a root process runs the cluster as the `postgres` account.
+//!
+//! We drive the system binaries directly rather than through `postgresql_embedded`: that crate's download
+//! path pulls an HTTP/TLS stack into every build and cannot work offline anyway.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::{bail, Context as _};
+use tokio::process::Command;
+
+/// A running cluster; `stop` stops it only if this process started it.
+pub struct EmbeddedPostgres {
+    data_dir: PathBuf,
+    bin_dir: PathBuf,
+    port: u16,
+    owner: Option<Account>,
+    started_here: bool,
+}
+
+/// The unprivileged OS account that owns and runs the cluster when we are root.
+#[derive(Clone, Copy)]
+struct Account {
+    uid: u32,
+    gid: u32,
+}
+
+impl EmbeddedPostgres {
+    /// Creates the cluster if needed and starts it, or attaches to it if it is already running.
+    pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
+        let bin_dir = find_bin_dir().context(
+            "no PostgreSQL binaries (initdb, pg_ctl) found: install PostgreSQL or set DATABASE_URL",
+        )?;
+        let owner = if effective_uid()? == 0 {
+            Some(postgres_account()?.context(
+                "running as root and there is no `postgres` account to run PostgreSQL as: set DATABASE_URL",
+            )?)
+        } else {
+            None
+        };
+        let data_dir = absolute(data_dir)?;
+        let mut pg = Self {
+            data_dir,
+            bin_dir,
+            port: 0,
+            owner,
+            started_here: false,
+        };
+        if !pg.data_dir.join("PG_VERSION").exists() {
+            pg.init().await?;
+        }
+        if let Some(port) = pg.running_port().await {
+            pg.port = port;
+            return Ok(pg);
+        }
+        pg.port = free_port()?;
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
+            pg.port
+        );
+        let log = pg.data_dir.join("server.log");
+        pg.pg_ctl(&["start", "-w", "-t", "60", "-l", path_str(&log)?, "-o", &options])
+            .await
+            .with_context(|| format!("PostgreSQL did not start; see {}", log.display()))?;
+        pg.started_here = true;
+        Ok(pg)
+    }
+
+    /// Connection URL for a database on this cluster (trust authentication, loopback only).
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Creates `name` if it does not exist; returns its URL.
+    pub async fn ensure_database(&self, name: &str) -> anyhow::Result<String> {
+        use diesel::{ExpressionMethods as _, QueryDsl as _};
+        use diesel_async::RunQueryDsl as _;
+
+        diesel::table! {
+            pg_database (datname) {
+                datname -> Text,
+            }
+        }
+        let mut conn = super::connect(&self.url("postgres")).await?;
+        let exists: i64 = pg_database::table
+            .filter(pg_database::datname.eq(name))
+            .count()
+            .get_result(&mut conn)
+            .await?;
+        if exists == 0 {
+            diesel::sql_query(format!("create database \"{}\"", name.replace('"', "\"\"")))
+                .execute(&mut conn)
+                .await?;
+        }
+        Ok(self.url(name))
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Stops the cluster if this process started it.
+    pub async fn stop(&self) -> anyhow::Result<()> {
+        if self.started_here {
+            self.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
+        }
+        Ok(())
+    }
+
+    /// For test processes, which cannot run async code at exit: a small watcher stops the cluster once
+    /// process `pid` has exited, if this process started it.
+    pub fn stop_after_exit_of(&self, pid: u32) -> anyhow::Result<()> {
+        if !self.started_here {
+            return Ok(());
+        }
+        let script = format!(
+            "while [ -d /proc/{pid} ]; do sleep 1; done; exec '{}' -D '{}' stop -m fast",
+            self.bin_dir.join("pg_ctl").display(),
+            self.data_dir.display()
+        );
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(account) = self.owner {
+            use std::os::unix::process::CommandExt as _;
+            cmd.uid(account.uid).gid(account.gid);
+        }
+        cmd.spawn().context("could not start the PostgreSQL stop watcher")?;
+        Ok(())
+    }
+
+    async fn init(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+        set_private(&self.data_dir)?;
+        if let Some(account) = self.owner {
+            std::os::unix::fs::chown(&self.data_dir, Some(account.uid), Some(account.gid))
+                .with_context(|| format!("cannot hand {} to the postgres account", self.data_dir.display()))?;
+        }
+        let output = self
+            .command("initdb")
+            .args(["-D", path_str(&self.data_dir)?, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"])
+            .output()
+            .await
+            .context("could not run initdb")?;
+        if !output.status.success() {
+            bail!(
+                "initdb failed (is {} reachable by the postgres account?): {}",
+                self.data_dir.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// The port of a cluster already running on this data directory, if any.
+    async fn running_port(&self) -> Option<u16> {
+        let status = self.command("pg_ctl").args(["-D", path_str(&self.data_dir).ok()?, "status"]).output().await.ok()?;
+        if !status.status.success() {
+            return None;
+        }
+        let pid_file = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
+        pid_file.lines().nth(3)?.trim().parse().ok()
+    }
+
+    async fn pg_ctl(&self, args: &[&str]) -> anyhow::Result<()> {
+        let output = self
+            .command("pg_ctl")
+            .args(["-D", path_str(&self.data_dir)?])
+            .args(args)
+            .output()
+            .await
+            .context("could not run pg_ctl")?;
+        if !output.status.success() {
+            bail!("pg_ctl {}: {}", args.first().unwrap_or(&""), String::from_utf8_lossy(&output.stderr).trim());
+        }
+        Ok(())
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bin_dir.join(program));
+        // The server must not hold our stdout open (a CI runner would wait for it) nor read our stdin.
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.current_dir(&self.data_dir.parent().unwrap_or(Path::new("/")).to_path_buf());
+        cmd.kill_on_drop(false);
+        if let Some(account) = self.owner {
+            cmd.uid(account.uid).gid(account.gid);
+        }
+        cmd
+    }
+}
+
+/// `initdb` on the PATH, else the newest `/usr/lib/postgresql/<major>/bin`.
+fn find_bin_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+    {
+        return Some(dir.canonicalize().unwrap_or(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let major = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((major, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn effective_uid() -> anyhow::Result<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    // /proc/self is owned by the effective uid of the process reading it.
+    Ok(std::fs::metadata("/proc/self").context("cannot read /proc/self")?.uid())
+}
+
+fn postgres_account() -> anyhow::Result<Option<Account>> {
+    let passwd = std::fs::read_to_string("/etc/passwd").context("cannot read /etc/passwd")?;
+    Ok(passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&"postgres")).then(|| {
+            Some(Account {
+                uid: fields.get(2)?.parse().ok()?,
+                gid: fields.get(3)?.parse().ok()?,
+            })
+        })?
+    }))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free local port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    Ok(if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    })
+}
+
+fn set_private(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot set permissions on {}", dir.display()))
+}
+
+fn path_str(path: &Path) -> anyhow::Result<&str> {
+    path.to_str().with_context(|| format!("path is not UTF-8: {}", path.display()))
+}

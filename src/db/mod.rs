@@ -1,0 +1,109 @@
+//! The database: the connection pool we own, embedded migrations, readiness checks and, for newcomers,
+//! a private PostgreSQL (`embedded`).
+
+pub mod embedded;
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use diesel::prelude::*;
+use diesel_async::pooled_connection::{deadpool, AsyncDieselConnectionManager};
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// The application's connection pool.
+pub type DbPool = deadpool::Pool<AsyncPgConnection>;
+
+/// Every migration under `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How long a request waits for a pooled connection before answering "service temporarily unavailable".
+const POOL_WAIT: Duration = Duration::from_secs(5);
+
+/// Builds the pool; connections are opened lazily, so this does not touch the network.
+pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    deadpool::Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(POOL_WAIT))
+        .recycle_timeout(Some(POOL_WAIT))
+        .runtime(::deadpool::Runtime::Tokio1)
+        .build()
+        .context("could not build the database pool")
+}
+
+/// Opens one connection, with an error that names the server but never the password.
+pub async fn connect(database_url: &str) -> anyhow::Result<AsyncPgConnection> {
+    let attempt = tokio::time::timeout(POOL_WAIT * 2, AsyncPgConnection::establish(database_url)).await;
+    match attempt {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => anyhow::bail!("cannot connect to the database at {}: {}", redact(database_url), one_line(&e.to_string())),
+        Err(_) => anyhow::bail!("cannot connect to the database at {}: timed out", redact(database_url)),
+    }
+}
+
+/// Applies pending migrations; returns the versions applied. Needs the multi-threaded runtime
+/// (the harness blocks in place).
+pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
+    let conn = connect(database_url).await?;
+    let mut harness = AsyncMigrationHarness::new(conn);
+    let applied = tokio::task::block_in_place(|| harness.run_pending_migrations(MIGRATIONS))
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Whether every embedded migration has been applied to the connected database.
+pub async fn migrations_applied(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    diesel::table! {
+        __diesel_schema_migrations (version) {
+            version -> VarChar,
+        }
+    }
+    let applied: Vec<String> = __diesel_schema_migrations::table
+        .select(__diesel_schema_migrations::version)
+        .load(conn)
+        .await?;
+    Ok(embedded_versions().iter().all(|v| applied.contains(v)))
+}
+
+/// Versions of the embedded migrations, in order.
+pub fn embedded_versions() -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map(|list| list.iter().map(|m| m.name().version().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// `user:secret@host:5432/db?x` → `host:5432/db`, for messages and logs.
+pub fn redact(database_url: &str) -> String {
+    let rest = database_url.split_once("://").map_or(database_url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split('?').next().unwrap_or_default().to_owned()
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_drops_credentials_and_parameters() {
+        assert_eq!(redact("postgres://app:s3cret@db.example:5432/homechef?sslmode=require"), "db.example:5432/homechef");
+        assert_eq!(redact("postgres://db.example/homechef"), "db.example/homechef");
+        assert_eq!(redact("postgres://u:p@ss@host/db"), "host/db");
+    }
+
+    #[test]
+    fn migrations_are_embedded_in_order() {
+        let versions = embedded_versions();
+        assert!(versions.len() >= 2);
+        let mut sorted = versions.clone();
+        sorted.sort();
+        assert_eq!(versions, sorted);
+    }
+}

@@ -1,0 +1,202 @@
+//! The one error type resolvers and services return, and the stable codes clients see in
+//! `extensions.code`. Internal causes are logged once, here, and never shown to the client.
+//!
+//! Resolvers return `async_graphql::Result<T>` and convert with `async_graphql::ResultExt::extend()`:
+//! a bare `?` would go through async-graphql's blanket `Display` conversion and drop the code.
+
+use async_graphql::ErrorExtensions;
+
+/// Result of a resolver or service.
+pub type AppResult<T> = Result<T, AppError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid credentials: "authentication required".
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Signed in, but not allowed: "access denied".
+    #[error("access denied")]
+    Forbidden,
+    /// The object does not exist or belongs to someone else: "not found".
+    #[error("not found")]
+    NotFound,
+    /// An input value is invalid; `field` names it (GraphQL argument path).
+    #[error("{message}")]
+    BadUserInput { field: String, message: String },
+    /// The request itself is malformed (bad JSON, batch, missing query).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body's content type is not one we accept.
+    #[error("unsupported content type; send application/json")]
+    UnsupportedMediaType,
+    /// A write conflicts with the current state (stale version, duplicate name).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many requests; retry after the given number of seconds.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// A per-user quota is used up.
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// The body or a file is larger than allowed.
+    #[error("payload too large (limit {limit_bytes} bytes)")]
+    PayloadTooLarge { limit_bytes: u64 },
+    /// An uploaded file was refused by the scanner.
+    #[error("{0}")]
+    UploadRejected(String),
+    /// A dependency (database, key server) is unreachable: "service temporarily unavailable".
+    #[error("service temporarily unavailable")]
+    ServiceUnavailable,
+    /// Anything else: the client sees only "internal server error"; the cause is logged.
+    #[error("internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    /// The stable machine-readable code (`extensions.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::BadRequest(_) => "BAD_REQUEST",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::QuotaExceeded(_) => "QUOTA_EXCEEDED",
+            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Self::UploadRejected(_) => "UPLOAD_REJECTED",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status used when the error ends a request before GraphQL execution.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::BadUserInput { .. } | Self::BadRequest(_) => 400,
+            Self::UnsupportedMediaType => 415,
+            Self::Conflict(_) => 409,
+            Self::RateLimited { .. } => 429,
+            Self::QuotaExceeded(_) => 403,
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UploadRejected(_) => 422,
+            Self::ServiceUnavailable => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Wraps an internal cause (database, I/O) that the client must not see.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    /// The GraphQL-shaped JSON body used for errors outside GraphQL execution (catchers, body guard).
+    pub fn to_json(&self) -> serde_json::Value {
+        let error = self.extend();
+        serde_json::json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] })
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::NotFound,
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        tracing::warn!(error = %e, "database pool unavailable");
+        Self::ServiceUnavailable
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(cause) = self {
+            // Logged once, at the boundary; the request span carries the request id.
+            tracing::error!(error = ?cause, "internal error");
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                Self::PayloadTooLarge { limit_bytes } => ext.set("limitBytes", *limit_bytes),
+                _ => {}
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(e: AppError) -> serde_json::Value {
+        e.to_json()
+    }
+
+    #[test]
+    fn every_code_has_a_pinned_json_shape() {
+        let cases = [
+            (AppError::Unauthenticated, json!({"message": "authentication required", "extensions": {"code": "UNAUTHENTICATED"}})),
+            (AppError::Forbidden, json!({"message": "access denied", "extensions": {"code": "FORBIDDEN"}})),
+            (AppError::NotFound, json!({"message": "not found", "extensions": {"code": "NOT_FOUND"}})),
+            (
+                AppError::bad_input("input.title", "title must be 1 to 200 characters"),
+                json!({"message": "title must be 1 to 200 characters", "extensions": {"code": "BAD_USER_INPUT", "field": "input.title"}}),
+            ),
+            (AppError::BadRequest("malformed JSON body".into()), json!({"message": "malformed JSON body", "extensions": {"code": "BAD_REQUEST"}})),
+            (
+                AppError::UnsupportedMediaType,
+                json!({"message": "unsupported content type; send application/json", "extensions": {"code": "UNSUPPORTED_MEDIA_TYPE"}}),
+            ),
+            (AppError::Conflict("stale version".into()), json!({"message": "stale version", "extensions": {"code": "CONFLICT"}})),
+            (
+                AppError::RateLimited { retry_after_secs: 7 },
+                json!({"message": "too many requests; retry in 7 s", "extensions": {"code": "RATE_LIMITED", "retryAfter": 7}}),
+            ),
+            (AppError::QuotaExceeded("quota used up".into()), json!({"message": "quota used up", "extensions": {"code": "QUOTA_EXCEEDED"}})),
+            (
+                AppError::PayloadTooLarge { limit_bytes: 65536 },
+                json!({"message": "payload too large (limit 65536 bytes)", "extensions": {"code": "PAYLOAD_TOO_LARGE", "limitBytes": 65536}}),
+            ),
+            (AppError::UploadRejected("not an image".into()), json!({"message": "not an image", "extensions": {"code": "UPLOAD_REJECTED"}})),
+            (
+                AppError::ServiceUnavailable,
+                json!({"message": "service temporarily unavailable", "extensions": {"code": "SERVICE_UNAVAILABLE"}}),
+            ),
+            (
+                AppError::internal(anyhow::anyhow!("relation \"users\" does not exist")),
+                json!({"message": "internal server error", "extensions": {"code": "INTERNAL"}}),
+            ),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(body(error), json!({ "errors": [expected] }));
+        }
+    }
+
+    #[test]
+    fn diesel_not_found_maps_to_not_found_and_other_errors_hide_their_text() {
+        assert_eq!(AppError::from(diesel::result::Error::NotFound).code(), "NOT_FOUND");
+        let hidden = AppError::from(diesel::result::Error::BrokenTransactionManager);
+        assert_eq!(hidden.code(), "INTERNAL");
+        assert_eq!(hidden.to_string(), "internal server error");
+    }
+}

@@ -1,0 +1,42 @@
+//! Schema assembly: every domain contributes its slice; limits and production switches live here.
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::config::AppConfig;
+use crate::db::DbPool;
+use crate::health::HealthQuery;
+use crate::users::UserQuery;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(HealthQuery, UserQuery);
+
+pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Bounds every document: a hostile query cannot make the server do unbounded work.
+pub const MAX_DEPTH: usize = 10;
+pub const MAX_COMPLEXITY: usize = 200;
+pub const MAX_RECURSIVE_DEPTH: usize = 16;
+pub const MAX_DIRECTIVES: usize = 5;
+
+fn builder() -> SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
+    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+}
+
+/// The executable schema for a running server.
+pub fn build(config: &AppConfig, pool: DbPool) -> AppSchema {
+    let mut schema = builder()
+        .data(pool)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+        .limit_directives(MAX_DIRECTIVES);
+    if config.is_production() {
+        schema = schema.disable_introspection().disable_suggestions();
+    }
+    schema.finish()
+}
+
+/// The SDL that `homechef schema` prints and `schema.graphql` must equal.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

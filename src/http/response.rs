@@ -1,0 +1,90 @@
+//! JSON responses outside GraphQL execution: errors (catchers, body guard, auth) and health probes.
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::response::{self, Responder, Response};
+use rocket::Request;
+
+use crate::error::AppError;
+
+/// A JSON body with a status and optional extra headers.
+pub struct JsonResponse {
+    status: Status,
+    body: serde_json::Value,
+    headers: Vec<Header<'static>>,
+}
+
+impl JsonResponse {
+    pub fn new(status: Status, body: serde_json::Value) -> Self {
+        Self {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push(Header::new(name, value.into()));
+        self
+    }
+
+    /// A GraphQL-shaped error body: `{"errors":[{"message", "extensions":{"code"}}]}`.
+    pub fn error(status: Status, code: &str, message: &str) -> Self {
+        Self::new(
+            status,
+            serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+        )
+    }
+}
+
+impl From<AppError> for JsonResponse {
+    fn from(error: AppError) -> Self {
+        let status = Status::from_code(error.http_status()).unwrap_or(Status::InternalServerError);
+        let response = Self::new(status, error.to_json());
+        match error {
+            AppError::Unauthenticated => response.header("WWW-Authenticate", r#"Bearer error="invalid_token""#),
+            AppError::RateLimited { retry_after_secs } => response.header("Retry-After", retry_after_secs.max(1).to_string()),
+            _ => response,
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for JsonResponse {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let body = self.body.to_string();
+        let mut response = Response::build();
+        response
+            .status(self.status)
+            .header(ContentType::JSON)
+            .sized_body(body.len(), std::io::Cursor::new(body));
+        for header in self.headers {
+            response.header(header);
+        }
+        response.ok()
+    }
+}
+
+/// Every error Rocket itself produces (no route, bad method, guard failure) is JSON too, without internals.
+#[rocket::catch(default)]
+pub fn default_catcher(status: Status, _: &Request<'_>) -> JsonResponse {
+    let code = match status.code {
+        400 => "BAD_REQUEST",
+        401 => "UNAUTHENTICATED",
+        403 => "FORBIDDEN",
+        404 => "NOT_FOUND",
+        405 => "METHOD_NOT_ALLOWED",
+        408 => "REQUEST_TIMEOUT",
+        413 => "PAYLOAD_TOO_LARGE",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        422 => "BAD_REQUEST",
+        429 => "RATE_LIMITED",
+        503 => "SERVICE_UNAVAILABLE",
+        400..=499 => "BAD_REQUEST",
+        _ => "INTERNAL",
+    };
+    let message = if status.code >= 500 && status.code != 503 {
+        "internal server error".to_owned()
+    } else {
+        status.reason_lossy().to_lowercase()
+    };
+    JsonResponse::error(status, code, &message)
+}
