@@ -13,7 +13,14 @@ pub struct Check {
 }
 
 /// Values from examples and tutorials that must never be a real key.
-const EXAMPLE_KEYS: &[&str] = &["change-me", "changeme", "secret", "your-secret-key", "replace-me", "example"];
+const EXAMPLE_KEYS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "secret",
+    "your-secret-key",
+    "replace-me",
+    "example",
+];
 
 fn check(item: &'static str, passed: bool, detail: impl Into<String>) -> Check {
     Check {
@@ -33,17 +40,34 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         .allowed_origins
         .iter()
         .map(String::as_str)
-        .filter(|o| !o.starts_with("https://") || o.contains('*') || o.contains("localhost") || o.contains("127.0.0.1"))
+        .filter(|o| {
+            !o.starts_with("https://")
+                || o.contains('*')
+                || o.contains("localhost")
+                || o.contains("127.0.0.1")
+        })
         .collect();
     vec![
-        check("APP_ENV is production", config.is_production(), "dev tokens and GraphiQL defaults follow it"),
-        check("SECRET_KEY is set", !config.secret_key_generated, "create one with `homechef generate-secret-key`"),
+        check(
+            "APP_ENV is production",
+            config.is_production(),
+            "dev tokens and GraphiQL defaults follow it",
+        ),
+        check(
+            "SECRET_KEY is set",
+            !config.secret_key_generated,
+            "create one with `homechef generate-secret-key`",
+        ),
         check(
             "SECRET_KEY is long and random",
             key.len() >= MIN_SECRET_KEY_LEN && distinct >= 16 && !example,
             format!("at least {MIN_SECRET_KEY_LEN} characters, not an example value"),
         ),
-        check("DATABASE_URL is set", config.database_url.is_some(), "production never uses the embedded database"),
+        check(
+            "DATABASE_URL is set",
+            config.database_url.is_some(),
+            "production never uses the embedded database",
+        ),
         check(
             "ALLOWED_ORIGINS lists the real frontend origins",
             !config.allowed_origins.is_empty() && bad_origins.is_empty(),
@@ -53,9 +77,21 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
                 format!("refused: {}", bad_origins.join(", "))
             },
         ),
-        check("rate limiting is enabled", config.rate_limit_enabled, "RATE_LIMIT_ENABLED must not be false"),
-        check("dev tokens are disabled", !config.dev_tokens_enabled(), "they are accepted only in development"),
-        check("GraphiQL is disabled", !config.graphiql_enabled, "set GRAPHIQL_ENABLED=false"),
+        check(
+            "rate limiting is enabled",
+            config.rate_limit_enabled,
+            "RATE_LIMIT_ENABLED must not be false",
+        ),
+        check(
+            "dev tokens are disabled",
+            !config.dev_tokens_enabled(),
+            "they are accepted only in development",
+        ),
+        check(
+            "GraphiQL is disabled",
+            !config.graphiql_enabled,
+            "set GRAPHIQL_ENABLED=false",
+        ),
     ]
 }
 
@@ -63,7 +99,12 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
 pub fn print_report(config: &AppConfig) -> bool {
     let checks = production_checklist(config);
     for c in &checks {
-        println!("{} {}  ({})", if c.passed { "PASS" } else { "FAIL" }, c.item, c.detail);
+        println!(
+            "{} {}  ({})",
+            if c.passed { "PASS" } else { "FAIL" },
+            c.item,
+            c.detail
+        );
     }
     checks.iter().all(|c| c.passed)
 }
@@ -80,7 +121,11 @@ mod tests {
             figment = figment.merge((*k, *v));
         }
         let config = AppConfig::from_figment(figment).unwrap_or_else(|e| panic!("{e}"));
-        production_checklist(&config).into_iter().filter(|c| !c.passed).map(|c| c.item).collect()
+        production_checklist(&config)
+            .into_iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.item)
+            .collect()
     }
 
     const GOOD_KEY: &str = "Vq3kP9xZ2mL7wR4tY8nB6cF1hJ5gD0sA-eU_iO";
@@ -90,7 +135,10 @@ mod tests {
         let failed = failures(&[
             ("app_env", "production"),
             ("secret_key", GOOD_KEY),
-            ("database_url", "postgres://app@db.internal/homechef?sslmode=require"),
+            (
+                "database_url",
+                "postgres://app@db.internal/homechef?sslmode=require",
+            ),
             ("allowed_origins", "https://app.homechef.example"),
         ]);
         assert!(failed.is_empty(), "{failed:?}");

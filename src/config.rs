@@ -146,12 +146,18 @@ impl AppConfig {
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         let env = raw.app_env;
-        let (secret_key, secret_key_generated) = match raw.secret_key.filter(|k| !k.expose_secret().is_empty()) {
+        let (secret_key, secret_key_generated) = match raw
+            .secret_key
+            .filter(|k| !k.expose_secret().is_empty())
+        {
             Some(key) => (key, false),
             None if env == AppEnv::Production => {
                 bail!("SECRET_KEY is required in production; create one with `homechef generate-secret-key`")
             }
-            None => (SecretString::from(generate_secret_key(64, KeyFormat::Urlsafe)), true),
+            None => (
+                SecretString::from(generate_secret_key(64, KeyFormat::Urlsafe)),
+                true,
+            ),
         };
         if secret_key.expose_secret().len() < MIN_SECRET_KEY_LEN {
             bail!("SECRET_KEY must be at least {MIN_SECRET_KEY_LEN} characters; create one with `homechef generate-secret-key`");
@@ -162,7 +168,9 @@ impl AppConfig {
             None => allowed_origins.clone(),
         };
         let max_upload_size = raw.max_upload_size.unwrap_or(10 * 1024 * 1024);
-        let max_request_size = raw.max_request_size.unwrap_or(max_upload_size * 5 + 1024 * 1024);
+        let max_request_size = raw
+            .max_request_size
+            .unwrap_or(max_upload_size * 5 + 1024 * 1024);
         if max_upload_size == 0 || max_request_size == 0 {
             bail!("MAX_REQUEST_SIZE and MAX_UPLOAD_SIZE must be positive");
         }
@@ -182,7 +190,9 @@ impl AppConfig {
                 webhook_secret: raw.clerk_webhook_secret,
             },
             media_dir: PathBuf::from(raw.media_dir.unwrap_or_else(|| "./media".into())),
-            quarantine_dir: PathBuf::from(raw.quarantine_dir.unwrap_or_else(|| "./quarantine".into())),
+            quarantine_dir: PathBuf::from(
+                raw.quarantine_dir.unwrap_or_else(|| "./quarantine".into()),
+            ),
             log_dir: PathBuf::from(raw.log_dir.unwrap_or_else(|| "./logs".into())),
             rate_limit_enabled: raw.rate_limit_enabled.unwrap_or(true),
             trusted_proxies: split_list(raw.trusted_proxies.as_deref()),
@@ -308,7 +318,9 @@ mod tests {
 
     #[test]
     fn production_requires_a_secret_key() {
-        let err = config(&[("app_env", "production")]).err().map(|e| e.to_string());
+        let err = config(&[("app_env", "production")])
+            .err()
+            .map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("SECRET_KEY is required"));
     }
 
@@ -321,7 +333,10 @@ mod tests {
     fn lists_are_split_and_trimmed() {
         let cfg = config(&[("allowed_origins", " https://a.example , https://b.example,")])
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(cfg.allowed_origins, ["https://a.example", "https://b.example"]);
+        assert_eq!(
+            cfg.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
         assert_eq!(cfg.clerk.authorized_parties, cfg.allowed_origins);
     }
 
@@ -330,7 +345,10 @@ mod tests {
         assert_eq!(generate_secret_key(32, KeyFormat::Hex).len(), 64);
         assert_eq!(generate_secret_key(64, KeyFormat::Urlsafe).len(), 86);
         assert_eq!(generate_secret_key(48, KeyFormat::Base64).len(), 64);
-        assert_ne!(generate_secret_key(32, KeyFormat::Hex), generate_secret_key(32, KeyFormat::Hex));
+        assert_ne!(
+            generate_secret_key(32, KeyFormat::Hex),
+            generate_secret_key(32, KeyFormat::Hex)
+        );
     }
 
     #[test]

@@ -155,29 +155,52 @@ mod tests {
     #[test]
     fn every_code_has_a_pinned_json_shape() {
         let cases = [
-            (AppError::Unauthenticated, json!({"message": "authentication required", "extensions": {"code": "UNAUTHENTICATED"}})),
-            (AppError::Forbidden, json!({"message": "access denied", "extensions": {"code": "FORBIDDEN"}})),
-            (AppError::NotFound, json!({"message": "not found", "extensions": {"code": "NOT_FOUND"}})),
+            (
+                AppError::Unauthenticated,
+                json!({"message": "authentication required", "extensions": {"code": "UNAUTHENTICATED"}}),
+            ),
+            (
+                AppError::Forbidden,
+                json!({"message": "access denied", "extensions": {"code": "FORBIDDEN"}}),
+            ),
+            (
+                AppError::NotFound,
+                json!({"message": "not found", "extensions": {"code": "NOT_FOUND"}}),
+            ),
             (
                 AppError::bad_input("input.title", "title must be 1 to 200 characters"),
                 json!({"message": "title must be 1 to 200 characters", "extensions": {"code": "BAD_USER_INPUT", "field": "input.title"}}),
             ),
-            (AppError::BadRequest("malformed JSON body".into()), json!({"message": "malformed JSON body", "extensions": {"code": "BAD_REQUEST"}})),
+            (
+                AppError::BadRequest("malformed JSON body".into()),
+                json!({"message": "malformed JSON body", "extensions": {"code": "BAD_REQUEST"}}),
+            ),
             (
                 AppError::UnsupportedMediaType,
                 json!({"message": "unsupported content type; send application/json", "extensions": {"code": "UNSUPPORTED_MEDIA_TYPE"}}),
             ),
-            (AppError::Conflict("stale version".into()), json!({"message": "stale version", "extensions": {"code": "CONFLICT"}})),
             (
-                AppError::RateLimited { retry_after_secs: 7 },
+                AppError::Conflict("stale version".into()),
+                json!({"message": "stale version", "extensions": {"code": "CONFLICT"}}),
+            ),
+            (
+                AppError::RateLimited {
+                    retry_after_secs: 7,
+                },
                 json!({"message": "too many requests; retry in 7 s", "extensions": {"code": "RATE_LIMITED", "retryAfter": 7}}),
             ),
-            (AppError::QuotaExceeded("quota used up".into()), json!({"message": "quota used up", "extensions": {"code": "QUOTA_EXCEEDED"}})),
+            (
+                AppError::QuotaExceeded("quota used up".into()),
+                json!({"message": "quota used up", "extensions": {"code": "QUOTA_EXCEEDED"}}),
+            ),
             (
                 AppError::PayloadTooLarge { limit_bytes: 65536 },
                 json!({"message": "payload too large (limit 65536 bytes)", "extensions": {"code": "PAYLOAD_TOO_LARGE", "limitBytes": 65536}}),
             ),
-            (AppError::UploadRejected("not an image".into()), json!({"message": "not an image", "extensions": {"code": "UPLOAD_REJECTED"}})),
+            (
+                AppError::UploadRejected("not an image".into()),
+                json!({"message": "not an image", "extensions": {"code": "UPLOAD_REJECTED"}}),
+            ),
             (
                 AppError::ServiceUnavailable,
                 json!({"message": "service temporarily unavailable", "extensions": {"code": "SERVICE_UNAVAILABLE"}}),
@@ -194,7 +217,10 @@ mod tests {
 
     #[test]
     fn diesel_not_found_maps_to_not_found_and_other_errors_hide_their_text() {
-        assert_eq!(AppError::from(diesel::result::Error::NotFound).code(), "NOT_FOUND");
+        assert_eq!(
+            AppError::from(diesel::result::Error::NotFound).code(),
+            "NOT_FOUND"
+        );
         let hidden = AppError::from(diesel::result::Error::BrokenTransactionManager);
         assert_eq!(hidden.code(), "INTERNAL");
         assert_eq!(hidden.to_string(), "internal server error");

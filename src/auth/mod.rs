@@ -53,23 +53,34 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(config: &AppConfig) -> Self {
         Self {
-            dev_secret: config.dev_tokens_enabled().then(|| config.secret_key.clone()),
+            dev_secret: config
+                .dev_tokens_enabled()
+                .then(|| config.secret_key.clone()),
         }
     }
 
     /// Checks a token and returns the identity it proves.
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::InvalidToken(format!("header: {e}")))?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| AuthError::InvalidToken(format!("header: {e}")))?;
         match (&self.dev_secret, header.alg) {
             (Some(secret), jsonwebtoken::Algorithm::HS256) => dev_token::verify(secret, token),
-            (None, jsonwebtoken::Algorithm::HS256) => Err(AuthError::InvalidToken("dev tokens are disabled".into())),
-            (_, alg) => Err(AuthError::InvalidToken(format!("algorithm {alg:?} not accepted"))),
+            (None, jsonwebtoken::Algorithm::HS256) => {
+                Err(AuthError::InvalidToken("dev tokens are disabled".into()))
+            }
+            (_, alg) => Err(AuthError::InvalidToken(format!(
+                "algorithm {alg:?} not accepted"
+            ))),
         }
     }
 
     /// Parses an `Authorization` header value, verifies the token and loads (or creates) its user.
     /// A database connection is taken only when there is a token to resolve.
-    pub async fn viewer(&self, authorization: Option<&str>, pool: &DbPool) -> Result<Viewer, ViewerError> {
+    pub async fn viewer(
+        &self,
+        authorization: Option<&str>,
+        pool: &DbPool,
+    ) -> Result<Viewer, ViewerError> {
         let Some(value) = authorization else {
             return Ok(Viewer::Anonymous);
         };
@@ -96,7 +107,8 @@ pub enum ViewerError {
 fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
 }
 
 #[cfg(test)]

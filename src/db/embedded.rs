@@ -61,9 +61,18 @@ impl EmbeddedPostgres {
             pg.port
         );
         let log = pg.data_dir.join("server.log");
-        pg.pg_ctl(&["start", "-w", "-t", "60", "-l", path_str(&log)?, "-o", &options])
-            .await
-            .with_context(|| format!("PostgreSQL did not start; see {}", log.display()))?;
+        pg.pg_ctl(&[
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            path_str(&log)?,
+            "-o",
+            &options,
+        ])
+        .await
+        .with_context(|| format!("PostgreSQL did not start; see {}", log.display()))?;
         pg.started_here = true;
         Ok(pg)
     }
@@ -129,7 +138,8 @@ impl EmbeddedPostgres {
             use std::os::unix::process::CommandExt as _;
             cmd.uid(account.uid).gid(account.gid);
         }
-        cmd.spawn().context("could not start the PostgreSQL stop watcher")?;
+        cmd.spawn()
+            .context("could not start the PostgreSQL stop watcher")?;
         Ok(())
     }
 
@@ -139,11 +149,25 @@ impl EmbeddedPostgres {
         set_private(&self.data_dir)?;
         if let Some(account) = self.owner {
             std::os::unix::fs::chown(&self.data_dir, Some(account.uid), Some(account.gid))
-                .with_context(|| format!("cannot hand {} to the postgres account", self.data_dir.display()))?;
+                .with_context(|| {
+                    format!(
+                        "cannot hand {} to the postgres account",
+                        self.data_dir.display()
+                    )
+                })?;
         }
         let output = self
             .command("initdb")
-            .args(["-D", path_str(&self.data_dir)?, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"])
+            .args([
+                "-D",
+                path_str(&self.data_dir)?,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ])
             .output()
             .await
             .context("could not run initdb")?;
@@ -159,7 +183,12 @@ impl EmbeddedPostgres {
 
     /// The port of a cluster already running on this data directory, if any.
     async fn running_port(&self) -> Option<u16> {
-        let status = self.command("pg_ctl").args(["-D", path_str(&self.data_dir).ok()?, "status"]).output().await.ok()?;
+        let status = self
+            .command("pg_ctl")
+            .args(["-D", path_str(&self.data_dir).ok()?, "status"])
+            .output()
+            .await
+            .ok()?;
         if !status.status.success() {
             return None;
         }
@@ -176,7 +205,11 @@ impl EmbeddedPostgres {
             .await
             .context("could not run pg_ctl")?;
         if !output.status.success() {
-            bail!("pg_ctl {}: {}", args.first().unwrap_or(&""), String::from_utf8_lossy(&output.stderr).trim());
+            bail!(
+                "pg_ctl {}: {}",
+                args.first().unwrap_or(&""),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
         }
         Ok(())
     }
@@ -184,8 +217,10 @@ impl EmbeddedPostgres {
     fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(self.bin_dir.join(program));
         // The server must not hold our stdout open (a CI runner would wait for it) nor read our stdin.
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        cmd.current_dir(&self.data_dir.parent().unwrap_or(Path::new("/")).to_path_buf());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.current_dir(self.data_dir.parent().unwrap_or(Path::new("/")));
         cmd.kill_on_drop(false);
         if let Some(account) = self.owner {
             cmd.uid(account.uid).gid(account.gid);
@@ -219,7 +254,9 @@ fn find_bin_dir() -> Option<PathBuf> {
 fn effective_uid() -> anyhow::Result<u32> {
     use std::os::unix::fs::MetadataExt as _;
     // /proc/self is owned by the effective uid of the process reading it.
-    Ok(std::fs::metadata("/proc/self").context("cannot read /proc/self")?.uid())
+    Ok(std::fs::metadata("/proc/self")
+        .context("cannot read /proc/self")?
+        .uid())
 }
 
 fn postgres_account() -> anyhow::Result<Option<Account>> {
@@ -255,5 +292,6 @@ fn set_private(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn path_str(path: &Path) -> anyhow::Result<&str> {
-    path.to_str().with_context(|| format!("path is not UTF-8: {}", path.display()))
+    path.to_str()
+        .with_context(|| format!("path is not UTF-8: {}", path.display()))
 }

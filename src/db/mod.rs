@@ -36,11 +36,19 @@ pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool>
 
 /// Opens one connection, with an error that names the server but never the password.
 pub async fn connect(database_url: &str) -> anyhow::Result<AsyncPgConnection> {
-    let attempt = tokio::time::timeout(POOL_WAIT * 2, AsyncPgConnection::establish(database_url)).await;
+    let attempt =
+        tokio::time::timeout(POOL_WAIT * 2, AsyncPgConnection::establish(database_url)).await;
     match attempt {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => anyhow::bail!("cannot connect to the database at {}: {}", redact(database_url), one_line(&e.to_string())),
-        Err(_) => anyhow::bail!("cannot connect to the database at {}: timed out", redact(database_url)),
+        Ok(Err(e)) => anyhow::bail!(
+            "cannot connect to the database at {}: {}",
+            redact(database_url),
+            one_line(&e.to_string())
+        ),
+        Err(_) => anyhow::bail!(
+            "cannot connect to the database at {}: timed out",
+            redact(database_url)
+        ),
     }
 }
 
@@ -72,13 +80,19 @@ pub async fn migrations_applied(conn: &mut AsyncPgConnection) -> QueryResult<boo
 pub fn embedded_versions() -> Vec<String> {
     use diesel::migration::MigrationSource;
     MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
-        .map(|list| list.iter().map(|m| m.name().version().to_string()).collect())
+        .map(|list| {
+            list.iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// `user:secret@host:5432/db?x` → `host:5432/db`, for messages and logs.
 pub fn redact(database_url: &str) -> String {
-    let rest = database_url.split_once("://").map_or(database_url, |(_, r)| r);
+    let rest = database_url
+        .split_once("://")
+        .map_or(database_url, |(_, r)| r);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
     rest.split('?').next().unwrap_or_default().to_owned()
 }
@@ -93,8 +107,14 @@ mod tests {
 
     #[test]
     fn redact_drops_credentials_and_parameters() {
-        assert_eq!(redact("postgres://app:s3cret@db.example:5432/homechef?sslmode=require"), "db.example:5432/homechef");
-        assert_eq!(redact("postgres://db.example/homechef"), "db.example/homechef");
+        assert_eq!(
+            redact("postgres://app:s3cret@db.example:5432/homechef?sslmode=require"),
+            "db.example:5432/homechef"
+        );
+        assert_eq!(
+            redact("postgres://db.example/homechef"),
+            "db.example/homechef"
+        );
         assert_eq!(redact("postgres://u:p@ss@host/db"), "host/db");
     }
 

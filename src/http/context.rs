@@ -21,7 +21,12 @@ impl RequestContext {
     fn new(incoming: Option<&str>) -> Self {
         // A proxy's id is kept so logs line up across hops, but only if it is short and plain.
         let id = incoming
-            .filter(|id| (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            .filter(|id| {
+                (1..=64).contains(&id.len())
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            })
             .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
         Self {
             id,

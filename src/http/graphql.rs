@@ -37,8 +37,16 @@ impl<'r> FromData<'r> for GraphQLBody {
         }
         let body = match data.open(MAX_JSON_BODY.bytes()).into_bytes().await {
             Ok(body) if body.is_complete() => body.into_inner(),
-            Ok(_) => return fail(AppError::PayloadTooLarge { limit_bytes: MAX_JSON_BODY }),
-            Err(_) => return fail(AppError::BadRequest("could not read the request body".into())),
+            Ok(_) => {
+                return fail(AppError::PayloadTooLarge {
+                    limit_bytes: MAX_JSON_BODY,
+                })
+            }
+            Err(_) => {
+                return fail(AppError::BadRequest(
+                    "could not read the request body".into(),
+                ))
+            }
         };
         match parse_body(&body) {
             Ok(request) => data::Outcome::Success(Self(request)),
@@ -53,7 +61,8 @@ fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError> {
             "batched requests are not supported; send one operation per request".into(),
         ));
     }
-    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
 }
 
 /// The raw `Authorization` header, if any.
@@ -64,7 +73,9 @@ impl<'r> FromRequest<'r> for Authorization {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Self(req.headers().get_one("Authorization").map(str::to_owned)))
+        Outcome::Success(Self(
+            req.headers().get_one("Authorization").map(str::to_owned),
+        ))
     }
 }
 
@@ -104,7 +115,9 @@ pub async fn graphql_get(
         .ok_or_else(|| AppError::BadRequest("missing `query` parameter".into()))?;
     // A GET must never change anything: it can be triggered cross-site by a link or an <img>.
     // Unparseable or ambiguous documents fall through: execution reports those as GraphQL errors.
-    if operation_type(&query, params.operation_name.as_deref()).is_some_and(|ty| ty != OperationType::Query) {
+    if operation_type(&query, params.operation_name.as_deref())
+        .is_some_and(|ty| ty != OperationType::Query)
+    {
         return Err(JsonResponse::error(
             Status::MethodNotAllowed,
             "METHOD_NOT_ALLOWED",
@@ -135,7 +148,11 @@ async fn execute(
 ) -> Result<GraphQLResponse, JsonResponse> {
     ctx.set_operation(request.operation_name.as_deref());
     let span = tracing::info_span!("graphql", request_id = %ctx.id);
-    let viewer = match authenticator.viewer(authorization.0.as_deref(), pool).instrument(span.clone()).await {
+    let viewer = match authenticator
+        .viewer(authorization.0.as_deref(), pool)
+        .instrument(span.clone())
+        .await
+    {
         Ok(viewer) => viewer,
         Err(ViewerError::Auth(reason)) => {
             tracing::warn!(parent: &span, %reason, "authentication failed");
@@ -186,14 +203,26 @@ pub fn graphiql_asset(config: &State<AppConfig>, file: &str) -> Option<Asset> {
         return None;
     }
     let (body, content_type): (&'static [u8], ContentType) = match file {
-        "graphiql.min.js" => (include_bytes!("../../assets/graphiql/graphiql.min.js"), ContentType::JavaScript),
-        "graphiql.min.css" => (include_bytes!("../../assets/graphiql/graphiql.min.css"), ContentType::CSS),
-        "react.production.min.js" => (include_bytes!("../../assets/graphiql/react.production.min.js"), ContentType::JavaScript),
+        "graphiql.min.js" => (
+            include_bytes!("../../assets/graphiql/graphiql.min.js"),
+            ContentType::JavaScript,
+        ),
+        "graphiql.min.css" => (
+            include_bytes!("../../assets/graphiql/graphiql.min.css"),
+            ContentType::CSS,
+        ),
+        "react.production.min.js" => (
+            include_bytes!("../../assets/graphiql/react.production.min.js"),
+            ContentType::JavaScript,
+        ),
         "react-dom.production.min.js" => (
             include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
             ContentType::JavaScript,
         ),
-        "init.js" => (include_bytes!("../../assets/graphiql/init.js"), ContentType::JavaScript),
+        "init.js" => (
+            include_bytes!("../../assets/graphiql/init.js"),
+            ContentType::JavaScript,
+        ),
         _ => return None,
     };
     Some(Asset {
@@ -209,8 +238,14 @@ mod tests {
 
     #[test]
     fn operation_types_are_detected() {
-        assert_eq!(operation_type("{ health { status } }", None), Some(OperationType::Query));
-        assert_eq!(operation_type("mutation M { x }", None), Some(OperationType::Mutation));
+        assert_eq!(
+            operation_type("{ health { status } }", None),
+            Some(OperationType::Query)
+        );
+        assert_eq!(
+            operation_type("mutation M { x }", None),
+            Some(OperationType::Mutation)
+        );
         assert_eq!(
             operation_type("query A { a } mutation B { b }", Some("B")),
             Some(OperationType::Mutation)
@@ -221,8 +256,16 @@ mod tests {
 
     #[test]
     fn batches_and_garbage_are_bad_requests() {
-        assert_eq!(parse_body(b"  [{\"query\":\"{a}\"}]").err().map(|e| e.code()), Some("BAD_REQUEST"));
-        assert_eq!(parse_body(b"{not json").err().map(|e| e.code()), Some("BAD_REQUEST"));
+        assert_eq!(
+            parse_body(b"  [{\"query\":\"{a}\"}]")
+                .err()
+                .map(|e| e.code()),
+            Some("BAD_REQUEST")
+        );
+        assert_eq!(
+            parse_body(b"{not json").err().map(|e| e.code()),
+            Some("BAD_REQUEST")
+        );
         assert!(parse_body(br#"{"query":"{ a }"}"#).is_ok());
     }
 }

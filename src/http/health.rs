@@ -22,7 +22,11 @@ pub fn live() -> JsonResponse {
 #[rocket::get("/health/ready")]
 pub async fn ready(pool: &State<DbPool>) -> JsonResponse {
     let report = check(pool).await;
-    let status = if report.is_ready() { Status::Ok } else { Status::ServiceUnavailable };
+    let status = if report.is_ready() {
+        Status::Ok
+    } else {
+        Status::ServiceUnavailable
+    };
     let word = |s: ComponentStatus| format!("{s:?}").to_lowercase();
     JsonResponse::new(
         status,

@@ -41,8 +41,12 @@ impl From<AppError> for JsonResponse {
         let status = Status::from_code(error.http_status()).unwrap_or(Status::InternalServerError);
         let response = Self::new(status, error.to_json());
         match error {
-            AppError::Unauthenticated => response.header("WWW-Authenticate", r#"Bearer error="invalid_token""#),
-            AppError::RateLimited { retry_after_secs } => response.header("Retry-After", retry_after_secs.max(1).to_string()),
+            AppError::Unauthenticated => {
+                response.header("WWW-Authenticate", r#"Bearer error="invalid_token""#)
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                response.header("Retry-After", retry_after_secs.max(1).to_string())
+            }
             _ => response,
         }
     }
@@ -67,7 +71,6 @@ impl<'r> Responder<'r, 'static> for JsonResponse {
 #[rocket::catch(default)]
 pub fn default_catcher(status: Status, _: &Request<'_>) -> JsonResponse {
     let code = match status.code {
-        400 => "BAD_REQUEST",
         401 => "UNAUTHENTICATED",
         403 => "FORBIDDEN",
         404 => "NOT_FOUND",
@@ -75,7 +78,6 @@ pub fn default_catcher(status: Status, _: &Request<'_>) -> JsonResponse {
         408 => "REQUEST_TIMEOUT",
         413 => "PAYLOAD_TOO_LARGE",
         415 => "UNSUPPORTED_MEDIA_TYPE",
-        422 => "BAD_REQUEST",
         429 => "RATE_LIMITED",
         503 => "SERVICE_UNAVAILABLE",
         400..=499 => "BAD_REQUEST",

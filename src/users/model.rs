@@ -39,8 +39,14 @@ impl NewUser {
         Self {
             id: Uuid::now_v7(),
             clerk_id: identity.subject.clone(),
-            email: identity.email.clone().filter(|e| e.len() <= MAX_EMAIL && e.contains('@')),
-            name: identity.name.clone().filter(|n| n.chars().count() <= MAX_NAME),
+            email: identity
+                .email
+                .clone()
+                .filter(|e| e.len() <= MAX_EMAIL && e.contains('@')),
+            name: identity
+                .name
+                .clone()
+                .filter(|n| n.chars().count() <= MAX_NAME),
         }
     }
 }

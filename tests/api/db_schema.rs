@@ -1,0 +1,128 @@
+//! `src/db/schema.rs` must describe exactly what the migrations create (what `diesel print-schema` would
+//! print): same tables, columns in order, types and nullability.
+
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl as _;
+
+use crate::helpers::TestDatabase;
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    udt_name: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    nullable: bool,
+}
+
+fn diesel_type(udt: &str) -> String {
+    let base = match udt.trim_start_matches('_') {
+        "uuid" => "Uuid",
+        "text" => "Text",
+        "varchar" => "Varchar",
+        "bpchar" => "Bpchar",
+        "timestamptz" => "Timestamptz",
+        "timestamp" => "Timestamp",
+        "date" => "Date",
+        "int2" => "Int2",
+        "int4" => "Int4",
+        "int8" => "Int8",
+        "float4" => "Float4",
+        "float8" => "Float8",
+        "numeric" => "Numeric",
+        "bool" => "Bool",
+        "jsonb" => "Jsonb",
+        "bytea" => "Bytea",
+        "tsvector" => "Tsvector",
+        other => panic!("add a mapping for the PostgreSQL type {other}"),
+    };
+    if udt.starts_with('_') {
+        format!("Array<Nullable<{base}>>")
+    } else {
+        base.to_owned()
+    }
+}
+
+/// `table.column: Type` lines from the database.
+async fn from_database(url: &str) -> Vec<String> {
+    let mut conn = homechef::db::connect(url).await.unwrap();
+    let columns: Vec<Column> = diesel::sql_query(
+        "select table_name::text, column_name::text, udt_name::text, is_nullable = 'YES' as nullable
+         from information_schema.columns
+         where table_schema = 'public' and table_name <> '__diesel_schema_migrations'
+         order by table_name, ordinal_position",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    columns
+        .into_iter()
+        .map(|c| {
+            let ty = diesel_type(&c.udt_name);
+            let ty = if c.nullable {
+                format!("Nullable<{ty}>")
+            } else {
+                ty
+            };
+            format!("{}.{}: {ty}", c.table_name, c.column_name)
+        })
+        .collect()
+}
+
+/// The same lines parsed from `schema.rs`.
+fn from_schema_rs() -> Vec<String> {
+    let source = include_str!("../../src/db/schema.rs");
+    let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+    for line in source.lines() {
+        let trimmed = line.trim();
+        if line.starts_with("    ")
+            && !line.starts_with("     ")
+            && trimmed.ends_with('{')
+            && trimmed.contains(" (")
+        {
+            tables.push((trimmed.split(' ').next().unwrap().to_owned(), Vec::new()));
+        } else if let (Some((column, ty)), Some((_, columns))) =
+            (trimmed.split_once(" -> "), tables.last_mut())
+        {
+            columns.push(format!("{column}: {}", ty.trim_end_matches(',')));
+        }
+    }
+    tables.sort_by(|a, b| a.0.cmp(&b.0));
+    tables
+        .into_iter()
+        .flat_map(|(table, columns)| columns.into_iter().map(move |c| format!("{table}.{c}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn schema_rs_matches_the_migrations() {
+    let db = TestDatabase::create().await;
+    let expected = from_database(&db.url).await;
+    assert!(!expected.is_empty());
+    assert_eq!(
+        from_schema_rs(),
+        expected,
+        "src/db/schema.rs is out of date with migrations/"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_migration_reverts_cleanly() {
+    let db = TestDatabase::create().await;
+    let conn = homechef::db::connect(&db.url).await.unwrap();
+    let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+    tokio::task::block_in_place(|| {
+        use diesel_migrations::MigrationHarness as _;
+        harness
+            .revert_all_migrations(homechef::db::MIGRATIONS)
+            .unwrap();
+        harness
+            .run_pending_migrations(homechef::db::MIGRATIONS)
+            .unwrap();
+    });
+    let after = from_database(&db.url).await;
+    assert_eq!(from_schema_rs(), after);
+}

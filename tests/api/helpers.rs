@@ -1,0 +1,310 @@
+//! `TestApp`: the real application on a private database, plus request helpers.
+
+use std::hash::{Hash as _, Hasher as _};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use diesel::{ExpressionMethods as _, QueryDsl as _};
+use diesel_async::RunQueryDsl as _;
+use homechef::config::{rocket_defaults, AppConfig};
+use homechef::db::{self, embedded::EmbeddedPostgres};
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::asynchronous::Client;
+use serde_json::{json, Value};
+
+/// The key every test app signs dev tokens with.
+pub const TEST_SECRET_KEY: &str = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+/// Where test databases come from: a server and a template database migrated once per run.
+struct TestDatabases {
+    server_url: String,
+    template: String,
+}
+
+static DATABASES: OnceLock<TestDatabases> = OnceLock::new();
+
+/// Resolved once per process, on a thread of its own: tests each run on their own runtime.
+fn databases() -> &'static TestDatabases {
+    DATABASES.get_or_init(|| {
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime
+                .block_on(prepare())
+                .unwrap_or_else(|e| panic!("test database setup failed: {e:#}"))
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+async fn prepare() -> anyhow::Result<TestDatabases> {
+    let server_url =
+        match std::env::var("TEST_DATABASE_URL").or_else(|_| std::env::var("DATABASE_URL")) {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("postgres");
+                let pg = EmbeddedPostgres::start(&dir).await?;
+                pg.stop_after_exit_of(std::process::id())?;
+                pg.url("postgres")
+            }
+        };
+    let template = format!("homechef_tpl_{:016x}", migrations_fingerprint());
+    let mut admin = db::connect(&server_url).await?;
+    // Several test processes may start at once: one builds the template, the others wait for it.
+    diesel::sql_query("select pg_advisory_lock(727274)")
+        .execute(&mut admin)
+        .await?;
+    if !database_exists(&mut admin, &template).await? {
+        let building = format!("{template}_building");
+        diesel::sql_query(format!("drop database if exists {building} with (force)"))
+            .execute(&mut admin)
+            .await?;
+        diesel::sql_query(format!("create database {building}"))
+            .execute(&mut admin)
+            .await?;
+        db::run_migrations(&with_database(&server_url, &building)).await?;
+        diesel::sql_query(format!("alter database {building} rename to {template}"))
+            .execute(&mut admin)
+            .await?;
+    }
+    diesel::sql_query("select pg_advisory_unlock(727274)")
+        .execute(&mut admin)
+        .await?;
+    Ok(TestDatabases {
+        server_url,
+        template,
+    })
+}
+
+async fn database_exists(
+    conn: &mut diesel_async::AsyncPgConnection,
+    name: &str,
+) -> anyhow::Result<bool> {
+    diesel::table! {
+        pg_database (datname) {
+            datname -> Text,
+        }
+    }
+    let count: i64 = pg_database::table
+        .filter(pg_database::datname.eq(name))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(count > 0)
+}
+
+/// Changes when any migration changes, so an edited migration gets a fresh template.
+fn migrations_fingerprint() -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut dirs: Vec<_> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    dirs.sort();
+    for dir in dirs {
+        dir.file_name().hash(&mut hasher);
+        for file in ["up.sql", "down.sql"] {
+            std::fs::read(dir.join(file))
+                .unwrap_or_default()
+                .hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
+/// The same server URL with another database name (query string kept).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// A fresh database cloned from the template; dropped with the value.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let dbs = databases();
+        let name = format!("homechef_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = db::connect(&dbs.server_url).await.unwrap();
+        diesel::sql_query(format!("create database {name} template {}", dbs.template))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        Self {
+            url: with_database(&dbs.server_url, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let server_url = databases().server_url.clone();
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut admin = db::connect(&server_url).await.ok()?;
+                diesel::sql_query(format!("drop database if exists {name} with (force)"))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// The configuration tests start from: nothing from the process environment.
+pub fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> AppConfig {
+    let mut figment = rocket_defaults(Figment::from(rocket::Config::debug_default()))
+        .merge(("log_level", "critical"))
+        .merge(("secret_key", TEST_SECRET_KEY))
+        .merge(("database_url", database_url));
+    for (key, value) in overrides {
+        figment = figment.merge((*key, *value));
+    }
+    AppConfig::from_figment(figment).unwrap()
+}
+
+/// The real application on its own database.
+pub struct TestApp {
+    pub client: Client,
+    pub db: TestDatabase,
+}
+
+/// An HTTP response, read whole.
+pub struct TestResponse {
+    pub status: Status,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        homechef::telemetry::init();
+        let db = TestDatabase::create().await;
+        let rocket = homechef::rocket(test_config(&db.url, overrides)).unwrap();
+        let client = Client::tracked(rocket).await.unwrap();
+        Self { client, db }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        read(self.client.get(uri.to_owned()).dispatch().await).await
+    }
+
+    /// `POST /graphql` with a raw body and content type.
+    pub async fn post_graphql_raw(
+        &self,
+        content_type: ContentType,
+        body: impl Into<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = self
+            .client
+            .post("/graphql")
+            .header(content_type)
+            .body(body.into());
+        for (name, value) in headers {
+            request = request.header(Header::new(name.to_string(), value.to_string()));
+        }
+        read(request.dispatch().await).await
+    }
+
+    /// Runs an operation anonymously; returns the whole GraphQL response.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_with(&[], query, variables).await.json()
+    }
+
+    /// Runs an operation with a bearer token.
+    pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let auth = format!("Bearer {token}");
+        let response = self
+            .gql_with(&[("Authorization", &auth)], query, variables)
+            .await;
+        assert_eq!(response.status, Status::Ok, "{}", response.body);
+        response.json()
+    }
+
+    pub async fn gql_with(
+        &self,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: Value,
+    ) -> TestResponse {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.post_graphql_raw(ContentType::JSON, body, headers)
+            .await
+    }
+}
+
+async fn read(response: rocket::local::asynchronous::LocalResponse<'_>) -> TestResponse {
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect();
+    let body = response.into_string().await.unwrap_or_default();
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A dev token for `user`, signed with the test key.
+pub fn dev_token(user: &str) -> String {
+    homechef::auth::dev_token::issue(
+        &TEST_SECRET_KEY.to_owned().into(),
+        user,
+        Some(&format!("{user}@example.com")),
+    )
+    .unwrap()
+}
+
+/// `extensions.code` of the first error.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {response}"))
+}

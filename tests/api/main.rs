@@ -1,0 +1,11 @@
+//! Integration tests: the real application over HTTP (Rocket's local client, or a real socket where the
+//! test needs one), each test on its own PostgreSQL database cloned from a migrated template.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod cli;
+mod db_schema;
+mod graphql_transport;
+mod health;
+mod helpers;
