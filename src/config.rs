@@ -39,10 +39,8 @@ pub const ENV_KEYS: &[&str] = &[
 pub const MIN_SECRET_KEY_LEN: usize = 32;
 
 /// Where the service runs; production turns every safety check into a hard requirement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
-    #[default]
     Development,
     Production,
 }
@@ -50,8 +48,8 @@ pub enum AppEnv {
 /// The raw shape of the configuration as figment sees it (lower-cased variable names).
 #[derive(Deserialize)]
 struct RawConfig {
-    #[serde(default)]
-    app_env: AppEnv,
+    #[serde(default, deserialize_with = "lossy_string")]
+    app_env: Option<String>,
     #[serde(default, deserialize_with = "lossy_secret")]
     database_url: Option<SecretString>,
     #[serde(default, deserialize_with = "lossy_secret")]
@@ -78,18 +76,18 @@ struct RawConfig {
     quarantine_dir: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     log_dir: Option<String>,
-    #[serde(default)]
-    rate_limit_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    rate_limit_enabled: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     trusted_proxies: Option<String>,
-    #[serde(default)]
-    max_request_size: Option<u64>,
-    #[serde(default)]
-    max_upload_size: Option<u64>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    max_request_size: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    max_upload_size: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     clamd_addr: Option<String>,
-    #[serde(default)]
-    graphiql_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    graphiql_enabled: Option<String>,
 }
 
 /// Clerk settings; the sign-in issue consumes them.
@@ -145,7 +143,12 @@ impl AppConfig {
         let raw: RawConfig = figment
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        let env = raw.app_env;
+        let env = match raw.app_env.as_deref().map(str::trim) {
+            None | Some("") => AppEnv::Development,
+            Some(v) if v.eq_ignore_ascii_case("development") => AppEnv::Development,
+            Some(v) if v.eq_ignore_ascii_case("production") => AppEnv::Production,
+            Some(v) => bail!("APP_ENV must be `development` or `production`, not `{v}`"),
+        };
         let (secret_key, secret_key_generated) = match raw
             .secret_key
             .filter(|k| !k.expose_secret().is_empty())
@@ -167,9 +170,9 @@ impl AppConfig {
             Some(list) => split_list(Some(list)),
             None => allowed_origins.clone(),
         };
-        let max_upload_size = raw.max_upload_size.unwrap_or(10 * 1024 * 1024);
-        let max_request_size = raw
-            .max_request_size
+        let max_upload_size =
+            parse_setting("MAX_UPLOAD_SIZE", raw.max_upload_size)?.unwrap_or(10 * 1024 * 1024);
+        let max_request_size = parse_setting("MAX_REQUEST_SIZE", raw.max_request_size)?
             .unwrap_or(max_upload_size * 5 + 1024 * 1024);
         if max_upload_size == 0 || max_request_size == 0 {
             bail!("MAX_REQUEST_SIZE and MAX_UPLOAD_SIZE must be positive");
@@ -194,12 +197,14 @@ impl AppConfig {
                 raw.quarantine_dir.unwrap_or_else(|| "./quarantine".into()),
             ),
             log_dir: PathBuf::from(raw.log_dir.unwrap_or_else(|| "./logs".into())),
-            rate_limit_enabled: raw.rate_limit_enabled.unwrap_or(true),
+            rate_limit_enabled: parse_flag("RATE_LIMIT_ENABLED", raw.rate_limit_enabled)?
+                .unwrap_or(true),
             trusted_proxies: split_list(raw.trusted_proxies.as_deref()),
             max_request_size,
             max_upload_size,
             clamd_addr: raw.clamd_addr.filter(|a| !a.is_empty()),
-            graphiql_enabled: raw.graphiql_enabled.unwrap_or(env == AppEnv::Development),
+            graphiql_enabled: parse_flag("GRAPHIQL_ENABLED", raw.graphiql_enabled)?
+                .unwrap_or(env == AppEnv::Development),
             rocket: figment,
         })
     }
@@ -272,6 +277,31 @@ fn split_list(value: Option<&str>) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A number setting; empty means unset.
+fn parse_setting(name: &str, value: Option<String>) -> anyhow::Result<Option<u64>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{name} must be a whole number of bytes, not `{v}`")),
+    }
+}
+
+/// A boolean setting (`true/false`, `1/0`, `yes/no`, `on/off`); empty means unset.
+fn parse_flag(name: &str, value: Option<String>) -> anyhow::Result<Option<bool>> {
+    match value
+        .as_deref()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("") => Ok(None),
+        Some("true" | "1" | "yes" | "on") => Ok(Some(true)),
+        Some("false" | "0" | "no" | "off") => Ok(Some(false)),
+        Some(v) => bail!("{name} must be true or false, not `{v}`"),
+    }
 }
 
 /// Figment parses `SECRET_KEY=1234` as a number; a string setting accepts any scalar as text.
@@ -349,6 +379,24 @@ mod tests {
             generate_secret_key(32, KeyFormat::Hex),
             generate_secret_key(32, KeyFormat::Hex)
         );
+    }
+
+    #[test]
+    fn empty_values_mean_unset_and_bad_values_are_named() {
+        let cfg = config(&[
+            ("graphiql_enabled", ""),
+            ("max_upload_size", ""),
+            ("app_env", ""),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(cfg.graphiql_enabled);
+        assert_eq!(cfg.max_upload_size, 10 * 1024 * 1024);
+        let err = config(&[("rate_limit_enabled", "maybe")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("RATE_LIMIT_ENABLED"));
+        let cfg = config(&[("rate_limit_enabled", "off")]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!cfg.rate_limit_enabled);
     }
 
     #[test]
