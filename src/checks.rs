@@ -40,12 +40,7 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         .allowed_origins
         .iter()
         .map(String::as_str)
-        .filter(|o| {
-            !o.starts_with("https://")
-                || o.contains('*')
-                || o.contains("localhost")
-                || o.contains("127.0.0.1")
-        })
+        .filter(|o| !o.starts_with("https://") || o.contains('*') || o.contains("localhost") || o.contains("127.0.0.1"))
         .collect();
     vec![
         check(
@@ -99,12 +94,7 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
 pub fn print_report(config: &AppConfig) -> bool {
     let checks = production_checklist(config);
     for c in &checks {
-        println!(
-            "{} {}  ({})",
-            if c.passed { "PASS" } else { "FAIL" },
-            c.item,
-            c.detail
-        );
+        println!("{} {}  ({})", if c.passed { "PASS" } else { "FAIL" }, c.item, c.detail);
     }
     checks.iter().all(|c| c.passed)
 }
@@ -135,10 +125,7 @@ mod tests {
         let failed = failures(&[
             ("app_env", "production"),
             ("secret_key", GOOD_KEY),
-            (
-                "database_url",
-                "postgres://app@db.internal/homechef?sslmode=require",
-            ),
+            ("database_url", "postgres://app@db.internal/homechef?sslmode=require"),
             ("allowed_origins", "https://app.homechef.example"),
         ]);
         assert!(failed.is_empty(), "{failed:?}");

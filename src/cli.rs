@@ -19,11 +19,7 @@ pub const EMBEDDED_DATA_DIR: &str = "data/postgres";
 pub const EMBEDDED_DATABASE: &str = "homechef";
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "homechef",
-    version,
-    about = "GraphQL backend of HomeChef Companion"
-)]
+#[command(name = "homechef", version, about = "GraphQL backend of HomeChef Companion")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -69,9 +65,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(AppConfig::load()?).await.map(|()| ExitCode::SUCCESS),
-        Command::Migrate => migrate(AppConfig::load()?)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Migrate => migrate(AppConfig::load()?).await.map(|()| ExitCode::SUCCESS),
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)
@@ -82,11 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::CheckConfig => {
             let passed = crate::checks::print_report(&AppConfig::load()?);
-            Ok(if passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Healthcheck { url } => {
             let url = url.unwrap_or_else(default_ready_url);
@@ -103,10 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::DevToken { user, email } => {
-            println!(
-                "{}",
-                dev_token(&AppConfig::load()?, &user, email.as_deref())?
-            );
+            println!("{}", dev_token(&AppConfig::load()?, &user, email.as_deref())?);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -117,7 +104,9 @@ async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
         bail!("refusing to start in production: the configuration fails the checklist above");
     }
     if config.secret_key_generated {
-        tracing::warn!("SECRET_KEY is not set: using a random key for this run only (dev tokens will not survive a restart)");
+        tracing::warn!(
+            "SECRET_KEY is not set: using a random key for this run only (dev tokens will not survive a restart)"
+        );
     }
     let embedded = resolve_database(&mut config).await?;
     let result = async {
@@ -132,9 +121,7 @@ async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
     }
     .await;
     if let Some(pg) = embedded {
-        pg.stop()
-            .await
-            .context("could not stop the embedded PostgreSQL")?;
+        pg.stop().await.context("could not stop the embedded PostgreSQL")?;
         tracing::info!("embedded PostgreSQL stopped");
     }
     result
@@ -188,24 +175,19 @@ fn dev_token(config: &AppConfig, user: &str, email: Option<&str>) -> anyhow::Res
 }
 
 fn default_ready_url() -> String {
-    let port = rocket::Config::figment()
-        .extract_inner::<u16>("port")
-        .unwrap_or(8000);
+    let port = rocket::Config::figment().extract_inner::<u16>("port").unwrap_or(8000);
     format!("http://127.0.0.1:{port}/health/ready")
 }
 
 /// A minimal HTTP/1.1 GET returning the status code: the runtime image has no curl.
 async fn probe(url: &str) -> anyhow::Result<u16> {
-    let rest = url
-        .strip_prefix("http://")
-        .context("only http:// URLs are supported")?;
+    let rest = url.strip_prefix("http://").context("only http:// URLs are supported")?;
     let (authority, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(authority).await?;
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
         let mut head = vec![0u8; 64];
         let n = stream.read(&mut head).await?;

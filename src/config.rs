@@ -149,18 +149,12 @@ impl AppConfig {
             Some(v) if v.eq_ignore_ascii_case("production") => AppEnv::Production,
             Some(v) => bail!("APP_ENV must be `development` or `production`, not `{v}`"),
         };
-        let (secret_key, secret_key_generated) = match raw
-            .secret_key
-            .filter(|k| !k.expose_secret().is_empty())
-        {
+        let (secret_key, secret_key_generated) = match raw.secret_key.filter(|k| !k.expose_secret().is_empty()) {
             Some(key) => (key, false),
             None if env == AppEnv::Production => {
                 bail!("SECRET_KEY is required in production; create one with `homechef generate-secret-key`")
             }
-            None => (
-                SecretString::from(generate_secret_key(64, KeyFormat::Urlsafe)),
-                true,
-            ),
+            None => (SecretString::from(generate_secret_key(64, KeyFormat::Urlsafe)), true),
         };
         if secret_key.expose_secret().len() < MIN_SECRET_KEY_LEN {
             bail!("SECRET_KEY must be at least {MIN_SECRET_KEY_LEN} characters; create one with `homechef generate-secret-key`");
@@ -170,10 +164,9 @@ impl AppConfig {
             Some(list) => split_list(Some(list)),
             None => allowed_origins.clone(),
         };
-        let max_upload_size =
-            parse_setting("MAX_UPLOAD_SIZE", raw.max_upload_size)?.unwrap_or(10 * 1024 * 1024);
-        let max_request_size = parse_setting("MAX_REQUEST_SIZE", raw.max_request_size)?
-            .unwrap_or(max_upload_size * 5 + 1024 * 1024);
+        let max_upload_size = parse_setting("MAX_UPLOAD_SIZE", raw.max_upload_size)?.unwrap_or(10 * 1024 * 1024);
+        let max_request_size =
+            parse_setting("MAX_REQUEST_SIZE", raw.max_request_size)?.unwrap_or(max_upload_size * 5 + 1024 * 1024);
         if max_upload_size == 0 || max_request_size == 0 {
             bail!("MAX_REQUEST_SIZE and MAX_UPLOAD_SIZE must be positive");
         }
@@ -193,12 +186,9 @@ impl AppConfig {
                 webhook_secret: raw.clerk_webhook_secret,
             },
             media_dir: PathBuf::from(raw.media_dir.unwrap_or_else(|| "./media".into())),
-            quarantine_dir: PathBuf::from(
-                raw.quarantine_dir.unwrap_or_else(|| "./quarantine".into()),
-            ),
+            quarantine_dir: PathBuf::from(raw.quarantine_dir.unwrap_or_else(|| "./quarantine".into())),
             log_dir: PathBuf::from(raw.log_dir.unwrap_or_else(|| "./logs".into())),
-            rate_limit_enabled: parse_flag("RATE_LIMIT_ENABLED", raw.rate_limit_enabled)?
-                .unwrap_or(true),
+            rate_limit_enabled: parse_flag("RATE_LIMIT_ENABLED", raw.rate_limit_enabled)?.unwrap_or(true),
             trusted_proxies: split_list(raw.trusted_proxies.as_deref()),
             max_request_size,
             max_upload_size,
@@ -292,11 +282,7 @@ fn parse_setting(name: &str, value: Option<String>) -> anyhow::Result<Option<u64
 
 /// A boolean setting (`true/false`, `1/0`, `yes/no`, `on/off`); empty means unset.
 fn parse_flag(name: &str, value: Option<String>) -> anyhow::Result<Option<bool>> {
-    match value
-        .as_deref()
-        .map(|v| v.trim().to_ascii_lowercase())
-        .as_deref()
-    {
+    match value.as_deref().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") => Ok(None),
         Some("true" | "1" | "yes" | "on") => Ok(Some(true)),
         Some("false" | "0" | "no" | "off") => Ok(Some(false)),
@@ -348,9 +334,7 @@ mod tests {
 
     #[test]
     fn production_requires_a_secret_key() {
-        let err = config(&[("app_env", "production")])
-            .err()
-            .map(|e| e.to_string());
+        let err = config(&[("app_env", "production")]).err().map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("SECRET_KEY is required"));
     }
 
@@ -361,12 +345,9 @@ mod tests {
 
     #[test]
     fn lists_are_split_and_trimmed() {
-        let cfg = config(&[("allowed_origins", " https://a.example , https://b.example,")])
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            cfg.allowed_origins,
-            ["https://a.example", "https://b.example"]
-        );
+        let cfg =
+            config(&[("allowed_origins", " https://a.example , https://b.example,")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.allowed_origins, ["https://a.example", "https://b.example"]);
         assert_eq!(cfg.clerk.authorized_parties, cfg.allowed_origins);
     }
 
@@ -383,17 +364,11 @@ mod tests {
 
     #[test]
     fn empty_values_mean_unset_and_bad_values_are_named() {
-        let cfg = config(&[
-            ("graphiql_enabled", ""),
-            ("max_upload_size", ""),
-            ("app_env", ""),
-        ])
-        .unwrap_or_else(|e| panic!("{e}"));
+        let cfg = config(&[("graphiql_enabled", ""), ("max_upload_size", ""), ("app_env", "")])
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(cfg.graphiql_enabled);
         assert_eq!(cfg.max_upload_size, 10 * 1024 * 1024);
-        let err = config(&[("rate_limit_enabled", "maybe")])
-            .err()
-            .map(|e| e.to_string());
+        let err = config(&[("rate_limit_enabled", "maybe")]).err().map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("RATE_LIMIT_ENABLED"));
         let cfg = config(&[("rate_limit_enabled", "off")]).unwrap_or_else(|e| panic!("{e}"));
         assert!(!cfg.rate_limit_enabled);

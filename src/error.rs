@@ -184,9 +184,7 @@ mod tests {
                 json!({"message": "stale version", "extensions": {"code": "CONFLICT"}}),
             ),
             (
-                AppError::RateLimited {
-                    retry_after_secs: 7,
-                },
+                AppError::RateLimited { retry_after_secs: 7 },
                 json!({"message": "too many requests; retry in 7 s", "extensions": {"code": "RATE_LIMITED", "retryAfter": 7}}),
             ),
             (
@@ -217,10 +215,7 @@ mod tests {
 
     #[test]
     fn diesel_not_found_maps_to_not_found_and_other_errors_hide_their_text() {
-        assert_eq!(
-            AppError::from(diesel::result::Error::NotFound).code(),
-            "NOT_FOUND"
-        );
+        assert_eq!(AppError::from(diesel::result::Error::NotFound).code(), "NOT_FOUND");
         let hidden = AppError::from(diesel::result::Error::BrokenTransactionManager);
         assert_eq!(hidden.code(), "INTERNAL");
         assert_eq!(hidden.to_string(), "internal server error");

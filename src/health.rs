@@ -45,10 +45,7 @@ impl HealthReport {
 pub async fn check(pool: &DbPool) -> HealthReport {
     let probe = async {
         let mut conn = pool.get().await.ok()?;
-        diesel::sql_query("select 1")
-            .execute(&mut conn)
-            .await
-            .ok()?;
+        diesel::sql_query("select 1").execute(&mut conn).await.ok()?;
         Some(db::migrations_applied(&mut conn).await.unwrap_or(false))
     };
     let (database, migrations) = match tokio::time::timeout(CHECK_TIMEOUT, probe).await {

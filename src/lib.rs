@@ -11,13 +11,18 @@ pub mod error;
 pub mod graphql;
 pub mod health;
 pub mod http;
+pub mod security_log;
 pub mod telemetry;
 pub mod users;
 
 use rocket::{Build, Rocket};
 
+use secrecy::ExposeSecret as _;
+
+use crate::auth::svix::SvixVerifier;
 use crate::auth::Authenticator;
 use crate::config::AppConfig;
+use crate::security_log::SecurityLog;
 
 /// Connections per process: enough for 2 cores with headroom for slow queries.
 const POOL_SIZE: usize = 16;
@@ -26,10 +31,19 @@ const POOL_SIZE: usize = 16;
 pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
     let pool = db::build_pool(config.database_url()?, POOL_SIZE)?;
     let schema = graphql::build(&config, pool.clone());
-    let authenticator = Authenticator::new(&config);
+    let authenticator = Authenticator::new(&config)?;
+    let security_log = SecurityLog::open(&config.log_dir)?;
+    let webhook_secret = config
+        .clerk
+        .webhook_secret
+        .as_ref()
+        .map(|s| s.expose_secret().to_owned());
+    let webhook = http::ClerkWebhook(webhook_secret.as_deref().map(SvixVerifier::new).transpose()?);
     Ok(http::mount(rocket::custom(config.rocket.clone()))
         .manage(pool)
         .manage(schema)
         .manage(authenticator)
+        .manage(security_log)
+        .manage(webhook)
         .manage(config))
 }

@@ -7,10 +7,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = homechef::cli::Cli::parse();
     homechef::telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

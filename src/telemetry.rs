@@ -4,14 +4,12 @@
 use tracing_subscriber::EnvFilter;
 
 /// Quiet Rocket's per-request chatter: our request fairing logs one event per request instead.
-const DEFAULT_FILTER: &str =
-    "info,rocket::server=off,rocket::launch=info,hyper=warn,tokio_postgres=warn";
+const DEFAULT_FILTER: &str = "info,rocket::server=off,rocket::launch=info,hyper=warn,tokio_postgres=warn";
 
 /// Installs the global subscriber. Call once, before `rocket::build()`; later calls are ignored
 /// (tests build many apps in one process).
 pub fn init() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -40,11 +40,7 @@ pub fn issue(secret: &SecretString, name: &str, email: Option<&str>) -> anyhow::
         name: Some(name.to_owned()),
     };
     let key = EncodingKey::from_secret(secret.expose_secret().as_bytes());
-    Ok(jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &key,
-    )?)
+    Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)?)
 }
 
 /// Verifies signature, expiry, not-before and issuer (5 s leeway).
@@ -58,9 +54,7 @@ pub fn verify(secret: &SecretString, token: &str) -> Result<Identity, AuthError>
     let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
         .map_err(|e| AuthError::InvalidToken(format!("dev token: {e}")))?;
     if !data.claims.sub.starts_with(SUBJECT_PREFIX) {
-        return Err(AuthError::InvalidToken(
-            "dev token subject without prefix".into(),
-        ));
+        return Err(AuthError::InvalidToken("dev token subject without prefix".into()));
     }
     Ok(Identity {
         subject: data.claims.sub,
@@ -71,10 +65,7 @@ pub fn verify(secret: &SecretString, token: &str) -> Result<Identity, AuthError>
 
 /// Validates a dev user name given on the command line.
 pub fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 #[cfg(test)]
@@ -90,14 +81,8 @@ mod tests {
         let key = secret("k".repeat(40).as_str());
         let token = issue(&key, "alice", Some("alice@example.com")).unwrap_or_default();
         let identity = verify(&key, &token).ok();
-        assert_eq!(
-            identity.as_ref().map(|i| i.subject.as_str()),
-            Some("dev_alice")
-        );
-        assert_eq!(
-            identity.and_then(|i| i.email).as_deref(),
-            Some("alice@example.com")
-        );
+        assert_eq!(identity.as_ref().map(|i| i.subject.as_str()), Some("dev_alice"));
+        assert_eq!(identity.and_then(|i| i.email).as_deref(), Some("alice@example.com"));
         assert!(verify(&secret("x".repeat(40).as_str()), &token).is_err());
     }
 

@@ -1,7 +1,10 @@
 //! Who is calling: bearer-token verification and the `Viewer` every resolver receives.
 //! The HTTP edge extracts the header; this module decides, without knowing Rocket.
 
+pub mod clerk;
 pub mod dev_token;
+pub mod jwks;
+pub mod svix;
 
 use secrecy::SecretString;
 
@@ -43,49 +46,47 @@ pub enum AuthError {
     MalformedHeader,
     #[error("token rejected: {0}")]
     InvalidToken(String),
+    /// The key server is unreachable and no cached key fits: not the client's fault (503).
+    #[error("signing keys unavailable: {0}")]
+    KeysUnavailable(String),
 }
 
 /// Verifies bearer tokens. Holds the keys; built once at start.
 pub struct Authenticator {
     dev_secret: Option<SecretString>,
+    clerk: Option<clerk::ClerkVerifier>,
 }
 
 impl Authenticator {
-    pub fn new(config: &AppConfig) -> Self {
-        Self {
-            dev_secret: config
-                .dev_tokens_enabled()
-                .then(|| config.secret_key.clone()),
-        }
+    pub fn new(config: &AppConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            dev_secret: config.dev_tokens_enabled().then(|| config.secret_key.clone()),
+            clerk: clerk::ClerkVerifier::from_config(&config.clerk)?,
+        })
     }
 
-    /// Checks a token and returns the identity it proves.
-    pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| AuthError::InvalidToken(format!("header: {e}")))?;
-        match (&self.dev_secret, header.alg) {
-            (Some(secret), jsonwebtoken::Algorithm::HS256) => dev_token::verify(secret, token),
-            (None, jsonwebtoken::Algorithm::HS256) => {
-                Err(AuthError::InvalidToken("dev tokens are disabled".into()))
-            }
-            (_, alg) => Err(AuthError::InvalidToken(format!(
-                "algorithm {alg:?} not accepted"
-            ))),
+    /// Checks a token and returns the identity it proves. The algorithm picks the verifier, and each
+    /// verifier accepts exactly one algorithm: HS256 only for dev tokens in development, RS256 for Clerk.
+    pub async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        use jsonwebtoken::Algorithm::{HS256, RS256};
+        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::InvalidToken(format!("header: {e}")))?;
+        match (header.alg, &self.dev_secret, &self.clerk) {
+            (HS256, Some(secret), _) => dev_token::verify(secret, token),
+            (HS256, None, _) => Err(AuthError::InvalidToken("dev tokens are disabled".into())),
+            (RS256, _, Some(clerk)) => clerk.verify(token, &header).await,
+            (RS256, _, None) => Err(AuthError::InvalidToken("Clerk is not configured".into())),
+            (alg, _, _) => Err(AuthError::InvalidToken(format!("algorithm {alg:?} not accepted"))),
         }
     }
 
     /// Parses an `Authorization` header value, verifies the token and loads (or creates) its user.
     /// A database connection is taken only when there is a token to resolve.
-    pub async fn viewer(
-        &self,
-        authorization: Option<&str>,
-        pool: &DbPool,
-    ) -> Result<Viewer, ViewerError> {
+    pub async fn viewer(&self, authorization: Option<&str>, pool: &DbPool) -> Result<Viewer, ViewerError> {
         let Some(value) = authorization else {
             return Ok(Viewer::Anonymous);
         };
         let token = bearer_token(value).ok_or(AuthError::MalformedHeader)?;
-        let identity = self.verify(token)?;
+        let identity = self.verify(token).await?;
         let mut conn = pool.get().await.map_err(AppError::from)?;
         let user = User::find_or_create(&mut conn, NewUser::from_identity(&identity))
             .await
@@ -104,11 +105,10 @@ pub enum ViewerError {
 }
 
 /// `Bearer <token>`, scheme case-insensitive, token non-empty and free of spaces.
-fn bearer_token(value: &str) -> Option<&str> {
+pub fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
-        .then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
 }
 
 #[cfg(test)]

@@ -30,16 +30,16 @@ struct Account {
 impl EmbeddedPostgres {
     /// Creates the cluster if needed and starts it, or attaches to it if it is already running.
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
-        let bin_dir = find_bin_dir().context(
-            "no PostgreSQL binaries (initdb, pg_ctl) found: install PostgreSQL or set DATABASE_URL",
-        )?;
-        let owner = if effective_uid()? == 0 {
-            Some(postgres_account()?.context(
-                "running as root and there is no `postgres` account to run PostgreSQL as: set DATABASE_URL",
-            )?)
-        } else {
-            None
-        };
+        let bin_dir = find_bin_dir()
+            .context("no PostgreSQL binaries (initdb, pg_ctl) found: install PostgreSQL or set DATABASE_URL")?;
+        let owner =
+            if effective_uid()? == 0 {
+                Some(postgres_account()?.context(
+                    "running as root and there is no `postgres` account to run PostgreSQL as: set DATABASE_URL",
+                )?)
+            } else {
+                None
+            };
         let data_dir = absolute(data_dir)?;
         let mut pg = Self {
             data_dir,
@@ -61,18 +61,9 @@ impl EmbeddedPostgres {
             pg.port
         );
         let log = pg.data_dir.join("server.log");
-        pg.pg_ctl(&[
-            "start",
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            path_str(&log)?,
-            "-o",
-            &options,
-        ])
-        .await
-        .with_context(|| format!("PostgreSQL did not start; see {}", log.display()))?;
+        pg.pg_ctl(&["start", "-w", "-t", "60", "-l", path_str(&log)?, "-o", &options])
+            .await
+            .with_context(|| format!("PostgreSQL did not start; see {}", log.display()))?;
         pg.started_here = true;
         Ok(pg)
     }
@@ -138,8 +129,7 @@ impl EmbeddedPostgres {
             use std::os::unix::process::CommandExt as _;
             cmd.uid(account.uid).gid(account.gid);
         }
-        cmd.spawn()
-            .context("could not start the PostgreSQL stop watcher")?;
+        cmd.spawn().context("could not start the PostgreSQL stop watcher")?;
         Ok(())
     }
 
@@ -149,12 +139,7 @@ impl EmbeddedPostgres {
         set_private(&self.data_dir)?;
         if let Some(account) = self.owner {
             std::os::unix::fs::chown(&self.data_dir, Some(account.uid), Some(account.gid))
-                .with_context(|| {
-                    format!(
-                        "cannot hand {} to the postgres account",
-                        self.data_dir.display()
-                    )
-                })?;
+                .with_context(|| format!("cannot hand {} to the postgres account", self.data_dir.display()))?;
         }
         let output = self
             .command("initdb")
@@ -217,9 +202,7 @@ impl EmbeddedPostgres {
     fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(self.bin_dir.join(program));
         // The server must not hold our stdout open (a CI runner would wait for it) nor read our stdin.
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.current_dir(self.data_dir.parent().unwrap_or(Path::new("/")));
         cmd.kill_on_drop(false);
         if let Some(account) = self.owner {
@@ -254,9 +237,7 @@ fn find_bin_dir() -> Option<PathBuf> {
 fn effective_uid() -> anyhow::Result<u32> {
     use std::os::unix::fs::MetadataExt as _;
     // /proc/self is owned by the effective uid of the process reading it.
-    Ok(std::fs::metadata("/proc/self")
-        .context("cannot read /proc/self")?
-        .uid())
+    Ok(std::fs::metadata("/proc/self").context("cannot read /proc/self")?.uid())
 }
 
 fn postgres_account() -> anyhow::Result<Option<Account>> {

@@ -36,8 +36,7 @@ pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool>
 
 /// Opens one connection, with an error that names the server but never the password.
 pub async fn connect(database_url: &str) -> anyhow::Result<AsyncPgConnection> {
-    let attempt =
-        tokio::time::timeout(POOL_WAIT * 2, AsyncPgConnection::establish(database_url)).await;
+    let attempt = tokio::time::timeout(POOL_WAIT * 2, AsyncPgConnection::establish(database_url)).await;
     match attempt {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => anyhow::bail!(
@@ -45,10 +44,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<AsyncPgConnection> {
             redact(database_url),
             one_line(&e.to_string())
         ),
-        Err(_) => anyhow::bail!(
-            "cannot connect to the database at {}: timed out",
-            redact(database_url)
-        ),
+        Err(_) => anyhow::bail!("cannot connect to the database at {}: timed out", redact(database_url)),
     }
 }
 
@@ -80,19 +76,13 @@ pub async fn migrations_applied(conn: &mut AsyncPgConnection) -> QueryResult<boo
 pub fn embedded_versions() -> Vec<String> {
     use diesel::migration::MigrationSource;
     MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
-        .map(|list| {
-            list.iter()
-                .map(|m| m.name().version().to_string())
-                .collect()
-        })
+        .map(|list| list.iter().map(|m| m.name().version().to_string()).collect())
         .unwrap_or_default()
 }
 
 /// `user:secret@host:5432/db?x` → `host:5432/db`, for messages and logs.
 pub fn redact(database_url: &str) -> String {
-    let rest = database_url
-        .split_once("://")
-        .map_or(database_url, |(_, r)| r);
+    let rest = database_url.split_once("://").map_or(database_url, |(_, r)| r);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
     rest.split('?').next().unwrap_or_default().to_owned()
 }
@@ -111,10 +101,7 @@ mod tests {
             redact("postgres://app:s3cret@db.example:5432/homechef?sslmode=require"),
             "db.example:5432/homechef"
         );
-        assert_eq!(
-            redact("postgres://db.example/homechef"),
-            "db.example/homechef"
-        );
+        assert_eq!(redact("postgres://db.example/homechef"), "db.example/homechef");
         assert_eq!(redact("postgres://u:p@ss@host/db"), "host/db");
     }
 

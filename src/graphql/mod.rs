@@ -1,16 +1,19 @@
 //! Schema assembly: every domain contributes its slice; limits and production switches live here.
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
-use crate::users::UserQuery;
+use crate::users::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(HealthQuery, UserQuery);
 
-pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(UserMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Bounds every document: a hostile query cannot make the server do unbounded work.
 pub const MAX_DEPTH: usize = 10;
@@ -18,8 +21,8 @@ pub const MAX_COMPLEXITY: usize = 200;
 pub const MAX_RECURSIVE_DEPTH: usize = 16;
 pub const MAX_DIRECTIVES: usize = 5;
 
-fn builder() -> SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
 }
 
 /// The executable schema for a running server.

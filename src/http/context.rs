@@ -8,6 +8,8 @@ use rocket::fairing::{Fairing, Info, Kind};
 use rocket::request::{FromRequest, Outcome};
 use rocket::{Data, Request, Response};
 
+use crate::security_log::RequestMeta;
+
 pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 
 /// What we know about the request in flight.
@@ -22,10 +24,7 @@ impl RequestContext {
         // A proxy's id is kept so logs line up across hops, but only if it is short and plain.
         let id = incoming
             .filter(|id| {
-                (1..=64).contains(&id.len())
-                    && id
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             })
             .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
         Self {
@@ -48,6 +47,21 @@ impl RequestContext {
 
     pub fn of<'r>(req: &'r Request<'_>) -> &'r Self {
         req.local_cache(|| Self::new(None))
+    }
+}
+
+/// Request facts for security events (client text is truncated by the log itself).
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RequestMeta {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(RequestMeta {
+            request_id: RequestContext::of(req).id.clone(),
+            client_ip: req.client_ip().map(|ip| ip.to_string()),
+            route: format!("{} {}", req.method(), req.uri().path()),
+            user_agent: req.headers().get_one("User-Agent").map(str::to_owned),
+        })
     }
 }
 

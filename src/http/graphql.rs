@@ -11,11 +11,12 @@ use tracing::Instrument as _;
 
 use super::context::RequestContext;
 use super::response::JsonResponse;
-use crate::auth::{Authenticator, Viewer, ViewerError};
+use crate::auth::{bearer_token, AuthError, Authenticator, Viewer, ViewerError};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppError;
 use crate::graphql::AppSchema;
+use crate::security_log::{fingerprint, RequestMeta, SecurityLog, Severity};
 
 /// Largest JSON request body: documents are small; anything bigger is an attack or a bug.
 pub const MAX_JSON_BODY: u64 = 64 * 1024;
@@ -42,11 +43,7 @@ impl<'r> FromData<'r> for GraphQLBody {
                     limit_bytes: MAX_JSON_BODY,
                 })
             }
-            Err(_) => {
-                return fail(AppError::BadRequest(
-                    "could not read the request body".into(),
-                ))
-            }
+            Err(_) => return fail(AppError::BadRequest("could not read the request body".into())),
         };
         match parse_body(&body) {
             Ok(request) => data::Outcome::Success(Self(request)),
@@ -61,21 +58,33 @@ fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError> {
             "batched requests are not supported; send one operation per request".into(),
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
 }
 
-/// The raw `Authorization` header, if any.
-pub struct Authorization(Option<String>);
+/// What the edge knows about the caller: the raw `Authorization` header, request facts for security
+/// events, and the security log itself.
+pub struct Edge<'r> {
+    authorization: Option<String>,
+    meta: RequestMeta,
+    security_log: &'r SecurityLog,
+}
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for Authorization {
+impl<'r> FromRequest<'r> for Edge<'r> {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Self(
-            req.headers().get_one("Authorization").map(str::to_owned),
-        ))
+        let Outcome::Success(meta) = req.guard::<RequestMeta>().await else {
+            return Outcome::Forward(Status::InternalServerError);
+        };
+        let Some(security_log) = req.rocket().state::<SecurityLog>() else {
+            return Outcome::Forward(Status::InternalServerError);
+        };
+        Outcome::Success(Self {
+            authorization: req.headers().get_one("Authorization").map(str::to_owned),
+            meta,
+            security_log,
+        })
     }
 }
 
@@ -94,11 +103,11 @@ pub async fn graphql_post(
     authenticator: &State<Authenticator>,
     pool: &State<DbPool>,
     ctx: &RequestContext,
-    authorization: Authorization,
+    edge: Edge<'_>,
     body: Result<GraphQLBody, AppError>,
 ) -> Result<GraphQLResponse, JsonResponse> {
     let request = body?.0;
-    execute(schema, authenticator, pool, ctx, authorization, request).await
+    execute(schema, authenticator, pool, ctx, edge, request).await
 }
 
 #[rocket::get("/graphql?<params..>")]
@@ -107,7 +116,7 @@ pub async fn graphql_get(
     authenticator: &State<Authenticator>,
     pool: &State<DbPool>,
     ctx: &RequestContext,
-    authorization: Authorization,
+    edge: Edge<'_>,
     params: GetParams,
 ) -> Result<GraphQLResponse, JsonResponse> {
     let query = params
@@ -115,9 +124,7 @@ pub async fn graphql_get(
         .ok_or_else(|| AppError::BadRequest("missing `query` parameter".into()))?;
     // A GET must never change anything: it can be triggered cross-site by a link or an <img>.
     // Unparseable or ambiguous documents fall through: execution reports those as GraphQL errors.
-    if operation_type(&query, params.operation_name.as_deref())
-        .is_some_and(|ty| ty != OperationType::Query)
-    {
+    if operation_type(&query, params.operation_name.as_deref()).is_some_and(|ty| ty != OperationType::Query) {
         return Err(JsonResponse::error(
             Status::MethodNotAllowed,
             "METHOD_NOT_ALLOWED",
@@ -134,7 +141,7 @@ pub async fn graphql_get(
             .map_err(|e| AppError::BadRequest(format!("malformed `variables` parameter: {e}")))?;
         request = request.variables(async_graphql::Variables::from_json(value));
     }
-    execute(schema, authenticator, pool, ctx, authorization, request).await
+    execute(schema, authenticator, pool, ctx, edge, request).await
 }
 
 /// Resolves the viewer, then runs the operation inside a span carrying the request id.
@@ -143,19 +150,23 @@ async fn execute(
     authenticator: &Authenticator,
     pool: &DbPool,
     ctx: &RequestContext,
-    authorization: Authorization,
+    edge: Edge<'_>,
     request: async_graphql::Request,
 ) -> Result<GraphQLResponse, JsonResponse> {
     ctx.set_operation(request.operation_name.as_deref());
     let span = tracing::info_span!("graphql", request_id = %ctx.id);
-    let viewer = match authenticator
-        .viewer(authorization.0.as_deref(), pool)
-        .instrument(span.clone())
-        .await
-    {
+    let authorization = edge.authorization.as_deref();
+    let viewer = match authenticator.viewer(authorization, pool).instrument(span.clone()).await {
         Ok(viewer) => viewer,
+        Err(ViewerError::Auth(AuthError::KeysUnavailable(reason))) => {
+            tracing::error!(parent: &span, %reason, "cannot verify tokens: signing keys unavailable");
+            return Err(AppError::ServiceUnavailable.into());
+        }
         Err(ViewerError::Auth(reason)) => {
-            tracing::warn!(parent: &span, %reason, "authentication failed");
+            let token = authorization.and_then(bearer_token).map(fingerprint);
+            let details = serde_json::json!({ "reason": reason.to_string(), "token_fingerprint": token });
+            edge.security_log
+                .record("auth_failure", Severity::Medium, &edge.meta, None, details);
             return Err(AppError::Unauthenticated.into());
         }
         Err(ViewerError::App(e)) => {
@@ -219,10 +230,7 @@ pub fn graphiql_asset(config: &State<AppConfig>, file: &str) -> Option<Asset> {
             include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
             ContentType::JavaScript,
         ),
-        "init.js" => (
-            include_bytes!("../../assets/graphiql/init.js"),
-            ContentType::JavaScript,
-        ),
+        "init.js" => (include_bytes!("../../assets/graphiql/init.js"), ContentType::JavaScript),
         _ => return None,
     };
     Some(Asset {
@@ -242,10 +250,7 @@ mod tests {
             operation_type("{ health { status } }", None),
             Some(OperationType::Query)
         );
-        assert_eq!(
-            operation_type("mutation M { x }", None),
-            Some(OperationType::Mutation)
-        );
+        assert_eq!(operation_type("mutation M { x }", None), Some(OperationType::Mutation));
         assert_eq!(
             operation_type("query A { a } mutation B { b }", Some("B")),
             Some(OperationType::Mutation)
@@ -257,15 +262,10 @@ mod tests {
     #[test]
     fn batches_and_garbage_are_bad_requests() {
         assert_eq!(
-            parse_body(b"  [{\"query\":\"{a}\"}]")
-                .err()
-                .map(|e| e.code()),
+            parse_body(b"  [{\"query\":\"{a}\"}]").err().map(|e| e.code()),
             Some("BAD_REQUEST")
         );
-        assert_eq!(
-            parse_body(b"{not json").err().map(|e| e.code()),
-            Some("BAD_REQUEST")
-        );
+        assert_eq!(parse_body(b"{not json").err().map(|e| e.code()), Some("BAD_REQUEST"));
         assert!(parse_body(br#"{"query":"{ a }"}"#).is_ok());
     }
 }

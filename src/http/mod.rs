@@ -4,10 +4,12 @@ mod context;
 mod graphql;
 mod health;
 mod response;
+mod webhooks;
 
 use rocket::{Build, Rocket};
 
 pub use context::{RequestContext, REQUEST_ID_HEADER};
+pub use webhooks::ClerkWebhook;
 
 /// Attaches every route, fairing and catcher.
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
@@ -23,6 +25,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
                 health::summary,
                 health::live,
                 health::ready,
+                webhooks::clerk,
             ],
         )
         .register("/", rocket::catchers![response::default_catcher])

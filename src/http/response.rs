@@ -41,9 +41,7 @@ impl From<AppError> for JsonResponse {
         let status = Status::from_code(error.http_status()).unwrap_or(Status::InternalServerError);
         let response = Self::new(status, error.to_json());
         match error {
-            AppError::Unauthenticated => {
-                response.header("WWW-Authenticate", r#"Bearer error="invalid_token""#)
-            }
+            AppError::Unauthenticated => response.header("WWW-Authenticate", r#"Bearer error="invalid_token""#),
             AppError::RateLimited { retry_after_secs } => {
                 response.header("Retry-After", retry_after_secs.max(1).to_string())
             }

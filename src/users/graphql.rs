@@ -1,10 +1,12 @@
 //! The users slice of the GraphQL schema.
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object, ResultExt as _, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::service;
 use crate::auth::Viewer;
+use crate::db::DbPool;
 
 /// A signed-in person, as they see themselves.
 #[derive(SimpleObject)]
@@ -27,6 +29,10 @@ impl From<&super::User> for UserView {
     }
 }
 
+fn viewer<'a>(ctx: &'a Context<'_>) -> &'a Viewer {
+    ctx.data_opt::<Viewer>().unwrap_or(&Viewer::Anonymous)
+}
+
 #[derive(Default)]
 pub struct UserQuery;
 
@@ -34,9 +40,28 @@ pub struct UserQuery;
 impl UserQuery {
     /// The signed-in user; `null` when the request carries no token.
     async fn me(&self, ctx: &Context<'_>) -> Option<UserView> {
-        match ctx.data_opt::<Viewer>() {
-            Some(Viewer::User(user)) => Some(user.into()),
-            _ => None,
-        }
+        viewer(ctx).user().ok().map(UserView::from)
+    }
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Changes the signed-in user's display name (1 to 200 characters).
+    async fn update_profile(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<UserView> {
+        let user = viewer(ctx).user().extend()?;
+        let updated = service::update_profile(ctx.data::<DbPool>()?, user, &name)
+            .await
+            .extend()?;
+        Ok(UserView::from(&updated))
+    }
+
+    /// Deletes the signed-in user's account and everything they own. Returns true.
+    async fn delete_account(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let user = viewer(ctx).user().extend()?;
+        service::delete_account(ctx.data::<DbPool>()?, user).await.extend()?;
+        Ok(true)
     }
 }

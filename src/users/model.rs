@@ -43,13 +43,21 @@ impl NewUser {
                 .email
                 .clone()
                 .filter(|e| e.len() <= MAX_EMAIL && e.contains('@')),
-            name: identity
-                .name
-                .clone()
-                .filter(|n| n.chars().count() <= MAX_NAME),
+            name: identity.name.clone().filter(|n| n.chars().count() <= MAX_NAME),
         }
     }
 }
+
+/// Profile fields an identity provider asserts (webhooks) or the user edits.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChangeset {
+    pub email: Option<Option<String>>,
+    pub name: Option<Option<String>>,
+}
+
+/// Longest display name a user may set.
+pub const MAX_NAME_CHARS: usize = MAX_NAME;
 
 impl User {
     /// The user with this subject, created on first sight. Racing first requests create one row:
@@ -73,4 +81,51 @@ impl User {
             .get_result(conn)
             .await
     }
+
+    /// Creates or updates the user with this subject from the provider's view of them (webhooks).
+    pub async fn upsert_profile(conn: &mut AsyncPgConnection, new: NewUser) -> QueryResult<User> {
+        let changes = UserChangeset {
+            email: Some(new.email.clone()),
+            name: Some(new.name.clone()),
+        };
+        diesel::insert_into(users::table)
+            .values(&new)
+            .on_conflict(users::clerk_id)
+            .do_update()
+            .set(changes)
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: UserChangeset) -> QueryResult<User> {
+        diesel::update(users::table.find(id))
+            .set(changes)
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Deletes the user; their rows go with them through `on delete cascade`. Returns whether a row existed.
+    pub async fn delete_by_subject(conn: &mut AsyncPgConnection, clerk_id: &str) -> QueryResult<bool> {
+        let deleted = diesel::delete(users::table.filter(users::clerk_id.eq(clerk_id)))
+            .execute(conn)
+            .await?;
+        Ok(deleted > 0)
+    }
+}
+
+/// Records a webhook delivery; false when it was seen before (redelivery).
+pub async fn record_delivery(conn: &mut AsyncPgConnection, svix_id: &str, event_type: &str) -> QueryResult<bool> {
+    use crate::db::schema::webhook_deliveries::dsl;
+    let inserted = diesel::insert_into(dsl::webhook_deliveries)
+        .values((dsl::svix_id.eq(svix_id), dsl::event_type.eq(event_type)))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    // Keep a week of ids: Svix retries for about three days.
+    diesel::delete(dsl::webhook_deliveries.filter(dsl::received_at.lt(chrono::Utc::now() - chrono::Duration::days(7))))
+        .execute(conn)
+        .await?;
+    Ok(inserted > 0)
 }

@@ -50,9 +50,7 @@ async fn invalid_tokens_get_one_generic_401() {
         "Basic YWxhZGRpbjpvcGVuc2VzYW1l".to_owned(),
         "Bearer ".to_owned(),
     ] {
-        let response = app
-            .gql_with(&[("Authorization", &header)], ME, json!({}))
-            .await;
+        let response = app.gql_with(&[("Authorization", &header)], ME, json!({})).await;
         assert_eq!(response.status, Status::Unauthorized, "{header}");
         assert_eq!(
             response.header("WWW-Authenticate"),

@@ -40,8 +40,7 @@ fn unknown_subcommands_and_flags_print_usage_and_fail() {
 fn committed_schema_matches_the_code() {
     let output = homechef(&["schema"], &[]);
     assert!(output.status.success());
-    let committed =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert!(
         stdout(&output) == committed,
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
@@ -57,11 +56,7 @@ fn generated_secret_keys_honour_size_and_format() {
     assert_eq!(hex.trim().len(), 64);
     assert!(hex.trim().chars().all(|c| c.is_ascii_hexdigit()));
     let default = stdout(&homechef(&["generate-secret-key"], &[]));
-    assert_eq!(
-        default.trim().len(),
-        86,
-        "64 bytes, url-safe base64 without padding"
-    );
+    assert_eq!(default.trim().len(), 86, "64 bytes, url-safe base64 without padding");
     assert_ne!(default, stdout(&homechef(&["generate-secret-key"], &[])));
     let too_short = homechef(&["generate-secret-key", "--bytes", "16"], &[]);
     assert!(!too_short.status.success());
@@ -72,10 +67,7 @@ fn an_unreachable_database_is_a_one_line_error_naming_the_host_but_not_the_passw
     let output = homechef(
         &["serve"],
         &[
-            (
-                "DATABASE_URL",
-                "postgres://app:hunter2-secret@127.0.0.1:1/homechef",
-            ),
+            ("DATABASE_URL", "postgres://app:hunter2-secret@127.0.0.1:1/homechef"),
             ("SECRET_KEY", TEST_SECRET_KEY),
         ],
     );
@@ -112,31 +104,20 @@ fn production_refuses_to_start_with_a_failing_checklist() {
 
 #[test]
 fn dev_token_needs_a_fixed_secret_key_and_development() {
-    assert!(!homechef(&["dev-token", "--user", "alice"], &[])
-        .status
-        .success());
+    assert!(!homechef(&["dev-token", "--user", "alice"], &[]).status.success());
     let production = homechef(
         &["dev-token", "--user", "alice"],
         &[("APP_ENV", "production"), ("SECRET_KEY", TEST_SECRET_KEY)],
     );
     assert!(!production.status.success());
-    let bad_name = homechef(
-        &["dev-token", "--user", "a b"],
-        &[("SECRET_KEY", TEST_SECRET_KEY)],
-    );
+    let bad_name = homechef(&["dev-token", "--user", "a b"], &[("SECRET_KEY", TEST_SECRET_KEY)]);
     assert!(!bad_name.status.success());
 }
 
 #[tokio::test]
 async fn a_printed_dev_token_is_accepted_by_the_server() {
     let output = homechef(
-        &[
-            "dev-token",
-            "--user",
-            "newcomer",
-            "--email",
-            "new@example.com",
-        ],
+        &["dev-token", "--user", "newcomer", "--email", "new@example.com"],
         &[("SECRET_KEY", TEST_SECRET_KEY)],
     );
     assert!(output.status.success(), "{}", stderr(&output));
@@ -166,11 +147,9 @@ async fn healthcheck_exits_zero_only_when_ready() {
     let mut ok = false;
     for _ in 0..50 {
         let url = url.clone();
-        let status = tokio::task::spawn_blocking(move || {
-            homechef(&["healthcheck", "--url", &url], &[]).status
-        })
-        .await
-        .unwrap();
+        let status = tokio::task::spawn_blocking(move || homechef(&["healthcheck", "--url", &url], &[]).status)
+            .await
+            .unwrap();
         if status.success() {
             ok = true;
             break;

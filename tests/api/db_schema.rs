@@ -62,11 +62,7 @@ async fn from_database(url: &str) -> Vec<String> {
         .into_iter()
         .map(|c| {
             let ty = diesel_type(&c.udt_name);
-            let ty = if c.nullable {
-                format!("Nullable<{ty}>")
-            } else {
-                ty
-            };
+            let ty = if c.nullable { format!("Nullable<{ty}>") } else { ty };
             format!("{}.{}: {ty}", c.table_name, c.column_name)
         })
         .collect()
@@ -78,15 +74,9 @@ fn from_schema_rs() -> Vec<String> {
     let mut tables: Vec<(String, Vec<String>)> = Vec::new();
     for line in source.lines() {
         let trimmed = line.trim();
-        if line.starts_with("    ")
-            && !line.starts_with("     ")
-            && trimmed.ends_with('{')
-            && trimmed.contains(" (")
-        {
+        if line.starts_with("    ") && !line.starts_with("     ") && trimmed.ends_with('{') && trimmed.contains(" (") {
             tables.push((trimmed.split(' ').next().unwrap().to_owned(), Vec::new()));
-        } else if let (Some((column, ty)), Some((_, columns))) =
-            (trimmed.split_once(" -> "), tables.last_mut())
-        {
+        } else if let (Some((column, ty)), Some((_, columns))) = (trimmed.split_once(" -> "), tables.last_mut()) {
             columns.push(format!("{column}: {}", ty.trim_end_matches(',')));
         }
     }
@@ -116,12 +106,8 @@ async fn every_migration_reverts_cleanly() {
     let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
     tokio::task::block_in_place(|| {
         use diesel_migrations::MigrationHarness as _;
-        harness
-            .revert_all_migrations(homechef::db::MIGRATIONS)
-            .unwrap();
-        harness
-            .run_pending_migrations(homechef::db::MIGRATIONS)
-            .unwrap();
+        harness.revert_all_migrations(homechef::db::MIGRATIONS).unwrap();
+        harness.run_pending_migrations(homechef::db::MIGRATIONS).unwrap();
     });
     let after = from_database(&db.url).await;
     assert_eq!(from_schema_rs(), after);

@@ -14,9 +14,7 @@ fn assert_graphql_error(response: &crate::helpers::TestResponse, status: Status,
 #[tokio::test]
 async fn malformed_json_is_a_graphql_shaped_400() {
     let app = TestApp::spawn().await;
-    let response = app
-        .post_graphql_raw(ContentType::JSON, "{\"query\": ", &[])
-        .await;
+    let response = app.post_graphql_raw(ContentType::JSON, "{\"query\": ", &[]).await;
     assert_graphql_error(&response, Status::BadRequest, "BAD_REQUEST");
 }
 
@@ -34,19 +32,14 @@ async fn non_json_content_types_are_415() {
     let body = r#"{"query":"{ health { status } }"}"#;
     for content_type in [ContentType::Plain, ContentType::Form, ContentType::HTML] {
         let response = app.post_graphql_raw(content_type, body, &[]).await;
-        assert_graphql_error(
-            &response,
-            Status::UnsupportedMediaType,
-            "UNSUPPORTED_MEDIA_TYPE",
-        );
+        assert_graphql_error(&response, Status::UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE");
     }
 }
 
 #[tokio::test]
 async fn oversized_bodies_are_413() {
     let app = TestApp::spawn().await;
-    let body = json!({ "query": format!("{{ health {{ status }} }} #{}", "x".repeat(70_000)) })
-        .to_string();
+    let body = json!({ "query": format!("{{ health {{ status }} }} #{}", "x".repeat(70_000)) }).to_string();
     let response = app.post_graphql_raw(ContentType::JSON, body, &[]).await;
     assert_graphql_error(&response, Status::PayloadTooLarge, "PAYLOAD_TOO_LARGE");
 }
@@ -54,14 +47,9 @@ async fn oversized_bodies_are_413() {
 #[tokio::test]
 async fn get_runs_queries() {
     let app = TestApp::spawn().await;
-    let response = app
-        .get("/graphql?query=%7B%20health%20%7B%20status%20%7D%20%7D")
-        .await;
+    let response = app.get("/graphql?query=%7B%20health%20%7B%20status%20%7D%20%7D").await;
     assert_eq!(response.status, Status::Ok);
-    assert_eq!(
-        response.json(),
-        json!({"data": {"health": {"status": "OK"}}})
-    );
+    assert_eq!(response.json(), json!({"data": {"health": {"status": "OK"}}}));
 }
 
 #[tokio::test]
@@ -75,21 +63,14 @@ async fn get_refuses_mutations() {
 #[tokio::test]
 async fn get_without_query_is_400() {
     let app = TestApp::spawn().await;
-    assert_graphql_error(
-        &app.get("/graphql").await,
-        Status::BadRequest,
-        "BAD_REQUEST",
-    );
+    assert_graphql_error(&app.get("/graphql").await, Status::BadRequest, "BAD_REQUEST");
 }
 
 #[tokio::test]
 async fn invalid_documents_are_graphql_errors_not_500s() {
     let app = TestApp::spawn().await;
     let response = app.gql("{ health { nope } }", json!({})).await;
-    assert!(response["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("nope"));
+    assert!(response["errors"][0]["message"].as_str().unwrap().contains("nope"));
     let response = app.gql("{ unclosed", json!({})).await;
     assert!(response["errors"].is_array());
 }
@@ -121,19 +102,14 @@ async fn graphiql_is_served_from_our_own_assets() {
         assert_eq!(response.status, Status::Ok, "{asset}");
         assert!(response.body.len() > 100, "{asset}");
     }
-    assert_eq!(
-        app.get("/graphiql/../Cargo.toml").await.status,
-        Status::NotFound
-    );
+    assert_eq!(app.get("/graphiql/../Cargo.toml").await.status, Status::NotFound);
 }
 
 #[tokio::test]
 async fn production_turns_off_graphiql_and_introspection() {
     let app = TestApp::spawn_with(&[("app_env", "production")]).await;
     assert_eq!(app.get("/graphiql").await.status, Status::NotFound);
-    let response = app
-        .gql("{ __schema { queryType { name } } }", json!({}))
-        .await;
+    let response = app.gql("{ __schema { queryType { name } } }", json!({})).await;
     assert!(response["data"]["__schema"].is_null(), "{response}");
 }
 

@@ -42,16 +42,15 @@ fn databases() -> &'static TestDatabases {
 }
 
 async fn prepare() -> anyhow::Result<TestDatabases> {
-    let server_url =
-        match std::env::var("TEST_DATABASE_URL").or_else(|_| std::env::var("DATABASE_URL")) {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("postgres");
-                let pg = EmbeddedPostgres::start(&dir).await?;
-                pg.stop_after_exit_of(std::process::id())?;
-                pg.url("postgres")
-            }
-        };
+    let server_url = match std::env::var("TEST_DATABASE_URL").or_else(|_| std::env::var("DATABASE_URL")) {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("postgres");
+            let pg = EmbeddedPostgres::start(&dir).await?;
+            pg.stop_after_exit_of(std::process::id())?;
+            pg.url("postgres")
+        }
+    };
     let template = format!("homechef_tpl_{:016x}", migrations_fingerprint());
     let mut admin = db::connect(&server_url).await?;
     // Several test processes may start at once: one builds the template, the others wait for it.
@@ -74,16 +73,10 @@ async fn prepare() -> anyhow::Result<TestDatabases> {
     diesel::sql_query("select pg_advisory_unlock(727274)")
         .execute(&mut admin)
         .await?;
-    Ok(TestDatabases {
-        server_url,
-        template,
-    })
+    Ok(TestDatabases { server_url, template })
 }
 
-async fn database_exists(
-    conn: &mut diesel_async::AsyncPgConnection,
-    name: &str,
-) -> anyhow::Result<bool> {
+async fn database_exists(conn: &mut diesel_async::AsyncPgConnection, name: &str) -> anyhow::Result<bool> {
     diesel::table! {
         pg_database (datname) {
             datname -> Text,
@@ -100,18 +93,15 @@ async fn database_exists(
 /// Changes when any migration changes, so an edited migration gets a fresh template.
 fn migrations_fingerprint() -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    let mut dirs: Vec<_> =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     dirs.sort();
     for dir in dirs {
         dir.file_name().hash(&mut hasher);
         for file in ["up.sql", "down.sql"] {
-            std::fs::read(dir.join(file))
-                .unwrap_or_default()
-                .hash(&mut hasher);
+            std::fs::read(dir.join(file)).unwrap_or_default().hash(&mut hasher);
         }
     }
     hasher.finish()
@@ -119,9 +109,7 @@ fn migrations_fingerprint() -> u64 {
 
 /// The same server URL with another database name (query string kept).
 pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -152,6 +140,12 @@ impl TestDatabase {
             url: with_database(&dbs.server_url, &name),
             name,
         }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.log_dir);
     }
 }
 
@@ -189,10 +183,11 @@ pub fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> AppConfig 
     AppConfig::from_figment(figment).unwrap()
 }
 
-/// The real application on its own database.
+/// The real application on its own database, logging into its own directory.
 pub struct TestApp {
     pub client: Client,
     pub db: TestDatabase,
+    pub log_dir: std::path::PathBuf,
 }
 
 /// An HTTP response, read whole.
@@ -223,13 +218,51 @@ impl TestApp {
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         homechef::telemetry::init();
         let db = TestDatabase::create().await;
-        let rocket = homechef::rocket(test_config(&db.url, overrides)).unwrap();
+        let log_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("logs").join(&db.name);
+        let log_dir_text = log_dir.to_str().unwrap().to_owned();
+        let mut all: Vec<(&str, &str)> = vec![("log_dir", &log_dir_text)];
+        all.extend_from_slice(overrides);
+        let rocket = homechef::rocket(test_config(&db.url, &all)).unwrap();
         let client = Client::tracked(rocket).await.unwrap();
-        Self { client, db }
+        Self { client, db, log_dir }
+    }
+
+    /// Every line of `security_events.log` so far, parsed.
+    pub fn security_events(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.log_dir.join(homechef::security_log::FILE_NAME))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// The raw text of `security_events.log`.
+    pub fn security_log_text(&self) -> String {
+        std::fs::read_to_string(self.log_dir.join(homechef::security_log::FILE_NAME)).unwrap_or_default()
+    }
+
+    /// A direct connection to this app's database, for arranging and checking state.
+    pub async fn db_conn(&self) -> diesel_async::AsyncPgConnection {
+        db::connect(&self.db.url).await.unwrap()
+    }
+
+    /// `select count(*) from <table> where <condition>`.
+    pub async fn count(&self, table: &str, condition: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db_conn().await;
+        let row: Count = diesel::sql_query(format!("select count(*) as n from {table} where {condition}"))
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        row.n
     }
 
     pub async fn get(&self, uri: &str) -> TestResponse {
-        read(self.client.get(uri.to_owned()).dispatch().await).await
+        read_local(self.client.get(uri.to_owned()).dispatch().await).await
     }
 
     /// `POST /graphql` with a raw body and content type.
@@ -239,15 +272,11 @@ impl TestApp {
         body: impl Into<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let mut request = self
-            .client
-            .post("/graphql")
-            .header(content_type)
-            .body(body.into());
+        let mut request = self.client.post("/graphql").header(content_type).body(body.into());
         for (name, value) in headers {
             request = request.header(Header::new(name.to_string(), value.to_string()));
         }
-        read(request.dispatch().await).await
+        read_local(request.dispatch().await).await
     }
 
     /// Runs an operation anonymously; returns the whole GraphQL response.
@@ -258,26 +287,18 @@ impl TestApp {
     /// Runs an operation with a bearer token.
     pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
         let auth = format!("Bearer {token}");
-        let response = self
-            .gql_with(&[("Authorization", &auth)], query, variables)
-            .await;
+        let response = self.gql_with(&[("Authorization", &auth)], query, variables).await;
         assert_eq!(response.status, Status::Ok, "{}", response.body);
         response.json()
     }
 
-    pub async fn gql_with(
-        &self,
-        headers: &[(&str, &str)],
-        query: &str,
-        variables: Value,
-    ) -> TestResponse {
+    pub async fn gql_with(&self, headers: &[(&str, &str)], query: &str, variables: Value) -> TestResponse {
         let body = json!({ "query": query, "variables": variables }).to_string();
-        self.post_graphql_raw(ContentType::JSON, body, headers)
-            .await
+        self.post_graphql_raw(ContentType::JSON, body, headers).await
     }
 }
 
-async fn read(response: rocket::local::asynchronous::LocalResponse<'_>) -> TestResponse {
+pub async fn read_local(response: rocket::local::asynchronous::LocalResponse<'_>) -> TestResponse {
     let status = response.status();
     let headers = response
         .headers()
@@ -285,11 +306,7 @@ async fn read(response: rocket::local::asynchronous::LocalResponse<'_>) -> TestR
         .map(|h| (h.name().to_string(), h.value().to_string()))
         .collect();
     let body = response.into_string().await.unwrap_or_default();
-    TestResponse {
-        status,
-        headers,
-        body,
-    }
+    TestResponse { status, headers, body }
 }
 
 /// A dev token for `user`, signed with the test key.

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod clerk;
 mod cli;
 mod db_schema;
 mod graphql_transport;
 mod health;
 mod helpers;
+mod webhooks;

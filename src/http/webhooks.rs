@@ -1,0 +1,90 @@
+//! `POST /webhooks/clerk`: Svix-signed Clerk user events.
+
+use rocket::data::{Data, ToByteUnit};
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome};
+use rocket::{Request, State};
+use serde_json::json;
+
+use super::response::JsonResponse;
+use crate::auth::svix::SvixVerifier;
+use crate::db::DbPool;
+use crate::error::AppError;
+use crate::security_log::{RequestMeta, SecurityLog, Severity};
+use crate::users::service::{apply_clerk_event, ClerkEvent, WebhookOutcome};
+
+/// Clerk's user payloads are a few KiB; anything this large is not from Clerk.
+const MAX_WEBHOOK_BODY: u64 = 256 * 1024;
+
+/// The configured webhook secret, if any.
+pub struct ClerkWebhook(pub Option<SvixVerifier>);
+
+pub struct SvixHeaders {
+    id: String,
+    timestamp: String,
+    signature: String,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SvixHeaders {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let get = |name| req.headers().get_one(name).unwrap_or_default().to_owned();
+        Outcome::Success(Self {
+            id: get("svix-id"),
+            timestamp: get("svix-timestamp"),
+            signature: get("svix-signature"),
+        })
+    }
+}
+
+#[rocket::post("/webhooks/clerk", data = "<body>")]
+pub async fn clerk(
+    webhook: &State<ClerkWebhook>,
+    pool: &State<DbPool>,
+    security_log: &State<SecurityLog>,
+    meta: RequestMeta,
+    headers: SvixHeaders,
+    body: Data<'_>,
+) -> JsonResponse {
+    let Some(verifier) = &webhook.0 else {
+        return JsonResponse::error(
+            Status::ServiceUnavailable,
+            "SERVICE_UNAVAILABLE",
+            "webhooks are not configured",
+        );
+    };
+    let body = match body.open(MAX_WEBHOOK_BODY.bytes()).into_bytes().await {
+        Ok(body) if body.is_complete() => body.into_inner(),
+        Ok(_) => {
+            return AppError::PayloadTooLarge {
+                limit_bytes: MAX_WEBHOOK_BODY,
+            }
+            .into()
+        }
+        Err(_) => return AppError::BadRequest("could not read the request body".into()).into(),
+    };
+    let now = chrono::Utc::now().timestamp();
+    if let Err(reason) = verifier.verify(&headers.id, &headers.timestamp, &headers.signature, &body, now) {
+        let details =
+            json!({ "reason": reason.to_string(), "svix_id": headers.id.chars().take(64).collect::<String>() });
+        security_log.record("webhook_signature_invalid", Severity::High, &meta, None, details);
+        return JsonResponse::error(Status::Unauthorized, "UNAUTHENTICATED", "invalid webhook signature");
+    }
+    let event: ClerkEvent = match serde_json::from_slice(&body) {
+        Ok(event) => event,
+        Err(e) => return AppError::BadRequest(format!("malformed event: {e}")).into(),
+    };
+    match apply_clerk_event(pool, &headers.id, event).await {
+        Ok(outcome) => {
+            let outcome = match outcome {
+                WebhookOutcome::Applied => "applied",
+                WebhookOutcome::Duplicate => "duplicate",
+                WebhookOutcome::Ignored => "ignored",
+            };
+            JsonResponse::new(Status::Ok, json!({ "received": true, "outcome": outcome }))
+        }
+        Err(e) => e.into(),
+    }
+}

@@ -1,0 +1,130 @@
+//! `LOG_DIR/security_events.log`: one JSON line per refused or suspicious request, for operators and SIEMs.
+//! Never holds a token, a secret or file contents: tokens appear only as a short SHA-256 fingerprint.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+pub const FILE_NAME: &str = "security_events.log";
+/// Client-supplied text (user agent, route) is cut to this many characters.
+const MAX_FIELD_CHARS: usize = 256;
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// Where a request came from, as the HTTP edge saw it.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub client_ip: Option<String>,
+    pub route: String,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    time: String,
+    event_type: &'a str,
+    severity: Severity,
+    request_id: &'a str,
+    client_ip: Option<&'a str>,
+    user_id: Option<&'a str>,
+    route: String,
+    user_agent: Option<String>,
+    details: serde_json::Value,
+}
+
+/// The append-only security event file (created 0600 in a 0700 directory).
+pub struct SecurityLog {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl SecurityLog {
+    pub fn open(log_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(log_dir).with_context(|| format!("cannot create LOG_DIR {}", log_dir.display()))?;
+        let path = log_dir.join(FILE_NAME);
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Self {
+            path,
+            file: Mutex::new(file),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one event and mirrors it to the tracing log.
+    pub fn record(
+        &self,
+        event_type: &str,
+        severity: Severity,
+        meta: &RequestMeta,
+        user_id: Option<&str>,
+        details: serde_json::Value,
+    ) {
+        let line = Line {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            event_type,
+            severity,
+            request_id: &meta.request_id,
+            client_ip: meta.client_ip.as_deref(),
+            user_id,
+            route: truncate(&meta.route),
+            user_agent: meta.user_agent.as_deref().map(truncate),
+            details,
+        };
+        tracing::warn!(target: "homechef::security", event_type, request_id = %meta.request_id, "security event");
+        let Ok(mut text) = serde_json::to_string(&line) else {
+            return;
+        };
+        text.push('\n');
+        let written = self.file.lock().map(|mut file| file.write_all(text.as_bytes()));
+        if !matches!(written, Ok(Ok(()))) {
+            tracing::error!(path = %self.path.display(), "could not write the security event log");
+        }
+    }
+}
+
+/// First 16 hex digits of the token's SHA-256: enough to correlate, useless to replay.
+pub fn fingerprint(token: &str) -> String {
+    hex::encode(&Sha256::digest(token.as_bytes())[..8])
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(MAX_FIELD_CHARS).filter(|c| !c.is_control()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_short_and_stable() {
+        assert_eq!(fingerprint("abc"), "ba7816bf8f01cfea");
+        assert_ne!(fingerprint("abc"), fingerprint("abd"));
+    }
+
+    #[test]
+    fn client_text_is_truncated_and_stripped_of_control_characters() {
+        assert_eq!(truncate("a\nb\u{1b}[31mc"), "ab[31mc");
+        assert_eq!(truncate(&"x".repeat(1000)).len(), MAX_FIELD_CHARS);
+    }
+}
