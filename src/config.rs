@@ -33,6 +33,7 @@ pub const ENV_KEYS: &[&str] = &[
     "MAX_UPLOAD_SIZE",
     "CLAMD_ADDR",
     "GRAPHIQL_ENABLED",
+    "REQUEST_BODY_TIMEOUT_SECS",
 ];
 
 /// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).
@@ -87,6 +88,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "lossy_string")]
     clamd_addr: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
+    request_body_timeout_secs: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
     graphiql_enabled: Option<String>,
 }
 
@@ -117,7 +120,9 @@ pub struct AppConfig {
     pub quarantine_dir: PathBuf,
     pub log_dir: PathBuf,
     pub rate_limit_enabled: bool,
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<crate::net::Cidr>,
+    /// Deadline for reading a request body (`REQUEST_BODY_TIMEOUT_SECS`, default 30).
+    pub body_timeout: std::time::Duration,
     pub max_request_size: u64,
     pub max_upload_size: u64,
     pub clamd_addr: Option<String>,
@@ -189,7 +194,15 @@ impl AppConfig {
             quarantine_dir: PathBuf::from(raw.quarantine_dir.unwrap_or_else(|| "./quarantine".into())),
             log_dir: PathBuf::from(raw.log_dir.unwrap_or_else(|| "./logs".into())),
             rate_limit_enabled: parse_flag("RATE_LIMIT_ENABLED", raw.rate_limit_enabled)?.unwrap_or(true),
-            trusted_proxies: split_list(raw.trusted_proxies.as_deref()),
+            trusted_proxies: split_list(raw.trusted_proxies.as_deref())
+                .iter()
+                .map(|c| crate::net::Cidr::parse(c).map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}")))
+                .collect::<anyhow::Result<_>>()?,
+            body_timeout: std::time::Duration::from_secs(
+                parse_setting("REQUEST_BODY_TIMEOUT_SECS", raw.request_body_timeout_secs)?
+                    .unwrap_or(30)
+                    .max(1),
+            ),
             max_request_size,
             max_upload_size,
             clamd_addr: raw.clamd_addr.filter(|a| !a.is_empty()),
@@ -276,7 +289,7 @@ fn parse_setting(name: &str, value: Option<String>) -> anyhow::Result<Option<u64
         Some(v) => v
             .parse()
             .map(Some)
-            .map_err(|_| anyhow::anyhow!("{name} must be a whole number of bytes, not `{v}`")),
+            .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{v}`")),
     }
 }
 

@@ -44,6 +44,18 @@ pub enum AppError {
     /// An uploaded file was refused by the scanner.
     #[error("{0}")]
     UploadRejected(String),
+    /// The GraphQL document exceeds a limit (size, tokens, aliases, depth, complexity).
+    #[error("{0}")]
+    QueryLimit(String),
+    /// Introspection was asked for where it is disabled (production).
+    #[error("introspection is disabled")]
+    IntrospectionDisabled,
+    /// The request body did not arrive within the deadline.
+    #[error("request body not received in time")]
+    RequestTimeout,
+    /// Execution ran past its deadline.
+    #[error("the operation took too long and was cancelled")]
+    ExecutionTimeout,
     /// A dependency (database, key server) is unreachable: "service temporarily unavailable".
     #[error("service temporarily unavailable")]
     ServiceUnavailable,
@@ -67,6 +79,10 @@ impl AppError {
             Self::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::UploadRejected(_) => "UPLOAD_REJECTED",
+            Self::QueryLimit(_) => "QUERY_LIMIT_EXCEEDED",
+            Self::IntrospectionDisabled => "INTROSPECTION_DISABLED",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
+            Self::ExecutionTimeout => "EXECUTION_TIMEOUT",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -85,7 +101,9 @@ impl AppError {
             Self::QuotaExceeded(_) => 403,
             Self::PayloadTooLarge { .. } => 413,
             Self::UploadRejected(_) => 422,
-            Self::ServiceUnavailable => 503,
+            Self::QueryLimit(_) | Self::IntrospectionDisabled => 400,
+            Self::RequestTimeout => 408,
+            Self::ExecutionTimeout | Self::ServiceUnavailable => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -198,6 +216,22 @@ mod tests {
             (
                 AppError::UploadRejected("not an image".into()),
                 json!({"message": "not an image", "extensions": {"code": "UPLOAD_REJECTED"}}),
+            ),
+            (
+                AppError::QueryLimit("too many aliases (limit 15)".into()),
+                json!({"message": "too many aliases (limit 15)", "extensions": {"code": "QUERY_LIMIT_EXCEEDED"}}),
+            ),
+            (
+                AppError::IntrospectionDisabled,
+                json!({"message": "introspection is disabled", "extensions": {"code": "INTROSPECTION_DISABLED"}}),
+            ),
+            (
+                AppError::RequestTimeout,
+                json!({"message": "request body not received in time", "extensions": {"code": "REQUEST_TIMEOUT"}}),
+            ),
+            (
+                AppError::ExecutionTimeout,
+                json!({"message": "the operation took too long and was cancelled", "extensions": {"code": "EXECUTION_TIMEOUT"}}),
             ),
             (
                 AppError::ServiceUnavailable,

@@ -11,8 +11,10 @@ pub mod error;
 pub mod graphql;
 pub mod health;
 pub mod http;
+pub mod net;
 pub mod security_log;
 pub mod telemetry;
+pub mod threats;
 pub mod users;
 
 use rocket::{Build, Rocket};
@@ -39,8 +41,10 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
         .as_ref()
         .map(|s| s.expose_secret().to_owned());
     let webhook = http::ClerkWebhook(webhook_secret.as_deref().map(SvixVerifier::new).transpose()?);
-    Ok(http::mount(rocket::custom(config.rocket.clone()))
+    let rate_limits = http::RateLimits::new(config.rate_limit_enabled);
+    Ok(http::mount(rocket::custom(config.rocket.clone()), &config)
         .manage(pool)
+        .manage(rate_limits)
         .manage(schema)
         .manage(authenticator)
         .manage(security_log)

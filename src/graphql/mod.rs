@@ -1,5 +1,7 @@
 //! Schema assembly: every domain contributes its slice; limits and production switches live here.
 
+pub mod limits;
+
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::config::AppConfig;

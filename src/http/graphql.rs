@@ -1,27 +1,37 @@
-//! The GraphQL endpoint (`POST`/`GET /graphql`) with our own body guard, and the self-hosted GraphiQL.
+//! The GraphQL endpoint (`POST`/`GET /graphql`): our own body guard (content types, size while
+//! streaming, read deadline, no batches), document limits, rate limits, the viewer, then execution under a
+//! deadline. Every refusal is a JSON error with a stable code, and the security-relevant ones are logged.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql_rocket::GraphQLResponse;
 use rocket::data::{self, Data, FromData, ToByteUnit};
-use rocket::http::{ContentType, Status};
+use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome};
-use rocket::response::{content::RawHtml, Responder};
-use rocket::{Request, State};
+use rocket::Request;
+use serde_json::json;
 use tracing::Instrument as _;
 
 use super::context::RequestContext;
+use super::rate_limit::{GraphqlLimit, RateLimits};
 use super::response::JsonResponse;
 use crate::auth::{bearer_token, AuthError, Authenticator, Viewer, ViewerError};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppError;
-use crate::graphql::AppSchema;
+use crate::graphql::{limits, AppSchema};
 use crate::security_log::{fingerprint, RequestMeta, SecurityLog, Severity};
 
 /// Largest JSON request body: documents are small; anything bigger is an attack or a bug.
 pub const MAX_JSON_BODY: u64 = 64 * 1024;
+/// Longest an operation may run.
+pub const EXECUTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Files per multipart request.
+pub const MAX_FILES: usize = 5;
 
-/// One GraphQL operation read from a JSON body.
+/// One GraphQL operation read from the body.
 pub struct GraphQLBody(async_graphql::Request);
 
 #[rocket::async_trait]
@@ -29,27 +39,58 @@ impl<'r> FromData<'r> for GraphQLBody {
     type Error = AppError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        let fail = |e: AppError| {
-            let status = Status::from_code(e.http_status()).unwrap_or(Status::BadRequest);
-            data::Outcome::Error((status, e))
-        };
-        if !req.content_type().is_some_and(|ct| ct.is_json()) {
-            return fail(AppError::UnsupportedMediaType);
-        }
-        let body = match data.open(MAX_JSON_BODY.bytes()).into_bytes().await {
-            Ok(body) if body.is_complete() => body.into_inner(),
-            Ok(_) => {
-                return fail(AppError::PayloadTooLarge {
-                    limit_bytes: MAX_JSON_BODY,
-                })
-            }
-            Err(_) => return fail(AppError::BadRequest("could not read the request body".into())),
-        };
-        match parse_body(&body) {
+        match read_body(req, data).await {
             Ok(request) => data::Outcome::Success(Self(request)),
-            Err(e) => fail(e),
+            Err(e) => data::Outcome::Error((Status::from_code(e.http_status()).unwrap_or(Status::BadRequest), e)),
         }
     }
+}
+
+async fn read_body(req: &Request<'_>, data: Data<'_>) -> Result<async_graphql::Request, AppError> {
+    let config = req
+        .rocket()
+        .state::<AppConfig>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no config")))?;
+    let content_type = req.content_type();
+    let multipart = content_type.is_some_and(|ct| ct.top() == "multipart" && ct.sub() == "form-data");
+    // Browsers send form posts and text/plain cross-site without a preflight: refusing them closes CSRF.
+    if multipart && !has_preflight_header(req) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    if !multipart && !content_type.is_some_and(|ct| ct.is_json()) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let limit = if multipart {
+        config.max_request_size
+    } else {
+        MAX_JSON_BODY
+    };
+    // The cap is enforced while streaming (chunked bodies too): we stop reading at limit + 1 bytes.
+    let read = tokio::time::timeout(config.body_timeout, data.open((limit + 1).bytes()).into_bytes()).await;
+    let body = match read {
+        Err(_) => return Err(AppError::RequestTimeout),
+        Ok(Err(_)) => return Err(AppError::BadRequest("could not read the request body".into())),
+        Ok(Ok(body)) if body.value.len() as u64 > limit => {
+            return Err(AppError::PayloadTooLarge { limit_bytes: limit })
+        }
+        Ok(Ok(body)) => body.into_inner(),
+    };
+    if multipart {
+        let raw_type = req.headers().get_one("Content-Type").map(str::to_owned);
+        let options = async_graphql::http::MultipartOptions::default()
+            .max_num_files(MAX_FILES)
+            .max_file_size(usize::try_from(config.max_upload_size).unwrap_or(usize::MAX));
+        return async_graphql::http::receive_body(raw_type, rocket::futures::io::Cursor::new(body), options)
+            .await
+            .map_err(|e| AppError::BadRequest(format!("malformed multipart request: {e}")));
+    }
+    parse_body(&body)
+}
+
+fn has_preflight_header(req: &Request<'_>) -> bool {
+    ["GraphQL-Require-Preflight", "Apollo-Require-Preflight"]
+        .iter()
+        .any(|name| req.headers().get_one(name).is_some_and(|v| !v.trim().is_empty()))
 }
 
 fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError> {
@@ -61,31 +102,102 @@ fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError> {
     serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
 }
 
-/// What the edge knows about the caller: the raw `Authorization` header, request facts for security
-/// events, and the security log itself.
-pub struct Edge<'r> {
-    authorization: Option<String>,
+/// Everything the endpoint needs besides the body, gathered once.
+pub struct Gateway<'r> {
+    schema: &'r AppSchema,
+    authenticator: &'r Authenticator,
+    pool: &'r DbPool,
+    limits: &'r RateLimits,
+    config: &'r AppConfig,
+    log: &'r SecurityLog,
+    ctx: &'r RequestContext,
     meta: RequestMeta,
-    security_log: &'r SecurityLog,
+    client_ip: Option<IpAddr>,
+    authorization: Option<String>,
+    content_type: Option<String>,
 }
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for Edge<'r> {
+impl<'r> FromRequest<'r> for Gateway<'r> {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let rocket = req.rocket();
+        let (Some(schema), Some(authenticator), Some(pool), Some(limits), Some(config), Some(log)) = (
+            rocket.state::<AppSchema>(),
+            rocket.state::<Authenticator>(),
+            rocket.state::<DbPool>(),
+            rocket.state::<RateLimits>(),
+            rocket.state::<AppConfig>(),
+            rocket.state::<SecurityLog>(),
+        ) else {
+            return Outcome::Forward(Status::InternalServerError);
+        };
         let Outcome::Success(meta) = req.guard::<RequestMeta>().await else {
             return Outcome::Forward(Status::InternalServerError);
         };
-        let Some(security_log) = req.rocket().state::<SecurityLog>() else {
-            return Outcome::Forward(Status::InternalServerError);
-        };
         Outcome::Success(Self {
-            authorization: req.headers().get_one("Authorization").map(str::to_owned),
+            schema,
+            authenticator,
+            pool,
+            limits,
+            config,
+            log,
+            ctx: RequestContext::of(req),
             meta,
-            security_log,
+            client_ip: req.client_ip(),
+            authorization: req.headers().get_one("Authorization").map(str::to_owned),
+            content_type: req
+                .headers()
+                .get_one("Content-Type")
+                .map(|c| c.chars().take(100).collect()),
         })
     }
+}
+
+impl Gateway<'_> {
+    fn event(&self, event_type: &str, severity: Severity, details: serde_json::Value) {
+        self.log.record(event_type, severity, &self.meta, None, details);
+    }
+
+    /// A refused body, logged where it matters.
+    fn body_error(&self, error: AppError) -> JsonResponse {
+        match &error {
+            AppError::UnsupportedMediaType => {
+                let content_type = self.content_type.clone().unwrap_or_default();
+                self.event(
+                    "content_type_rejected",
+                    Severity::Low,
+                    json!({ "content_type": content_type }),
+                );
+            }
+            AppError::PayloadTooLarge { limit_bytes } => {
+                self.event(
+                    "limit_violation",
+                    Severity::Medium,
+                    json!({ "limit": "body_size", "max": limit_bytes }),
+                );
+            }
+            AppError::RequestTimeout => {
+                self.event("limit_violation", Severity::Medium, json!({ "limit": "body_timeout" }));
+            }
+            _ => {}
+        }
+        error.into()
+    }
+}
+
+#[rocket::post("/graphql", data = "<body>")]
+pub async fn graphql_post(
+    gateway: Gateway<'_>,
+    limit: GraphqlLimit<'_>,
+    body: Result<GraphQLBody, AppError>,
+) -> Result<GraphQLResponse, JsonResponse> {
+    if let Err(limited) = gateway.limits.route("graphql", &limit) {
+        return Err(limited.respond(gateway.log, &gateway.meta, None));
+    }
+    let request = body.map_err(|e| gateway.body_error(e))?.0;
+    execute(&gateway, request).await
 }
 
 /// Query-string parameters of `GET /graphql` (all optional so that we, not Rocket, word the errors).
@@ -97,41 +209,18 @@ pub struct GetParams {
     variables: Option<String>,
 }
 
-#[rocket::post("/graphql", data = "<body>")]
-pub async fn graphql_post(
-    schema: &State<AppSchema>,
-    authenticator: &State<Authenticator>,
-    pool: &State<DbPool>,
-    ctx: &RequestContext,
-    edge: Edge<'_>,
-    body: Result<GraphQLBody, AppError>,
-) -> Result<GraphQLResponse, JsonResponse> {
-    let request = body?.0;
-    execute(schema, authenticator, pool, ctx, edge, request).await
-}
-
 #[rocket::get("/graphql?<params..>")]
 pub async fn graphql_get(
-    schema: &State<AppSchema>,
-    authenticator: &State<Authenticator>,
-    pool: &State<DbPool>,
-    ctx: &RequestContext,
-    edge: Edge<'_>,
+    gateway: Gateway<'_>,
+    limit: GraphqlLimit<'_>,
     params: GetParams,
 ) -> Result<GraphQLResponse, JsonResponse> {
+    if let Err(limited) = gateway.limits.route("graphql", &limit) {
+        return Err(limited.respond(gateway.log, &gateway.meta, None));
+    }
     let query = params
         .query
         .ok_or_else(|| AppError::BadRequest("missing `query` parameter".into()))?;
-    // A GET must never change anything: it can be triggered cross-site by a link or an <img>.
-    // Unparseable or ambiguous documents fall through: execution reports those as GraphQL errors.
-    if operation_type(&query, params.operation_name.as_deref()).is_some_and(|ty| ty != OperationType::Query) {
-        return Err(JsonResponse::error(
-            Status::MethodNotAllowed,
-            "METHOD_NOT_ALLOWED",
-            "only queries may be sent with GET; use POST for mutations",
-        )
-        .header("Allow", "POST"));
-    }
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -141,48 +230,137 @@ pub async fn graphql_get(
             .map_err(|e| AppError::BadRequest(format!("malformed `variables` parameter: {e}")))?;
         request = request.variables(async_graphql::Variables::from_json(value));
     }
-    execute(schema, authenticator, pool, ctx, edge, request).await
+    // A GET must never change anything: it can be triggered cross-site by a link or an <img>.
+    let document = async_graphql::parser::parse_query(&request.query).ok();
+    if document
+        .and_then(|d| operation_type(&d, request.operation_name.as_deref()))
+        .is_some_and(|ty| ty != OperationType::Query)
+    {
+        return Err(JsonResponse::error(
+            Status::MethodNotAllowed,
+            "METHOD_NOT_ALLOWED",
+            "only queries may be sent with GET; use POST for mutations",
+        )
+        .header("Allow", "POST"));
+    }
+    execute(&gateway, request).await
 }
 
-/// Resolves the viewer, then runs the operation inside a span carrying the request id.
-async fn execute(
-    schema: &AppSchema,
-    authenticator: &Authenticator,
-    pool: &DbPool,
-    ctx: &RequestContext,
-    edge: Edge<'_>,
-    request: async_graphql::Request,
-) -> Result<GraphQLResponse, JsonResponse> {
-    ctx.set_operation(request.operation_name.as_deref());
-    let span = tracing::info_span!("graphql", request_id = %ctx.id);
-    let authorization = edge.authorization.as_deref();
-    let viewer = match authenticator.viewer(authorization, pool).instrument(span.clone()).await {
-        Ok(viewer) => viewer,
-        Err(ViewerError::Auth(AuthError::KeysUnavailable(reason))) => {
-            tracing::error!(parent: &span, %reason, "cannot verify tokens: signing keys unavailable");
-            return Err(AppError::ServiceUnavailable.into());
+/// Limits, probes, write quota, viewer, then the operation under a deadline, in a span with the request id.
+async fn execute(gw: &Gateway<'_>, request: async_graphql::Request) -> Result<GraphQLResponse, JsonResponse> {
+    gw.ctx.set_operation(request.operation_name.as_deref());
+    let span = tracing::info_span!("graphql", request_id = %gw.ctx.id);
+
+    let document = match limits::check(&request.query, !gw.config.is_production()) {
+        Ok(document) => document,
+        Err(violation) if violation.kind == "introspection" => {
+            gw.event("introspection_blocked", Severity::Low, json!({}));
+            return Err(AppError::IntrospectionDisabled.into());
         }
-        Err(ViewerError::Auth(reason)) => {
-            let token = authorization.and_then(bearer_token).map(fingerprint);
-            let details = serde_json::json!({ "reason": reason.to_string(), "token_fingerprint": token });
-            edge.security_log
-                .record("auth_failure", Severity::Medium, &edge.meta, None, details);
-            return Err(AppError::Unauthenticated.into());
-        }
-        Err(ViewerError::App(e)) => {
-            let _entered = span.enter();
-            return Err(JsonResponse::from(e));
+        Err(violation) => {
+            gw.event("limit_violation", Severity::Medium, json!({ "limit": violation.kind }));
+            return Err(AppError::QueryLimit(violation.message).into());
         }
     };
+    report_probes(gw, &request);
+    let is_write = document
+        .as_ref()
+        .and_then(|d| operation_type(d, request.operation_name.as_deref()))
+        .is_some_and(|ty| ty == OperationType::Mutation);
+    if is_write {
+        if let Err(limited) = gw.limits.write(gw.client_ip) {
+            return Err(limited.respond(gw.log, &gw.meta, None));
+        }
+    }
+
+    let viewer = resolve_viewer(gw).instrument(span.clone()).await?;
+    let user_id = match &viewer {
+        Viewer::User(user) => Some(user.id.to_string()),
+        Viewer::Anonymous => None,
+    };
     let request = request.data::<Viewer>(viewer);
-    let response = schema.execute(request).instrument(span).await;
+    let response = tokio::time::timeout(EXECUTION_TIMEOUT, gw.schema.execute(request))
+        .instrument(span)
+        .await
+        .map_err(|_| {
+            gw.log.record(
+                "limit_violation",
+                Severity::Medium,
+                &gw.meta,
+                user_id.as_deref(),
+                json!({ "limit": "execution_time" }),
+            );
+            JsonResponse::from(AppError::ExecutionTimeout)
+        })?;
+    for error in &response.errors {
+        let limit = match error.message.as_str() {
+            m if m.contains("nested too deep") => "depth",
+            m if m.contains("too complex") => "complexity",
+            m if m.contains("recursion") || m.contains("recursive") => "recursive_depth",
+            m if m.contains("directives") => "directives",
+            _ => continue,
+        };
+        gw.log.record(
+            "limit_violation",
+            Severity::Medium,
+            &gw.meta,
+            user_id.as_deref(),
+            json!({ "limit": limit }),
+        );
+    }
     Ok(response.into())
 }
 
-/// The type of the operation that would run, if the document parses and names one unambiguously.
-fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
-    let document = async_graphql::parser::parse_query(query).ok()?;
-    match document.operations {
+/// Authenticated requests only: an address over its failure allowance gets 429 before any verification.
+async fn resolve_viewer(gw: &Gateway<'_>) -> Result<Viewer, JsonResponse> {
+    let authorization = gw.authorization.as_deref();
+    if authorization.is_some() {
+        if let Err(limited) = gw.limits.auth_allowed(gw.client_ip) {
+            return Err(limited.respond(gw.log, &gw.meta, None));
+        }
+    }
+    match gw.authenticator.viewer(authorization, gw.pool).await {
+        Ok(viewer) => Ok(viewer),
+        Err(ViewerError::Auth(AuthError::KeysUnavailable(reason))) => {
+            tracing::error!(%reason, "cannot verify tokens: signing keys unavailable");
+            Err(AppError::ServiceUnavailable.into())
+        }
+        Err(ViewerError::Auth(reason)) => {
+            gw.limits.auth_failed(gw.client_ip);
+            let token = authorization.and_then(bearer_token).map(fingerprint);
+            gw.event(
+                "auth_failure",
+                Severity::Medium,
+                json!({ "reason": reason.to_string(), "token_fingerprint": token }),
+            );
+            Err(AppError::Unauthenticated.into())
+        }
+        Err(ViewerError::App(e)) => Err(JsonResponse::from(e)),
+    }
+}
+
+/// Logs injection or traversal probes in the document or its variables: kinds only, never values.
+fn report_probes(gw: &Gateway<'_>, request: &async_graphql::Request) {
+    let mut kinds = serde_json::to_value(&request.variables)
+        .map(|v| crate::threats::probes_in_json(&v, 1_000))
+        .unwrap_or_default();
+    if let Some(kind) = crate::threats::probe(&request.query) {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if !kinds.is_empty() {
+        gw.event(
+            "suspicious_request",
+            Severity::High,
+            json!({ "pattern": "injection_probe", "kinds": kinds }),
+        );
+    }
+}
+
+/// The type of the operation that would run, if the document names one unambiguously.
+fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match &document.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
         DocumentOperations::Multiple(ops) => match name {
             Some(name) => ops.get(name).map(|op| op.node.ty),
@@ -192,71 +370,24 @@ fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
     }
 }
 
-const GRAPHIQL_HTML: &str = include_str!("../../assets/graphiql/index.html");
-
-/// GraphiQL, served entirely by us (no CDN), on by default in development only.
-#[rocket::get("/graphiql")]
-pub fn graphiql(config: &State<AppConfig>) -> Option<RawHtml<&'static str>> {
-    config.graphiql_enabled.then_some(RawHtml(GRAPHIQL_HTML))
-}
-
-/// A static file compiled into the binary.
-#[derive(Responder)]
-pub struct Asset {
-    body: &'static [u8],
-    content_type: ContentType,
-    cache: rocket::http::Header<'static>,
-}
-
-#[rocket::get("/graphiql/<file>")]
-pub fn graphiql_asset(config: &State<AppConfig>, file: &str) -> Option<Asset> {
-    if !config.graphiql_enabled {
-        return None;
-    }
-    let (body, content_type): (&'static [u8], ContentType) = match file {
-        "graphiql.min.js" => (
-            include_bytes!("../../assets/graphiql/graphiql.min.js"),
-            ContentType::JavaScript,
-        ),
-        "graphiql.min.css" => (
-            include_bytes!("../../assets/graphiql/graphiql.min.css"),
-            ContentType::CSS,
-        ),
-        "react.production.min.js" => (
-            include_bytes!("../../assets/graphiql/react.production.min.js"),
-            ContentType::JavaScript,
-        ),
-        "react-dom.production.min.js" => (
-            include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
-            ContentType::JavaScript,
-        ),
-        "init.js" => (include_bytes!("../../assets/graphiql/init.js"), ContentType::JavaScript),
-        _ => return None,
-    };
-    Some(Asset {
-        body,
-        content_type,
-        cache: rocket::http::Header::new("Cache-Control", "public, max-age=86400"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ty(query: &str, name: Option<&str>) -> Option<OperationType> {
+        operation_type(&async_graphql::parser::parse_query(query).ok()?, name)
+    }
+
     #[test]
     fn operation_types_are_detected() {
+        assert_eq!(ty("{ health { status } }", None), Some(OperationType::Query));
+        assert_eq!(ty("mutation M { x }", None), Some(OperationType::Mutation));
         assert_eq!(
-            operation_type("{ health { status } }", None),
-            Some(OperationType::Query)
-        );
-        assert_eq!(operation_type("mutation M { x }", None), Some(OperationType::Mutation));
-        assert_eq!(
-            operation_type("query A { a } mutation B { b }", Some("B")),
+            ty("query A { a } mutation B { b }", Some("B")),
             Some(OperationType::Mutation)
         );
-        assert_eq!(operation_type("query A { a } mutation B { b }", None), None);
-        assert_eq!(operation_type("{ unclosed", None), None);
+        assert_eq!(ty("query A { a } mutation B { b }", None), None);
+        assert_eq!(ty("{ unclosed", None), None);
     }
 
     #[test]

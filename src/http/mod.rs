@@ -1,27 +1,46 @@
 //! The HTTP edge: routes, guards, fairings and catchers. The only module that knows Rocket.
 
+mod client_addr;
 mod context;
+mod graphiql;
 mod graphql;
+mod headers;
 mod health;
+mod rate_limit;
 mod response;
+mod threats;
 mod webhooks;
 
 use rocket::{Build, Rocket};
 
 pub use context::{RequestContext, REQUEST_ID_HEADER};
+pub use rate_limit::RateLimits;
 pub use webhooks::ClerkWebhook;
 
-/// Attaches every route, fairing and catcher.
-pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
+use crate::config::AppConfig;
+
+/// Attaches every route, fairing and catcher. Fairings run in this order: request id, client address,
+/// threat watch, CORS, security headers (last, so every response, errors included, gets them).
+pub fn mount(rocket: Rocket<Build>, config: &AppConfig) -> Rocket<Build> {
     rocket
+        .attach(rocket::shield::Shield::new())
         .attach(context::RequestLog)
+        .attach(client_addr::ClientAddress {
+            trusted: config.trusted_proxies.clone(),
+        })
+        .attach(threats::ThreatWatch::default())
+        .attach(headers::Cors {
+            allowed_origins: config.allowed_origins.clone(),
+        })
+        .attach(headers::SecurityHeaders)
         .mount(
             "/",
             rocket::routes![
                 graphql::graphql_post,
                 graphql::graphql_get,
-                graphql::graphiql,
-                graphql::graphiql_asset,
+                graphiql::page,
+                graphiql::asset,
+                headers::preflight,
                 health::summary,
                 health::live,
                 health::ready,

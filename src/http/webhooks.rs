@@ -6,6 +6,7 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::{Request, State};
 use serde_json::json;
 
+use super::rate_limit::{RateLimits, WebhookLimit};
 use super::response::JsonResponse;
 use crate::auth::svix::SvixVerifier;
 use crate::db::DbPool;
@@ -40,7 +41,10 @@ impl<'r> FromRequest<'r> for SvixHeaders {
 }
 
 #[rocket::post("/webhooks/clerk", data = "<body>")]
+#[expect(clippy::too_many_arguments, reason = "Rocket guards are arguments")]
 pub async fn clerk(
+    limit: WebhookLimit<'_>,
+    limits: &State<RateLimits>,
     webhook: &State<ClerkWebhook>,
     pool: &State<DbPool>,
     security_log: &State<SecurityLog>,
@@ -48,6 +52,9 @@ pub async fn clerk(
     headers: SvixHeaders,
     body: Data<'_>,
 ) -> JsonResponse {
+    if let Err(limited) = limits.route("webhooks", &limit) {
+        return limited.respond(security_log, &meta, None);
+    }
     let Some(verifier) = &webhook.0 else {
         return JsonResponse::error(
             Status::ServiceUnavailable,
