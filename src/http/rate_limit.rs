@@ -152,3 +152,48 @@ impl Limited {
         .header("X-RateLimit-Reset", self.retry_after_secs.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_blocked_after_its_hourly_authentication_failures() {
+        let limits = RateLimits::new(true);
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let other: IpAddr = [192, 0, 2, 2].into();
+        for _ in 0..AUTH_FAILURES_PER_HOUR {
+            assert!(limits.auth_allowed(Some(ip)).is_ok());
+            limits.auth_failed(Some(ip));
+        }
+        assert!(
+            limits.auth_allowed(Some(ip)).is_ok(),
+            "the 100th failure is still within the allowance"
+        );
+        limits.auth_failed(Some(ip));
+        let limited = limits.auth_allowed(Some(ip)).err();
+        assert!(
+            limited
+                .as_ref()
+                .is_some_and(|l| l.class == "auth_failures" && l.retry_after_secs >= 1),
+            "{limited:?}"
+        );
+        assert!(limits.auth_allowed(Some(other)).is_ok());
+    }
+
+    #[test]
+    fn writes_allow_a_burst_then_refuse_and_disabled_limits_never_refuse() {
+        let limits = RateLimits::new(true);
+        let ip: IpAddr = [192, 0, 2, 3].into();
+        for _ in 0..WRITE_QUOTA.1 {
+            assert!(limits.write(Some(ip)).is_ok());
+        }
+        assert!(limits.write(Some(ip)).is_err());
+        let off = RateLimits::new(false);
+        for _ in 0..100 {
+            assert!(off.write(Some(ip)).is_ok());
+            off.auth_failed(Some(ip));
+        }
+        assert!(off.auth_allowed(Some(ip)).is_ok());
+    }
+}

@@ -325,3 +325,95 @@ pub fn error_code(response: &Value) -> &str {
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {response}"))
 }
+
+/// The application on a real socket (for client addresses, chunked and slow bodies).
+pub struct SocketApp {
+    pub app: TestApp,
+    pub addr: std::net::SocketAddr,
+    shutdown: rocket::Shutdown,
+}
+
+impl SocketApp {
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        let app = TestApp::spawn_with(overrides).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log_dir = app.log_dir.to_str().unwrap().to_owned();
+        let mut all: Vec<(&str, &str)> = vec![("log_dir", &log_dir)];
+        all.extend_from_slice(overrides);
+        let mut config = test_config(&app.db.url, &all);
+        config.rocket = config.rocket.merge(("port", port));
+        let server = homechef::rocket(config).unwrap().ignite().await.unwrap();
+        let shutdown = server.shutdown();
+        tokio::spawn(server.launch());
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Self { app, addr, shutdown }
+    }
+
+    /// Sends raw bytes (HTTP/1.0, so the answer is never chunked) and reads the whole answer.
+    pub async fn raw(&self, request: &[u8]) -> TestResponse {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        parse_http(&answer)
+    }
+
+    /// A JSON `POST /graphql` with extra headers.
+    pub async fn post_graphql(&self, headers: &[(&str, &str)], query: &str) -> TestResponse {
+        let body = json!({ "query": query }).to_string();
+        let mut request = format!(
+            "POST /graphql HTTP/1.0\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(&body);
+        self.raw(request.as_bytes()).await
+    }
+}
+
+impl Drop for SocketApp {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}
+
+pub fn parse_http(answer: &[u8]) -> TestResponse {
+    let text = String::from_utf8_lossy(answer);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let code: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    TestResponse {
+        status: Status::from_code(code).unwrap_or(Status::InternalServerError),
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// A TEST-NET address no other test uses, for rate limits keyed by client address.
+pub fn unique_ip() -> std::net::IpAddr {
+    let n = uuid::Uuid::new_v4().as_u128();
+    std::net::IpAddr::from([10, (n >> 16) as u8, (n >> 8) as u8, n as u8])
+}

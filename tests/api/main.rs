@@ -10,4 +10,5 @@ mod db_schema;
 mod graphql_transport;
 mod health;
 mod helpers;
+mod perimeter;
 mod webhooks;
