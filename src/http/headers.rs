@@ -7,7 +7,7 @@ use rocket::http::{Header, Method, Status};
 use rocket::{Request, Response};
 use serde_json::json;
 
-use crate::security_log::{RequestMeta, SecurityLog, Severity};
+use crate::security_log::Severity;
 
 pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 pub const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";
@@ -105,12 +105,8 @@ impl Fairing for Cors {
             .host()
             .is_some_and(|host| origin.split_once("://").is_some_and(|(_, h)| *host == h));
         if !same_origin {
-            if let (Some(log), rocket::outcome::Outcome::Success(meta)) =
-                (req.rocket().state::<SecurityLog>(), req.guard::<RequestMeta>().await)
-            {
-                let origin: String = origin.chars().take(200).collect();
-                log.record("cors_rejected", Severity::Low, &meta, None, json!({ "origin": origin }));
-            }
+            let origin: String = origin.chars().take(200).collect();
+            super::threats::record(req, "cors_rejected", Severity::Low, json!({ "origin": origin })).await;
         }
     }
 }

@@ -42,7 +42,8 @@ impl ThreatWatch {
     }
 }
 
-async fn record(req: &Request<'_>, event_type: &str, severity: Severity, details: serde_json::Value) {
+/// Records a security event from a fairing (routes use their guards instead).
+pub async fn record(req: &Request<'_>, event_type: &str, severity: Severity, details: serde_json::Value) {
     if let (Some(log), rocket::outcome::Outcome::Success(meta)) =
         (req.rocket().state::<SecurityLog>(), req.guard::<RequestMeta>().await)
     {

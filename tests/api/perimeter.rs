@@ -32,6 +32,17 @@ fn assert_security_headers(response: &TestResponse, what: &str) {
     assert_eq!(response.header("Server"), None, "{what}: Server header");
 }
 
+async fn preflight(app: &TestApp) -> TestResponse {
+    let response = app
+        .client
+        .options("/graphql")
+        .header(Header::new("Origin", ORIGIN))
+        .header(Header::new("Access-Control-Request-Method", "POST"))
+        .dispatch()
+        .await;
+    crate::helpers::read_local(response).await
+}
+
 fn events(app: &TestApp, kind: &str) -> Vec<Value> {
     app.security_events()
         .into_iter()
@@ -67,14 +78,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
     let unsupported = app.post_graphql_raw(ContentType::Plain, "{}", &[]).await;
     assert_eq!(unsupported.status, Status::UnsupportedMediaType);
     assert_security_headers(&unsupported, "415");
-    let preflight = app
-        .client
-        .options("/graphql")
-        .header(Header::new("Origin", ORIGIN))
-        .header(Header::new("Access-Control-Request-Method", "POST"))
-        .dispatch()
-        .await;
-    let preflight = crate::helpers::read_local(preflight).await;
+    let preflight = preflight(&app).await;
     assert_eq!(preflight.status, Status::NoContent);
     assert_security_headers(&preflight, "preflight");
 }
@@ -82,14 +86,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
 #[tokio::test]
 async fn cors_answers_exact_allowed_origins_only() {
     let app = TestApp::spawn_with(&[("allowed_origins", ORIGIN)]).await;
-    let preflight = app
-        .client
-        .options("/graphql")
-        .header(Header::new("Origin", ORIGIN))
-        .header(Header::new("Access-Control-Request-Method", "POST"))
-        .dispatch()
-        .await;
-    let preflight = crate::helpers::read_local(preflight).await;
+    let preflight = preflight(&app).await;
     assert_eq!(preflight.header("Access-Control-Allow-Origin"), Some(ORIGIN));
     assert_eq!(
         preflight.header("Access-Control-Allow-Methods"),
