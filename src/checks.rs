@@ -1,5 +1,7 @@
-//! The production checklist of the deployment guide, as far as configuration can show it.
-//! `homechef check-config` prints it; `serve` refuses to start in production when an item fails.
+//! The production checklist of the deployment guide, as far as configuration and the file system can
+//! show it. `homechef check-config` prints it; `serve` refuses to start in production when an item fails.
+
+use std::path::{Path, PathBuf};
 
 use secrecy::ExposeSecret;
 
@@ -13,14 +15,7 @@ pub struct Check {
 }
 
 /// Values from examples and tutorials that must never be a real key.
-const EXAMPLE_KEYS: &[&str] = &[
-    "change-me",
-    "changeme",
-    "secret",
-    "your-secret-key",
-    "replace-me",
-    "example",
-];
+const EXAMPLE_KEYS: &[&str] = &["change-me", "changeme", "secret", "your-secret-key", "replace-me", "example"];
 
 fn check(item: &'static str, passed: bool, detail: impl Into<String>) -> Check {
     Check {
@@ -42,26 +37,36 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         .map(String::as_str)
         .filter(|o| !o.starts_with("https://") || o.contains('*') || o.contains("localhost") || o.contains("127.0.0.1"))
         .collect();
+    let database_tls = config
+        .database_url
+        .as_ref()
+        .map(|url| database_tls_ok(url.expose_secret(), &config.database_ssl_exempt_hosts));
+    let clerk_live = config.clerk.publishable_key.as_deref().is_some_and(|k| k.starts_with("pk_live_"))
+        && config.clerk.secret_key.as_ref().is_some_and(|k| k.expose_secret().starts_with("sk_live_"));
+    let dirs_apart = !overlaps(&config.quarantine_dir, &config.media_dir);
+    let unwritable: Vec<String> = [&config.log_dir, &config.media_dir, &config.quarantine_dir]
+        .into_iter()
+        .filter(|dir| !writable(dir))
+        .map(|dir| dir.display().to_string())
+        .collect();
     vec![
-        check(
-            "APP_ENV is production",
-            config.is_production(),
-            "dev tokens and GraphiQL defaults follow it",
-        ),
-        check(
-            "SECRET_KEY is set",
-            !config.secret_key_generated,
-            "create one with `homechef generate-secret-key`",
-        ),
+        check("APP_ENV is production", config.is_production(), "dev tokens and GraphiQL defaults follow it"),
+        check("SECRET_KEY is set", !config.secret_key_generated, "create one with `homechef generate-secret-key`"),
         check(
             "SECRET_KEY is long and random",
             key.len() >= MIN_SECRET_KEY_LEN && distinct >= 16 && !example,
             format!("at least {MIN_SECRET_KEY_LEN} characters, not an example value"),
         ),
+        check("DATABASE_URL is set", config.database_url.is_some(), "production never uses the embedded database"),
         check(
-            "DATABASE_URL is set",
-            config.database_url.is_some(),
-            "production never uses the embedded database",
+            "DATABASE_URL uses TLS",
+            database_tls.unwrap_or(false),
+            "sslmode=require or verify-full, unless the host is loopback, a socket or in DATABASE_SSL_EXEMPT_HOSTS",
+        ),
+        check(
+            "Clerk production keys",
+            clerk_live,
+            "CLERK_PUBLISHABLE_KEY pk_live_… and CLERK_SECRET_KEY sk_live_…, not test keys",
         ),
         check(
             "ALLOWED_ORIGINS lists the real frontend origins",
@@ -72,20 +77,18 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
                 format!("refused: {}", bad_origins.join(", "))
             },
         ),
+        check("rate limiting is enabled", config.rate_limit_enabled, "RATE_LIMIT_ENABLED must not be false"),
+        check("dev tokens are disabled", !config.dev_tokens_enabled(), "they are accepted only in development"),
+        check("GraphiQL is disabled", !config.graphiql_enabled, "set GRAPHIQL_ENABLED=false"),
+        check("QUARANTINE_DIR is outside MEDIA_DIR", dirs_apart, "quarantined files must never be servable"),
         check(
-            "rate limiting is enabled",
-            config.rate_limit_enabled,
-            "RATE_LIMIT_ENABLED must not be false",
-        ),
-        check(
-            "dev tokens are disabled",
-            !config.dev_tokens_enabled(),
-            "they are accepted only in development",
-        ),
-        check(
-            "GraphiQL is disabled",
-            !config.graphiql_enabled,
-            "set GRAPHIQL_ENABLED=false",
+            "log, media and quarantine directories are writable",
+            unwritable.is_empty(),
+            if unwritable.is_empty() {
+                "LOG_DIR, MEDIA_DIR, QUARANTINE_DIR".to_owned()
+            } else {
+                format!("not writable: {}", unwritable.join(", "))
+            },
         ),
     ]
 }
@@ -99,58 +102,172 @@ pub fn print_report(config: &AppConfig) -> bool {
     checks.iter().all(|c| c.passed)
 }
 
+/// `sslmode=require|verify-ca|verify-full`, or a host that needs no TLS.
+fn database_tls_ok(url: &str, exempt: &[String]) -> bool {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+    };
+    if param("sslmode").is_some_and(|m| ["require", "verify-ca", "verify-full"].contains(&m.as_str())) {
+        return true;
+    }
+    if param("host").is_some_and(|h| h.starts_with('/') || h.starts_with("%2F")) {
+        return true;
+    }
+    let host = database_host(url);
+    host.is_empty()
+        || host.starts_with('/')
+        || host.starts_with("%2F")
+        || host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || exempt.iter().any(|h| h.eq_ignore_ascii_case(&host))
+}
+
+/// The host of a `postgres://` URL, without credentials, port or brackets.
+fn database_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or_default().to_owned();
+    }
+    host_port.split(':').next().unwrap_or_default().to_owned()
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    // Normalise `.` and `..` lexically: the directories may not exist yet.
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn overlaps(a: &Path, b: &Path) -> bool {
+    let (a, b) = (absolute(a), absolute(b));
+    a.starts_with(&b) || b.starts_with(&a)
+}
+
+/// Creates the directory if needed and proves a file can be written in it.
+fn writable(dir: &Path) -> bool {
+    if std::fs::create_dir_all(dir).is_err() {
+        return false;
+    }
+    let probe = dir.join(format!(".homechef-write-check-{}", std::process::id()));
+    let ok = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
+}
+
 #[cfg(test)]
 mod tests {
     use rocket::figment::Figment;
 
     use super::*;
 
-    fn failures(pairs: &[(&str, &str)]) -> Vec<&'static str> {
+    const GOOD_KEY: &str = "Vq3kP9xZ2mL7wR4tY8nB6cF1hJ5gD0sA-eU_iO";
+
+    fn base_dir() -> String {
+        std::env::temp_dir().join(format!("homechef-checks-{}", uuid::Uuid::new_v4())).display().to_string()
+    }
+
+    /// A configuration that passes every item, with `changes` applied.
+    fn failures(changes: &[(&str, &str)]) -> Vec<&'static str> {
+        let base = base_dir();
+        let good = [
+            ("app_env", "production".to_owned()),
+            ("secret_key", GOOD_KEY.to_owned()),
+            ("database_url", "postgres://app:pw@db.internal:5432/homechef?sslmode=require".to_owned()),
+            ("allowed_origins", "https://app.homechef.example".to_owned()),
+            ("clerk_publishable_key", "pk_live_Y2xlcmsuaG9tZWNoZWYuZXhhbXBsZSQ".to_owned()),
+            ("clerk_secret_key", "sk_live_abc".to_owned()),
+            ("log_dir", format!("{base}/logs")),
+            ("media_dir", format!("{base}/media")),
+            ("quarantine_dir", format!("{base}/quarantine")),
+        ];
         let mut figment = crate::config::rocket_defaults(Figment::new());
-        for (k, v) in pairs {
+        for (k, v) in &good {
+            figment = figment.merge((*k, v.as_str()));
+        }
+        for (k, v) in changes {
             figment = figment.merge((*k, *v));
         }
         let config = AppConfig::from_figment(figment).unwrap_or_else(|e| panic!("{e}"));
-        production_checklist(&config)
-            .into_iter()
-            .filter(|c| !c.passed)
-            .map(|c| c.item)
-            .collect()
+        let failed = production_checklist(&config).into_iter().filter(|c| !c.passed).map(|c| c.item).collect();
+        let _ = std::fs::remove_dir_all(base);
+        failed
     }
 
-    const GOOD_KEY: &str = "Vq3kP9xZ2mL7wR4tY8nB6cF1hJ5gD0sA-eU_iO";
-
     #[test]
-    fn a_complete_production_config_passes() {
-        let failed = failures(&[
-            ("app_env", "production"),
-            ("secret_key", GOOD_KEY),
-            ("database_url", "postgres://app@db.internal/homechef?sslmode=require"),
-            ("allowed_origins", "https://app.homechef.example"),
-        ]);
+    fn a_complete_production_config_passes_every_item() {
+        let failed = failures(&[]);
         assert!(failed.is_empty(), "{failed:?}");
     }
 
     #[test]
-    fn development_defaults_fail_the_checklist() {
-        let failed = failures(&[("allowed_origins", "http://localhost:3000")]);
-        for item in [
-            "APP_ENV is production",
-            "SECRET_KEY is set",
-            "DATABASE_URL is set",
-            "ALLOWED_ORIGINS lists the real frontend origins",
-            "dev tokens are disabled",
-            "GraphiQL is disabled",
-        ] {
-            assert!(failed.contains(&item), "{item} should fail");
+    fn each_item_fails_on_its_own() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("secret_key", "change-me-change-me-change-me-change-me")], "SECRET_KEY is long and random"),
+            (&[("secret_key", &"a".repeat(64))], "SECRET_KEY is long and random"),
+            (&[("database_url", "postgres://app:pw@db.internal/homechef")], "DATABASE_URL uses TLS"),
+            (&[("database_url", "postgres://app:pw@db.internal/homechef?sslmode=prefer")], "DATABASE_URL uses TLS"),
+            (&[("clerk_publishable_key", "pk_test_Y2xlcmsuaG9tZWNoZWYuZXhhbXBsZSQ")], "Clerk production keys"),
+            (&[("clerk_secret_key", "sk_test_abc")], "Clerk production keys"),
+            (&[("allowed_origins", "")], "ALLOWED_ORIGINS lists the real frontend origins"),
+            (&[("allowed_origins", "http://app.homechef.example")], "ALLOWED_ORIGINS lists the real frontend origins"),
+            (&[("allowed_origins", "https://*.homechef.example")], "ALLOWED_ORIGINS lists the real frontend origins"),
+            (&[("allowed_origins", "https://localhost:3000")], "ALLOWED_ORIGINS lists the real frontend origins"),
+            (&[("rate_limit_enabled", "false")], "rate limiting is enabled"),
+            (&[("graphiql_enabled", "true")], "GraphiQL is disabled"),
+            (&[("quarantine_dir", "/srv/media/quarantine"), ("media_dir", "/srv/media")], "QUARANTINE_DIR is outside MEDIA_DIR"),
+            (&[("log_dir", "/proc/homechef-logs")], "log, media and quarantine directories are writable"),
+        ];
+        for (changes, item) in cases {
+            assert_eq!(failures(changes), [*item], "{changes:?}");
         }
     }
 
     #[test]
-    fn example_and_repetitive_keys_fail() {
-        let failed = failures(&[("secret_key", "change-me-change-me-change-me-change-me")]);
-        assert!(failed.contains(&"SECRET_KEY is long and random"));
-        let failed = failures(&[("secret_key", &"a".repeat(64))]);
-        assert!(failed.contains(&"SECRET_KEY is long and random"));
+    fn development_fails_dev_tokens_and_secret_key_items() {
+        let failed = failures(&[("app_env", "development")]);
+        assert!(failed.contains(&"APP_ENV is production"));
+        let figment = crate::config::rocket_defaults(Figment::new());
+        let config = AppConfig::from_figment(figment).unwrap_or_else(|e| panic!("{e}"));
+        let failed: Vec<_> = production_checklist(&config).into_iter().filter(|c| !c.passed).map(|c| c.item).collect();
+        for item in ["SECRET_KEY is set", "DATABASE_URL is set", "dev tokens are disabled", "GraphiQL is disabled"] {
+            assert!(failed.contains(&item), "{item}");
+        }
+    }
+
+    #[test]
+    fn tls_is_not_required_for_loopback_sockets_and_exempt_hosts() {
+        let exempt = vec!["db.private".to_owned()];
+        for url in [
+            "postgres://app@127.0.0.1/homechef",
+            "postgres://app@localhost:5432/homechef",
+            "postgres://app@[::1]:5432/homechef",
+            "postgres://app@%2Fvar%2Frun%2Fpostgresql/homechef",
+            "postgres://app@/homechef?host=/var/run/postgresql",
+            "postgres://app@db.private/homechef",
+            "postgres://app@db.example/homechef?application_name=x&sslmode=verify-full",
+        ] {
+            assert!(database_tls_ok(url, &exempt), "{url}");
+        }
+        for url in ["postgres://app@db.example/homechef", "postgres://app:p@ss@10.0.0.5/homechef?sslmode=disable"] {
+            assert!(!database_tls_ok(url, &exempt), "{url}");
+        }
     }
 }

@@ -34,6 +34,7 @@ pub const ENV_KEYS: &[&str] = &[
     "CLAMD_ADDR",
     "GRAPHIQL_ENABLED",
     "REQUEST_BODY_TIMEOUT_SECS",
+    "DATABASE_SSL_EXEMPT_HOSTS",
 ];
 
 /// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).
@@ -90,6 +91,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "lossy_string")]
     request_body_timeout_secs: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
+    database_ssl_exempt_hosts: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
     graphiql_enabled: Option<String>,
 }
 
@@ -121,6 +124,8 @@ pub struct AppConfig {
     pub log_dir: PathBuf,
     pub rate_limit_enabled: bool,
     pub trusted_proxies: Vec<crate::net::Cidr>,
+    /// Database hosts that may be reached without TLS (a private network the operator vouches for).
+    pub database_ssl_exempt_hosts: Vec<String>,
     /// Deadline for reading a request body (`REQUEST_BODY_TIMEOUT_SECS`, default 30).
     pub body_timeout: std::time::Duration,
     pub max_request_size: u64,
@@ -198,6 +203,7 @@ impl AppConfig {
                 .iter()
                 .map(|c| crate::net::Cidr::parse(c).map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}")))
                 .collect::<anyhow::Result<_>>()?,
+            database_ssl_exempt_hosts: split_list(raw.database_ssl_exempt_hosts.as_deref()),
             body_timeout: std::time::Duration::from_secs(
                 parse_setting("REQUEST_BODY_TIMEOUT_SECS", raw.request_body_timeout_secs)?
                     .unwrap_or(30)
