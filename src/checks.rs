@@ -15,7 +15,14 @@ pub struct Check {
 }
 
 /// Values from examples and tutorials that must never be a real key.
-const EXAMPLE_KEYS: &[&str] = &["change-me", "changeme", "secret", "your-secret-key", "replace-me", "example"];
+const EXAMPLE_KEYS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "secret",
+    "your-secret-key",
+    "replace-me",
+    "example",
+];
 
 fn check(item: &'static str, passed: bool, detail: impl Into<String>) -> Check {
     Check {
@@ -41,8 +48,16 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         .database_url
         .as_ref()
         .map(|url| database_tls_ok(url.expose_secret(), &config.database_ssl_exempt_hosts));
-    let clerk_live = config.clerk.publishable_key.as_deref().is_some_and(|k| k.starts_with("pk_live_"))
-        && config.clerk.secret_key.as_ref().is_some_and(|k| k.expose_secret().starts_with("sk_live_"));
+    let clerk_live = config
+        .clerk
+        .publishable_key
+        .as_deref()
+        .is_some_and(|k| k.starts_with("pk_live_"))
+        && config
+            .clerk
+            .secret_key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().starts_with("sk_live_"));
     let dirs_apart = !overlaps(&config.quarantine_dir, &config.media_dir);
     let unwritable: Vec<String> = [&config.log_dir, &config.media_dir, &config.quarantine_dir]
         .into_iter()
@@ -50,14 +65,26 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         .map(|dir| dir.display().to_string())
         .collect();
     vec![
-        check("APP_ENV is production", config.is_production(), "dev tokens and GraphiQL defaults follow it"),
-        check("SECRET_KEY is set", !config.secret_key_generated, "create one with `homechef generate-secret-key`"),
+        check(
+            "APP_ENV is production",
+            config.is_production(),
+            "dev tokens and GraphiQL defaults follow it",
+        ),
+        check(
+            "SECRET_KEY is set",
+            !config.secret_key_generated,
+            "create one with `homechef generate-secret-key`",
+        ),
         check(
             "SECRET_KEY is long and random",
             key.len() >= MIN_SECRET_KEY_LEN && distinct >= 16 && !example,
             format!("at least {MIN_SECRET_KEY_LEN} characters, not an example value"),
         ),
-        check("DATABASE_URL is set", config.database_url.is_some(), "production never uses the embedded database"),
+        check(
+            "DATABASE_URL is set",
+            config.database_url.is_some(),
+            "production never uses the embedded database",
+        ),
         check(
             "DATABASE_URL uses TLS",
             database_tls.unwrap_or(false),
@@ -77,10 +104,26 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
                 format!("refused: {}", bad_origins.join(", "))
             },
         ),
-        check("rate limiting is enabled", config.rate_limit_enabled, "RATE_LIMIT_ENABLED must not be false"),
-        check("dev tokens are disabled", !config.dev_tokens_enabled(), "they are accepted only in development"),
-        check("GraphiQL is disabled", !config.graphiql_enabled, "set GRAPHIQL_ENABLED=false"),
-        check("QUARANTINE_DIR is outside MEDIA_DIR", dirs_apart, "quarantined files must never be servable"),
+        check(
+            "rate limiting is enabled",
+            config.rate_limit_enabled,
+            "RATE_LIMIT_ENABLED must not be false",
+        ),
+        check(
+            "dev tokens are disabled",
+            !config.dev_tokens_enabled(),
+            "they are accepted only in development",
+        ),
+        check(
+            "GraphiQL is disabled",
+            !config.graphiql_enabled,
+            "set GRAPHIQL_ENABLED=false",
+        ),
+        check(
+            "QUARANTINE_DIR is outside MEDIA_DIR",
+            dirs_apart,
+            "quarantined files must never be servable",
+        ),
         check(
             "log, media and quarantine directories are writable",
             unwritable.is_empty(),
@@ -106,9 +149,11 @@ pub fn print_report(config: &AppConfig) -> bool {
 fn database_tls_ok(url: &str, exempt: &[String]) -> bool {
     let query = url.split_once('?').map_or("", |(_, q)| q);
     let param = |name: &str| {
-        query
-            .split('&')
-            .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+        query.split('&').find_map(|pair| {
+            pair.split_once('=')
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_owned())
+        })
     };
     if param("sslmode").is_some_and(|m| ["require", "verify-ca", "verify-full"].contains(&m.as_str())) {
         return true;
@@ -181,7 +226,10 @@ mod tests {
     const GOOD_KEY: &str = "Vq3kP9xZ2mL7wR4tY8nB6cF1hJ5gD0sA-eU_iO";
 
     fn base_dir() -> String {
-        std::env::temp_dir().join(format!("homechef-checks-{}", uuid::Uuid::new_v4())).display().to_string()
+        std::env::temp_dir()
+            .join(format!("homechef-checks-{}", uuid::Uuid::new_v4()))
+            .display()
+            .to_string()
     }
 
     /// A configuration that passes every item, with `changes` applied.
@@ -190,9 +238,15 @@ mod tests {
         let good = [
             ("app_env", "production".to_owned()),
             ("secret_key", GOOD_KEY.to_owned()),
-            ("database_url", "postgres://app:pw@db.internal:5432/homechef?sslmode=require".to_owned()),
+            (
+                "database_url",
+                "postgres://app:pw@db.internal:5432/homechef?sslmode=require".to_owned(),
+            ),
             ("allowed_origins", "https://app.homechef.example".to_owned()),
-            ("clerk_publishable_key", "pk_live_Y2xlcmsuaG9tZWNoZWYuZXhhbXBsZSQ".to_owned()),
+            (
+                "clerk_publishable_key",
+                "pk_live_Y2xlcmsuaG9tZWNoZWYuZXhhbXBsZSQ".to_owned(),
+            ),
             ("clerk_secret_key", "sk_live_abc".to_owned()),
             ("log_dir", format!("{base}/logs")),
             ("media_dir", format!("{base}/media")),
@@ -206,7 +260,11 @@ mod tests {
             figment = figment.merge((*k, *v));
         }
         let config = AppConfig::from_figment(figment).unwrap_or_else(|e| panic!("{e}"));
-        let failed = production_checklist(&config).into_iter().filter(|c| !c.passed).map(|c| c.item).collect();
+        let failed = production_checklist(&config)
+            .into_iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.item)
+            .collect();
         let _ = std::fs::remove_dir_all(base);
         failed
     }
@@ -220,20 +278,50 @@ mod tests {
     #[test]
     fn each_item_fails_on_its_own() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("secret_key", "change-me-change-me-change-me-change-me")], "SECRET_KEY is long and random"),
+            (
+                &[("secret_key", "change-me-change-me-change-me-change-me")],
+                "SECRET_KEY is long and random",
+            ),
             (&[("secret_key", &"a".repeat(64))], "SECRET_KEY is long and random"),
-            (&[("database_url", "postgres://app:pw@db.internal/homechef")], "DATABASE_URL uses TLS"),
-            (&[("database_url", "postgres://app:pw@db.internal/homechef?sslmode=prefer")], "DATABASE_URL uses TLS"),
-            (&[("clerk_publishable_key", "pk_test_Y2xlcmsuaG9tZWNoZWYuZXhhbXBsZSQ")], "Clerk production keys"),
+            (
+                &[("database_url", "postgres://app:pw@db.internal/homechef")],
+                "DATABASE_URL uses TLS",
+            ),
+            (
+                &[("database_url", "postgres://app:pw@db.internal/homechef?sslmode=prefer")],
+                "DATABASE_URL uses TLS",
+            ),
+            (
+                &[("clerk_publishable_key", "pk_test_Y2xlcmsuaG9tZWNoZWYuZXhhbXBsZSQ")],
+                "Clerk production keys",
+            ),
             (&[("clerk_secret_key", "sk_test_abc")], "Clerk production keys"),
-            (&[("allowed_origins", "")], "ALLOWED_ORIGINS lists the real frontend origins"),
-            (&[("allowed_origins", "http://app.homechef.example")], "ALLOWED_ORIGINS lists the real frontend origins"),
-            (&[("allowed_origins", "https://*.homechef.example")], "ALLOWED_ORIGINS lists the real frontend origins"),
-            (&[("allowed_origins", "https://localhost:3000")], "ALLOWED_ORIGINS lists the real frontend origins"),
+            (
+                &[("allowed_origins", "")],
+                "ALLOWED_ORIGINS lists the real frontend origins",
+            ),
+            (
+                &[("allowed_origins", "http://app.homechef.example")],
+                "ALLOWED_ORIGINS lists the real frontend origins",
+            ),
+            (
+                &[("allowed_origins", "https://*.homechef.example")],
+                "ALLOWED_ORIGINS lists the real frontend origins",
+            ),
+            (
+                &[("allowed_origins", "https://localhost:3000")],
+                "ALLOWED_ORIGINS lists the real frontend origins",
+            ),
             (&[("rate_limit_enabled", "false")], "rate limiting is enabled"),
             (&[("graphiql_enabled", "true")], "GraphiQL is disabled"),
-            (&[("quarantine_dir", "/srv/media/quarantine"), ("media_dir", "/srv/media")], "QUARANTINE_DIR is outside MEDIA_DIR"),
-            (&[("log_dir", "/proc/homechef-logs")], "log, media and quarantine directories are writable"),
+            (
+                &[("quarantine_dir", "/srv/media/quarantine"), ("media_dir", "/srv/media")],
+                "QUARANTINE_DIR is outside MEDIA_DIR",
+            ),
+            (
+                &[("log_dir", "/proc/homechef-logs")],
+                "log, media and quarantine directories are writable",
+            ),
         ];
         for (changes, item) in cases {
             assert_eq!(failures(changes), [*item], "{changes:?}");
@@ -246,8 +334,17 @@ mod tests {
         assert!(failed.contains(&"APP_ENV is production"));
         let figment = crate::config::rocket_defaults(Figment::new());
         let config = AppConfig::from_figment(figment).unwrap_or_else(|e| panic!("{e}"));
-        let failed: Vec<_> = production_checklist(&config).into_iter().filter(|c| !c.passed).map(|c| c.item).collect();
-        for item in ["SECRET_KEY is set", "DATABASE_URL is set", "dev tokens are disabled", "GraphiQL is disabled"] {
+        let failed: Vec<_> = production_checklist(&config)
+            .into_iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.item)
+            .collect();
+        for item in [
+            "SECRET_KEY is set",
+            "DATABASE_URL is set",
+            "dev tokens are disabled",
+            "GraphiQL is disabled",
+        ] {
             assert!(failed.contains(&item), "{item}");
         }
     }
@@ -266,7 +363,10 @@ mod tests {
         ] {
             assert!(database_tls_ok(url, &exempt), "{url}");
         }
-        for url in ["postgres://app@db.example/homechef", "postgres://app:p@ss@10.0.0.5/homechef?sslmode=disable"] {
+        for url in [
+            "postgres://app@db.example/homechef",
+            "postgres://app:p@ss@10.0.0.5/homechef?sslmode=disable",
+        ] {
             assert!(!database_tls_ok(url, &exempt), "{url}");
         }
     }

@@ -3,13 +3,14 @@
 
 pub mod embedded;
 pub mod schema;
+pub mod tls;
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use diesel::prelude::*;
 use diesel_async::pooled_connection::{deadpool, AsyncDieselConnectionManager};
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 /// The application's connection pool.
@@ -23,7 +24,9 @@ const POOL_WAIT: Duration = Duration::from_secs(5);
 
 /// Builds the pool; connections are opened lazily, so this does not touch the network.
 pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    let mut setup = diesel_async::pooled_connection::ManagerConfig::default();
+    setup.custom_setup = Box::new(|url| Box::pin(tls::establish(url)));
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, setup);
     deadpool::Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(POOL_WAIT))
@@ -36,7 +39,7 @@ pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool>
 
 /// Opens one connection, with an error that names the server but never the password.
 pub async fn connect(database_url: &str) -> anyhow::Result<AsyncPgConnection> {
-    let attempt = tokio::time::timeout(POOL_WAIT * 2, AsyncPgConnection::establish(database_url)).await;
+    let attempt = tokio::time::timeout(POOL_WAIT * 2, tls::establish(database_url)).await;
     match attempt {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => anyhow::bail!(

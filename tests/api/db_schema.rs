@@ -112,3 +112,43 @@ async fn every_migration_reverts_cleanly() {
     let after = from_database(&db.url).await;
     assert_eq!(from_schema_rs(), after);
 }
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+async fn query_text(conn: &mut diesel_async::AsyncPgConnection, sql: &str) -> String {
+    let row: Setting = diesel::sql_query(sql).get_result(conn).await.unwrap();
+    row.value
+}
+
+#[tokio::test]
+async fn sslmode_require_encrypts_and_verify_full_authenticates() {
+    let db = TestDatabase::create().await;
+    let with = |mode: &str| {
+        format!(
+            "{}{}sslmode={mode}",
+            db.url,
+            if db.url.contains('?') { '&' } else { '?' }
+        )
+    };
+    let mut plain = homechef::db::connect(&db.url).await.unwrap();
+    let server_ssl = query_text(&mut plain, "select current_setting('ssl') as value").await;
+    let encrypted =
+        "select coalesce((select ssl::text from pg_stat_ssl where pid = pg_backend_pid()), 'false') as value";
+    assert_eq!(query_text(&mut plain, encrypted).await, "false");
+    match server_ssl.as_str() {
+        "on" => {
+            let mut conn = homechef::db::connect(&with("require")).await.unwrap();
+            assert_eq!(query_text(&mut conn, encrypted).await, "true");
+            // A self-signed or private-CA certificate is not trusted without DATABASE_CA_FILE.
+            assert!(homechef::db::connect(&with("verify-full")).await.is_err());
+        }
+        _ => assert!(
+            homechef::db::connect(&with("require")).await.is_err(),
+            "require must not fall back to plain text"
+        ),
+    }
+}
