@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod health;
 pub mod http;
 pub mod net;
+pub mod recipes;
 pub mod security_log;
 pub mod telemetry;
 pub mod threats;

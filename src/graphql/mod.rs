@@ -7,10 +7,11 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
+use crate::recipes::RecipeQuery;
 use crate::users::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(HealthQuery, UserQuery);
+pub struct QueryRoot(HealthQuery, UserQuery, RecipeQuery);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(UserMutation);

@@ -11,4 +11,5 @@ mod graphql_transport;
 mod health;
 mod helpers;
 mod perimeter;
+mod recipes;
 mod webhooks;
