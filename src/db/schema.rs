@@ -1,5 +1,60 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
+diesel::table! {
+    recipe_ingredients (id) {
+        id -> Uuid,
+        recipe_id -> Uuid,
+        position -> Int4,
+        section -> Nullable<Text>,
+        quantity -> Nullable<Numeric>,
+        quantity_max -> Nullable<Numeric>,
+        unit -> Nullable<Text>,
+        item -> Text,
+        note -> Nullable<Text>,
+        original_text -> Text,
+    }
+}
+
+diesel::table! {
+    recipe_steps (id) {
+        id -> Uuid,
+        recipe_id -> Uuid,
+        position -> Int4,
+        section -> Nullable<Text>,
+        text -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    recipes (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        title -> Text,
+        description -> Nullable<Text>,
+        prep_minutes -> Nullable<Int4>,
+        cook_minutes -> Nullable<Int4>,
+        total_minutes -> Nullable<Int4>,
+        servings -> Nullable<Numeric>,
+        yield_text -> Nullable<Text>,
+        source_type -> Text,
+        source_url -> Nullable<Text>,
+        visibility -> Text,
+        version -> Int4,
+        search_vector -> Nullable<Tsvector>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::table! {
     users (id) {
         id -> Uuid,
@@ -19,4 +74,8 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, webhook_deliveries,);
+diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
+diesel::joinable!(recipe_steps -> recipes (recipe_id));
+diesel::joinable!(recipes -> users (owner_id));
+
+diesel::allow_tables_to_appear_in_same_query!(recipe_ingredients, recipe_steps, recipes, users, webhook_deliveries,);

@@ -72,11 +72,16 @@ async fn from_database(url: &str) -> Vec<String> {
 fn from_schema_rs() -> Vec<String> {
     let source = include_str!("../../src/db/schema.rs");
     let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+    let mut in_table = false;
     for line in source.lines() {
         let trimmed = line.trim();
-        if line.starts_with("    ") && !line.starts_with("     ") && trimmed.ends_with('{') && trimmed.contains(" (") {
+        let header = line.starts_with("    ") && !line.starts_with("     ") && trimmed.ends_with('{');
+        if header && trimmed.contains(" (") && !trimmed.starts_with("pub mod") {
             tables.push((trimmed.split(' ').next().unwrap().to_owned(), Vec::new()));
-        } else if let (Some((column, ty)), Some((_, columns))) = (trimmed.split_once(" -> "), tables.last_mut()) {
+            in_table = true;
+        } else if line == "    }" {
+            in_table = false;
+        } else if let (true, Some((column, ty)), Some((_, columns))) = (in_table, trimmed.split_once(" -> "), tables.last_mut()) {
             columns.push(format!("{column}: {}", ty.trim_end_matches(',')));
         }
     }
