@@ -7,14 +7,14 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
-use crate::recipes::RecipeQuery;
+use crate::recipes::{RecipeMutation, RecipeQuery};
 use crate::users::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(HealthQuery, UserQuery, RecipeQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(UserMutation);
+pub struct MutationRoot(UserMutation, RecipeMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

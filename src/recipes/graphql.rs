@@ -1,8 +1,16 @@
 //! The catalogue's slice of the GraphQL schema.
 
-use async_graphql::{Object, ResultExt as _, SimpleObject};
+use async_graphql::{Context, Object, ResultExt as _, SimpleObject};
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS};
+use super::input::{validate, CreateRecipeInput, SourceType, Visibility};
+use super::model::{FullRecipe, Ingredient, Recipe, Step};
+use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS, UNITS};
+use super::quantity::Quantity;
+use crate::auth::Viewer;
+use crate::db::DbPool;
 use crate::error::AppError;
 
 /// Lines per `parseIngredients` call (the catalogue's own per-recipe limit).
@@ -46,11 +54,156 @@ impl From<ParsedIngredient> for ParsedIngredientView {
     }
 }
 
+/// A recipe with its ingredients and steps.
+#[derive(SimpleObject)]
+#[graphql(name = "Recipe")]
+pub struct RecipeView {
+    pub id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub prep_minutes: Option<i32>,
+    pub cook_minutes: Option<i32>,
+    pub total_minutes: Option<i32>,
+    /// Decimal text ("4", "2.5").
+    pub servings: Option<String>,
+    pub yield_text: Option<String>,
+    pub source_type: SourceType,
+    pub source_url: Option<String>,
+    pub visibility: Visibility,
+    /// Increases with every change (optimistic concurrency).
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ingredients: Vec<IngredientView>,
+    pub steps: Vec<StepView>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Ingredient")]
+pub struct IngredientView {
+    pub id: Uuid,
+    pub position: i32,
+    pub section: Option<String>,
+    pub quantity: Option<String>,
+    pub quantity_max: Option<String>,
+    /// "1½", "⅓", "2–3".
+    pub quantity_display: Option<String>,
+    pub unit: Option<String>,
+    pub unit_display: Option<String>,
+    pub item: String,
+    pub note: Option<String>,
+    pub original_text: String,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Step")]
+pub struct StepView {
+    pub id: Uuid,
+    pub position: i32,
+    pub section: Option<String>,
+    pub text: String,
+}
+
+/// Plain decimal text without trailing zeros ("200", "1.5"); stored values have at most 4 places.
+fn decimal_text(value: &BigDecimal) -> String {
+    let text = value.with_scale(4).to_string();
+    match text.split_once('.') {
+        Some((whole, frac)) if frac.trim_end_matches('0').is_empty() => whole.to_owned(),
+        Some((whole, frac)) => format!("{whole}.{}", frac.trim_end_matches('0')),
+        None => text,
+    }
+}
+
+fn display(quantity: Option<&BigDecimal>, max: Option<&BigDecimal>) -> Option<String> {
+    let as_quantity = |v: &BigDecimal| Quantity::parse(&decimal_text(v));
+    let low = quantity.and_then(as_quantity)?;
+    Some(match max.and_then(as_quantity) {
+        Some(high) => format!("{low}–{high}"),
+        None => low.to_string(),
+    })
+}
+
+impl From<Ingredient> for IngredientView {
+    fn from(i: Ingredient) -> Self {
+        let unit_display = i
+            .unit
+            .as_deref()
+            .and_then(|code| UNITS.iter().find(|u| u.code == code))
+            .map(|u| u.display.to_owned());
+        Self {
+            id: i.id,
+            position: i.position,
+            section: i.section,
+            quantity_display: display(i.quantity.as_ref(), i.quantity_max.as_ref()),
+            quantity: i.quantity.as_ref().map(decimal_text),
+            quantity_max: i.quantity_max.as_ref().map(decimal_text),
+            unit: i.unit,
+            unit_display,
+            item: i.item,
+            note: i.note,
+            original_text: i.original_text,
+        }
+    }
+}
+
+impl From<Step> for StepView {
+    fn from(s: Step) -> Self {
+        Self {
+            id: s.id,
+            position: s.position,
+            section: s.section,
+            text: s.text,
+        }
+    }
+}
+
+impl From<FullRecipe> for RecipeView {
+    fn from(full: FullRecipe) -> Self {
+        let r: Recipe = full.recipe;
+        Self {
+            id: r.id,
+            title: r.title,
+            description: r.description,
+            prep_minutes: r.prep_minutes,
+            cook_minutes: r.cook_minutes,
+            total_minutes: r.total_minutes,
+            servings: r.servings.as_ref().map(decimal_text),
+            yield_text: r.yield_text,
+            source_type: SourceType::from_db(&r.source_type),
+            source_url: r.source_url,
+            visibility: Visibility::from_db(&r.visibility),
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            ingredients: full.ingredients.into_iter().map(Into::into).collect(),
+            steps: full.steps.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+fn viewer_id(ctx: &Context<'_>) -> Result<Uuid, AppError> {
+    ctx.data_opt::<Viewer>()
+        .unwrap_or(&Viewer::Anonymous)
+        .user()
+        .map(|u| u.id)
+}
+
 #[derive(Default)]
 pub struct RecipeQuery;
 
 #[Object]
 impl RecipeQuery {
+    /// One of the signed-in user's recipes. Another user's recipe is `NOT_FOUND`, exactly like a missing one.
+    async fn recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let full = Recipe::find_full(&mut conn, owner, id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(full.into())
+    }
+
     /// Turns free-text ingredient lines ("1 1/2 cups flour, sifted") into structured ingredients,
     /// in order. At most 200 lines of 500 characters.
     async fn parse_ingredients(&self, lines: Vec<String>) -> async_graphql::Result<Vec<ParsedIngredientView>> {
@@ -65,5 +218,37 @@ impl RecipeQuery {
             .extend();
         }
         Ok(lines.iter().map(|l| parse_line(l).into()).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct RecipeMutation;
+
+#[Object]
+impl RecipeMutation {
+    /// Creates a recipe for the signed-in user. Ingredients may be raw lines (parsed here) or structured.
+    async fn create_recipe(&self, ctx: &Context<'_>, input: CreateRecipeInput) -> async_graphql::Result<RecipeView> {
+        let owner = viewer_id(ctx).extend()?;
+        let (recipe, ingredients, steps) = validate(owner, &input).extend()?;
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let full = Recipe::create(&mut conn, recipe, ingredients, steps)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(full.into())
+    }
+
+    /// Deletes one of the signed-in user's recipes with its ingredients and steps. Returns true.
+    async fn delete_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        match Recipe::delete(&mut conn, owner, id)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+        {
+            true => Ok(true),
+            false => Err(AppError::NotFound).extend(),
+        }
     }
 }

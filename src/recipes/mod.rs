@@ -1,8 +1,10 @@
-//! The recipe catalogue. So far: the ingredient-line parser and exact quantities, exposed as the
-//! `parseIngredients` query; recipes, tags and collections come with the rest of the catalogue issue.
+//! The recipe catalogue: recipes with structured ingredients and steps, exact quantities, and the
+//! ingredient-line parser. Listing, search, tags and collections come with the rest of the catalogue issue.
 
 mod graphql;
+mod input;
+mod model;
 pub mod parser;
 pub mod quantity;
 
-pub use graphql::RecipeQuery;
+pub use graphql::{RecipeMutation, RecipeQuery};

@@ -119,7 +119,12 @@ impl fmt::Display for Quantity {
         if rest.num == 0 {
             return write!(f, "{whole}");
         }
-        match VULGAR.iter().find(|(_, n, d)| *n == rest.num && *d == rest.den) {
+        // Stored decimals (0.3333) snap back to the kitchen fraction they came from.
+        let snapped = VULGAR.iter().find(|(_, n, d)| {
+            let diff = i128::from(rest.num) * i128::from(*d) - i128::from(*n) * i128::from(rest.den);
+            diff.unsigned_abs() * 2000 < u128::from(rest.den) * u128::from(*d)
+        });
+        match snapped {
             Some((c, ..)) if whole == 0 => write!(f, "{c}"),
             Some((c, ..)) => write!(f, "{whole}{c}"),
             None => {
@@ -167,6 +172,9 @@ mod tests {
         assert_eq!(q("1/3").to_string(), "⅓");
         assert_eq!(q("2").to_string(), "2");
         assert_eq!(q("0.45").to_string(), "0.45");
+        assert_eq!(q("0.3333").to_string(), "⅓", "stored four-place decimals snap back");
+        assert_eq!(q("2.6667").to_string(), "2⅔");
+        assert_eq!(q("0.3").to_string(), "0.3");
         assert_eq!(
             q("1")
                 .checked_add(Quantity::from_vulgar('¾').unwrap_or_else(|| panic!()))

@@ -81,7 +81,9 @@ fn from_schema_rs() -> Vec<String> {
             in_table = true;
         } else if line == "    }" {
             in_table = false;
-        } else if let (true, Some((column, ty)), Some((_, columns))) = (in_table, trimmed.split_once(" -> "), tables.last_mut()) {
+        } else if let (true, Some((column, ty)), Some((_, columns))) =
+            (in_table, trimmed.split_once(" -> "), tables.last_mut())
+        {
             columns.push(format!("{column}: {}", ty.trim_end_matches(',')));
         }
     }

@@ -1,0 +1,305 @@
+//! Validating recipe input before the database sees it: every refusal names its field path
+//! (`input.ingredients.3.item`), so the client can point at it.
+
+use std::str::FromStr as _;
+
+use async_graphql::{Enum, InputObject};
+use bigdecimal::BigDecimal;
+use uuid::Uuid;
+
+use super::model::{Ingredient, NewRecipe, Step};
+use super::parser::{parse_line, UNITS};
+use super::quantity::Quantity;
+use crate::error::{AppError, AppResult};
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_DESCRIPTION: usize = 10_000;
+pub const MAX_INGREDIENTS: usize = 200;
+pub const MAX_STEPS: usize = 200;
+pub const MAX_STEP_TEXT: usize = 5_000;
+pub const MAX_MINUTES: i32 = 100_000;
+const MAX_SHORT_TEXT: usize = 200;
+const MAX_INGREDIENT_TEXT: usize = 500;
+const MAX_URL: usize = 2_048;
+
+#[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum SourceType {
+    #[default]
+    Manual,
+    Website,
+    Instagram,
+    Image,
+}
+
+#[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// Only the owner sees it.
+    #[default]
+    Private,
+    /// Anyone with the link.
+    Unlisted,
+    Public,
+}
+
+macro_rules! db_text {
+    ($ty:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_db(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+
+            pub fn from_db(text: &str) -> Self {
+                match text { $($text => Self::$variant,)* _ => Self::default() }
+            }
+        }
+    };
+}
+
+db_text!(SourceType { Manual => "MANUAL", Website => "WEBSITE", Instagram => "INSTAGRAM", Image => "IMAGE" });
+db_text!(Visibility { Private => "PRIVATE", Unlisted => "UNLISTED", Public => "PUBLIC" });
+
+#[derive(InputObject)]
+pub struct CreateRecipeInput {
+    /// 1 to 200 characters.
+    pub title: String,
+    /// At most 10 000 characters; plain text, never rendered as HTML.
+    pub description: Option<String>,
+    pub prep_minutes: Option<i32>,
+    pub cook_minutes: Option<i32>,
+    /// Derived as prep + cook when not given.
+    pub total_minutes: Option<i32>,
+    /// Decimal text greater than 0 ("4", "2.5").
+    pub servings: Option<String>,
+    pub yield_text: Option<String>,
+    #[graphql(default)]
+    pub source_type: SourceType,
+    /// http or https only.
+    pub source_url: Option<String>,
+    #[graphql(default)]
+    pub visibility: Visibility,
+    /// At most 200, in order.
+    #[graphql(default)]
+    pub ingredients: Vec<IngredientInput>,
+    /// At most 200, in order.
+    #[graphql(default)]
+    pub steps: Vec<StepInput>,
+}
+
+/// Either a raw `line` ("1 1/2 cups flour, sifted"), parsed on the server, or structured fields; structured
+/// fields given alongside a line override what the parser found.
+#[derive(InputObject)]
+pub struct IngredientInput {
+    pub line: Option<String>,
+    pub section: Option<String>,
+    /// Decimal text ≥ 0.
+    pub quantity: Option<String>,
+    pub quantity_max: Option<String>,
+    /// A unit code from `parseIngredients` (`tsp`, `g`, `fl_oz`, …).
+    pub unit: Option<String>,
+    pub item: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct StepInput {
+    /// 1 to 5 000 characters.
+    pub text: String,
+    pub section: Option<String>,
+}
+
+/// Trimmed text within `max` characters; control characters other than newlines and tabs are refused.
+fn text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+fn required(field: &str, value: &str, max: usize) -> AppResult<String> {
+    text(field, Some(value), max)?.ok_or_else(|| AppError::bad_input(field, format!("{field} must not be empty")))
+}
+
+fn minutes(field: &str, value: Option<i32>) -> AppResult<Option<i32>> {
+    match value {
+        Some(m) if !(0..=MAX_MINUTES).contains(&m) => Err(AppError::bad_input(
+            field,
+            format!("{field} must be between 0 and {MAX_MINUTES}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// A decimal ≥ 0 (or > 0 when `positive`) with at most 4 decimal places and a sane size.
+fn decimal(field: &str, value: Option<&str>, positive: bool) -> AppResult<Option<BigDecimal>> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let parsed = Quantity::parse(value)
+        .filter(|q| !positive || q.to_decimal() != "0")
+        .ok_or_else(|| {
+            AppError::bad_input(
+                field,
+                format!(
+                    "{field} must be a decimal number{}",
+                    if positive { " greater than 0" } else { "" }
+                ),
+            )
+        })?;
+    Ok(BigDecimal::from_str(&parsed.to_decimal()).ok())
+}
+
+fn url(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
+    let Some(value) = text(field, value, MAX_URL)? else {
+        return Ok(None);
+    };
+    let lower = value.to_ascii_lowercase();
+    let host = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+    if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) || value.chars().any(char::is_whitespace) {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must be an http or https URL"),
+        ));
+    }
+    Ok(Some(value))
+}
+
+fn ingredient(index: usize, input: &IngredientInput, recipe_id: Uuid) -> AppResult<Ingredient> {
+    let field = |name: &str| format!("input.ingredients.{index}.{name}");
+    let line = text(&field("line"), input.line.as_deref(), MAX_INGREDIENT_TEXT)?;
+    let parsed = line.as_deref().map(parse_line);
+    let unit = match text(&field("unit"), input.unit.as_deref(), 32)? {
+        Some(code) => Some(
+            UNITS
+                .iter()
+                .find(|u| u.code == code)
+                .map(|u| u.code.to_owned())
+                .ok_or_else(|| AppError::bad_input(field("unit"), format!("unknown unit `{code}`")))?,
+        ),
+        None => parsed.as_ref().and_then(|p| p.unit).map(|u| u.code.to_owned()),
+    };
+    let to_decimal = |q: Option<Quantity>| q.and_then(|q| BigDecimal::from_str(&q.to_decimal()).ok());
+    let quantity = match decimal(&field("quantity"), input.quantity.as_deref(), false)? {
+        Some(q) => Some(q),
+        None => to_decimal(parsed.as_ref().and_then(|p| p.quantity)),
+    };
+    let quantity_max = match decimal(&field("quantityMax"), input.quantity_max.as_deref(), false)? {
+        Some(q) => Some(q),
+        None => to_decimal(parsed.as_ref().and_then(|p| p.quantity_max)),
+    };
+    if let (Some(min), Some(max)) = (&quantity, &quantity_max) {
+        if max < min {
+            return Err(AppError::bad_input(
+                field("quantityMax"),
+                "quantityMax must not be less than quantity",
+            ));
+        }
+    }
+    let item = match text(&field("item"), input.item.as_deref(), MAX_INGREDIENT_TEXT)? {
+        Some(item) => item,
+        None => parsed.as_ref().map(|p| p.item.clone()).unwrap_or_default(),
+    };
+    let note = match text(&field("note"), input.note.as_deref(), MAX_INGREDIENT_TEXT)? {
+        Some(note) => Some(note),
+        None => parsed.as_ref().and_then(|p| p.note.clone()),
+    };
+    if item.is_empty() && line.is_none() {
+        return Err(AppError::bad_input(
+            field("item"),
+            "an ingredient needs a line or an item",
+        ));
+    }
+    let original_text = line.unwrap_or_else(|| {
+        let parts = [input.quantity.as_deref(), unit.as_deref(), Some(item.as_str())];
+        let base = parts
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        note.as_ref().map_or(base.clone(), |n| format!("{base}, {n}"))
+    });
+    Ok(Ingredient {
+        id: Uuid::now_v7(),
+        recipe_id,
+        position: i32::try_from(index).unwrap_or(i32::MAX),
+        section: text(&field("section"), input.section.as_deref(), MAX_SHORT_TEXT)?,
+        quantity,
+        quantity_max,
+        unit,
+        item,
+        note,
+        original_text: original_text.chars().take(MAX_INGREDIENT_TEXT).collect(),
+    })
+}
+
+/// Checks everything and builds the rows to insert.
+pub fn validate(owner_id: Uuid, input: &CreateRecipeInput) -> AppResult<(NewRecipe, Vec<Ingredient>, Vec<Step>)> {
+    let id = Uuid::now_v7();
+    let prep = minutes("input.prepMinutes", input.prep_minutes)?;
+    let cook = minutes("input.cookMinutes", input.cook_minutes)?;
+    let total = minutes("input.totalMinutes", input.total_minutes)?.or(match (prep, cook) {
+        (None, None) => None,
+        (p, c) => Some(p.unwrap_or(0) + c.unwrap_or(0)),
+    });
+    if input.ingredients.len() > MAX_INGREDIENTS {
+        return Err(AppError::bad_input(
+            "input.ingredients",
+            format!("at most {MAX_INGREDIENTS} ingredients"),
+        ));
+    }
+    if input.steps.len() > MAX_STEPS {
+        return Err(AppError::bad_input("input.steps", format!("at most {MAX_STEPS} steps")));
+    }
+    let recipe = NewRecipe {
+        id,
+        owner_id,
+        title: required("input.title", &input.title, MAX_TITLE)?,
+        description: text("input.description", input.description.as_deref(), MAX_DESCRIPTION)?,
+        prep_minutes: prep,
+        cook_minutes: cook,
+        total_minutes: total,
+        servings: decimal("input.servings", input.servings.as_deref(), true)?,
+        yield_text: text("input.yieldText", input.yield_text.as_deref(), MAX_SHORT_TEXT)?,
+        source_type: input.source_type.as_db().to_owned(),
+        source_url: url("input.sourceUrl", input.source_url.as_deref())?,
+        visibility: input.visibility.as_db().to_owned(),
+    };
+    let ingredients = input
+        .ingredients
+        .iter()
+        .enumerate()
+        .map(|(i, ing)| ingredient(i, ing, id))
+        .collect::<AppResult<Vec<_>>>()?;
+    let steps = input
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            Ok(Step {
+                id: Uuid::now_v7(),
+                recipe_id: id,
+                position: i32::try_from(i).unwrap_or(i32::MAX),
+                section: text(
+                    &format!("input.steps.{i}.section"),
+                    step.section.as_deref(),
+                    MAX_SHORT_TEXT,
+                )?,
+                text: required(&format!("input.steps.{i}.text"), &step.text, MAX_STEP_TEXT)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((recipe, ingredients, steps))
+}
