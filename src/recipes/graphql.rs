@@ -78,21 +78,15 @@ pub struct RecipeView {
     pub steps: Vec<StepView>,
 }
 
+/// A stored ingredient: its place in the recipe plus the same fields `parseIngredients` returns.
 #[derive(SimpleObject)]
 #[graphql(name = "Ingredient")]
 pub struct IngredientView {
     pub id: Uuid,
     pub position: i32,
     pub section: Option<String>,
-    pub quantity: Option<String>,
-    pub quantity_max: Option<String>,
-    /// "1½", "⅓", "2–3".
-    pub quantity_display: Option<String>,
-    pub unit: Option<String>,
-    pub unit_display: Option<String>,
-    pub item: String,
-    pub note: Option<String>,
-    pub original_text: String,
+    #[graphql(flatten)]
+    pub parts: ParsedIngredientView,
 }
 
 #[derive(SimpleObject)]
@@ -134,14 +128,16 @@ impl From<Ingredient> for IngredientView {
             id: i.id,
             position: i.position,
             section: i.section,
-            quantity_display: display(i.quantity.as_ref(), i.quantity_max.as_ref()),
-            quantity: i.quantity.as_ref().map(decimal_text),
-            quantity_max: i.quantity_max.as_ref().map(decimal_text),
-            unit: i.unit,
-            unit_display,
-            item: i.item,
-            note: i.note,
-            original_text: i.original_text,
+            parts: ParsedIngredientView {
+                quantity_display: display(i.quantity.as_ref(), i.quantity_max.as_ref()),
+                quantity: i.quantity.as_ref().map(decimal_text),
+                quantity_max: i.quantity_max.as_ref().map(decimal_text),
+                unit: i.unit,
+                unit_display,
+                item: i.item,
+                note: i.note,
+                original_text: i.original_text,
+            },
         }
     }
 }
