@@ -5,8 +5,10 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::input::{validate, CreateRecipeInput, SourceType, Visibility};
-use super::model::{FullRecipe, Ingredient, Recipe, Step};
+use super::input::{
+    validate, CreateRecipeInput, RecipeFilter, RecipeSort, RecipeSortField, SortDirection, SourceType, Visibility,
+};
+use super::model::{FullRecipe, Ingredient, ListQuery, Recipe, SortKey, SortValue, Step};
 use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS, UNITS};
 use super::quantity::Quantity;
 use crate::auth::Viewer;
@@ -177,6 +179,74 @@ impl From<FullRecipe> for RecipeView {
     }
 }
 
+/// Page sizes for `recipes`.
+pub const DEFAULT_PAGE: i32 = 20;
+pub const MAX_PAGE: i32 = 100;
+const MAX_SEARCH_CHARS: usize = 200;
+
+/// The complexity multiplier of a list field: one unit per 10 rows requested (page size clamped to 1..=100).
+fn page_cost(first: Option<i32>) -> usize {
+    usize::try_from(first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE))
+        .unwrap_or(1)
+        .div_ceil(10)
+}
+
+/// A page of recipes (Relay connection).
+#[derive(SimpleObject)]
+pub struct RecipeConnection {
+    pub edges: Vec<RecipeEdge>,
+    pub page_info: PageInfo,
+    /// Recipes matching the filter, across all pages.
+    pub total_count: i64,
+    /// The server's clock when the page was read: pass it as `updatedSince` next time to sync changes.
+    pub server_time: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct RecipeEdge {
+    /// Opaque; pass as `after` to continue after this recipe.
+    pub cursor: String,
+    pub node: RecipeView,
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    v: SortValue,
+    i: Uuid,
+}
+
+fn encode_cursor(value: SortValue, id: Uuid) -> String {
+    use base64::Engine as _;
+    let json = serde_json::to_vec(&Cursor { v: value, i: id }).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(cursor: &str, key: SortKey) -> Result<(SortValue, Uuid), AppError> {
+    use base64::Engine as _;
+    let bad = || AppError::bad_input("after", "malformed cursor");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .map_err(|_| bad())?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    // A cursor from a list sorted differently cannot position this one.
+    let fits = matches!(
+        (key, &cursor.v),
+        (SortKey::UpdatedAt | SortKey::CreatedAt, SortValue::Time(_))
+            | (SortKey::Title, SortValue::Text(_))
+            | (SortKey::TotalTime, SortValue::Int(_))
+    );
+    if !fits {
+        return Err(bad());
+    }
+    Ok((cursor.v, cursor.i))
+}
+
 fn viewer_id(ctx: &Context<'_>) -> Result<Uuid, AppError> {
     ctx.data_opt::<Viewer>()
         .unwrap_or(&Viewer::Anonymous)
@@ -189,6 +259,78 @@ pub struct RecipeQuery;
 
 #[Object]
 impl RecipeQuery {
+    /// The signed-in user's recipes, a page at a time, in a stable order (ties broken by id).
+    /// Complexity: the selection below costs once per 10 recipes requested, so a 20-recipe page of full
+    /// recipes fits the budget of 200 and a 100-recipe page of full recipes does not.
+    #[graphql(complexity = "page_cost(first) * child_complexity")]
+    async fn recipes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+        filter: Option<RecipeFilter>,
+        sort: Option<RecipeSort>,
+    ) -> async_graphql::Result<RecipeConnection> {
+        let owner = viewer_id(ctx).extend()?;
+        let first = first.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&first) {
+            return Err(AppError::bad_input(
+                "first",
+                format!("first must be between 1 and {MAX_PAGE}"),
+            ))
+            .extend();
+        }
+        let filter = filter.unwrap_or_default();
+        let sort = sort.unwrap_or_default();
+        let key = match sort.field {
+            RecipeSortField::UpdatedAt => SortKey::UpdatedAt,
+            RecipeSortField::CreatedAt => SortKey::CreatedAt,
+            RecipeSortField::Title => SortKey::Title,
+            RecipeSortField::TotalTime => SortKey::TotalTime,
+        };
+        let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if text.is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
+            return Err(AppError::bad_input(
+                "filter.text",
+                format!("at most {MAX_SEARCH_CHARS} characters"),
+            ))
+            .extend();
+        }
+        let query = ListQuery {
+            text: text.map(str::to_owned),
+            max_total_minutes: filter.max_total_minutes,
+            source_type: filter.source_type.map(SourceType::as_db),
+            updated_since: filter.updated_since,
+            sort: key,
+            descending: sort.direction == SortDirection::Desc,
+            after: after.as_deref().map(|c| decode_cursor(c, key)).transpose().extend()?,
+            limit: i64::from(first),
+        };
+        let server_time = Utc::now();
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let page = Recipe::list(&mut conn, owner, &query)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        let edges: Vec<RecipeEdge> = page
+            .recipes
+            .into_iter()
+            .map(|full| RecipeEdge {
+                cursor: encode_cursor(full.recipe.sort_value(key), full.recipe.id),
+                node: full.into(),
+            })
+            .collect();
+        Ok(RecipeConnection {
+            page_info: PageInfo {
+                has_next_page: page.has_next,
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+            total_count: page.total,
+            server_time,
+        })
+    }
+
     /// One of the signed-in user's recipes. Another user's recipe is `NOT_FOUND`, exactly like a missing one.
     async fn recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;

@@ -58,6 +58,41 @@ macro_rules! db_text {
 db_text!(SourceType { Manual => "MANUAL", Website => "WEBSITE", Instagram => "INSTAGRAM", Image => "IMAGE" });
 db_text!(Visibility { Private => "PRIVATE", Unlisted => "UNLISTED", Public => "PUBLIC" });
 
+/// Narrows `recipes`; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct RecipeFilter {
+    /// Full-text search over title and description (web-search syntax: words, "phrases", -exclusions).
+    pub text: Option<String>,
+    pub max_total_minutes: Option<i32>,
+    pub source_type: Option<SourceType>,
+    /// Only recipes changed at or after this instant (PWA delta sync; compare with `serverTime`).
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum RecipeSortField {
+    #[default]
+    UpdatedAt,
+    CreatedAt,
+    Title,
+    TotalTime,
+}
+
+#[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum SortDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+#[derive(InputObject, Default)]
+pub struct RecipeSort {
+    #[graphql(default)]
+    pub field: RecipeSortField,
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
 #[derive(InputObject)]
 pub struct CreateRecipeInput {
     /// 1 to 200 characters.

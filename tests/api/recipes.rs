@@ -245,3 +245,179 @@ async fn deleting_an_account_deletes_its_recipes_ingredients_and_steps() {
     assert_eq!(app.count("recipe_ingredients", "true").await, 4);
     assert_eq!(app.count("recipe_steps", "true").await, 2);
 }
+
+const LIST: &str = "query($first: Int, $after: String, $filter: RecipeFilter, $sort: RecipeSort) {
+    recipes(first: $first, after: $after, filter: $filter, sort: $sort) {
+        totalCount serverTime pageInfo { hasNextPage endCursor }
+        edges { cursor node { id title totalMinutes ingredients { item } steps { text } } }
+    } }";
+
+async fn list(app: &TestApp, token: &str, vars: serde_json::Value) -> serde_json::Value {
+    let response = app.gql_as(token, LIST, vars).await;
+    assert!(response["errors"].is_null(), "{response}");
+    response["data"]["recipes"].clone()
+}
+
+/// Creates `n` recipes titled "Recipe 00".."Recipe n-1" with varied times; returns their ids.
+async fn seed(app: &TestApp, token: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let total = if i % 5 == 0 {
+            serde_json::Value::Null
+        } else {
+            json!((i * 7) % 60)
+        };
+        let input = json!({
+            "title": format!("Recipe {i:02}"),
+            "totalMinutes": total,
+            "sourceType": if i % 2 == 0 { "MANUAL" } else { "WEBSITE" },
+            "ingredients": [{"line": format!("{} g flour", i + 1)}],
+            "steps": [{"text": "Bake."}]
+        });
+        ids.push(
+            create(app, token, input).await["data"]["createRecipe"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    ids
+}
+
+async fn all_pages(app: &TestApp, token: &str, sort: serde_json::Value, first: i64) -> Vec<serde_json::Value> {
+    let mut nodes = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let page = list(app, token, json!({ "first": first, "after": after, "sort": sort })).await;
+        nodes.extend(page["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()));
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    nodes
+}
+
+#[tokio::test]
+async fn pages_cover_every_recipe_once_in_a_stable_order() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("pager");
+    let mut ids = seed(&app, &token, 23).await;
+    let first_page = list(&app, &token, json!({ "first": 10 })).await;
+    assert_eq!(first_page["totalCount"], 23);
+    assert_eq!(first_page["edges"][0]["node"]["ingredients"][0]["item"], "flour");
+
+    let newest_first = all_pages(&app, &token, json!({}), 10).await;
+    let seen: Vec<String> = newest_first
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.reverse();
+    assert_eq!(seen, ids, "updated-at descending, each recipe exactly once");
+
+    let by_title = all_pages(&app, &token, json!({ "field": "TITLE", "direction": "ASC" }), 7).await;
+    let titles: Vec<&str> = by_title.iter().map(|n| n["title"].as_str().unwrap()).collect();
+    let mut sorted = titles.clone();
+    sorted.sort_unstable();
+    assert_eq!(titles, sorted);
+
+    let by_time = all_pages(&app, &token, json!({ "field": "TOTAL_TIME", "direction": "ASC" }), 4).await;
+    let times: Vec<Option<i64>> = by_time.iter().map(|n| n["totalMinutes"].as_i64()).collect();
+    assert_eq!(times.len(), 23);
+    let known: Vec<i64> = times.iter().flatten().copied().collect();
+    assert!(known.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(
+        times.iter().skip_while(|t| t.is_some()).all(Option::is_none),
+        "recipes without a time come last: {times:?}"
+    );
+}
+
+#[tokio::test]
+async fn lists_show_only_the_viewers_recipes_and_filters_apply() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("filterer");
+    seed(&app, &token, 10).await;
+    let other = dev_token("neighbour");
+    create(&app, &other, pancakes()).await;
+    assert_eq!(list(&app, &token, json!({})).await["totalCount"], 10);
+    assert_eq!(list(&app, &other, json!({})).await["totalCount"], 1);
+
+    let search = list(&app, &other, json!({ "filter": { "text": "fluffy" } })).await;
+    assert_eq!(search["edges"][0]["node"]["title"], "Fluffy pancakes");
+    assert_eq!(
+        list(&app, &token, json!({ "filter": { "text": "fluffy" } })).await["totalCount"],
+        0,
+        "never another user's"
+    );
+    assert_eq!(
+        list(&app, &token, json!({ "filter": { "sourceType": "WEBSITE" } })).await["totalCount"],
+        5
+    );
+    let quick = list(&app, &token, json!({ "filter": { "maxTotalMinutes": 20 } })).await;
+    assert!(quick["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["node"]["totalMinutes"].as_i64().unwrap() <= 20));
+    let server_time = list(&app, &token, json!({})).await["serverTime"].clone();
+    let since = list(&app, &token, json!({ "filter": { "updatedSince": server_time } })).await;
+    assert_eq!(since["totalCount"], 0, "nothing changed since the last sync");
+
+    let anonymous = app.gql(LIST, json!({})).await;
+    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn bad_page_arguments_are_bad_user_input() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("prober");
+    seed(&app, &token, 2).await;
+    let title_cursor =
+        list(&app, &token, json!({ "first": 1, "sort": { "field": "TITLE" } })).await["pageInfo"]["endCursor"].clone();
+    for (vars, field) in [
+        (json!({ "first": 0 }), "first"),
+        (json!({ "first": 1000 }), "first"),
+        (json!({ "after": "not-a-cursor" }), "after"),
+        (json!({ "after": "eyJ2Ijp7IlRleHQiOiJ4In19" }), "after"),
+        (json!({ "after": title_cursor }), "after"),
+        (json!({ "filter": { "text": "x".repeat(201) } }), "filter.text"),
+    ] {
+        let response = app.gql_as(&token, LIST, vars.clone()).await;
+        assert_eq!(
+            response["errors"][0]["extensions"],
+            json!({"code": "BAD_USER_INPUT", "field": field}),
+            "{vars}"
+        );
+    }
+    let hostile = list(
+        &app,
+        &token,
+        json!({ "filter": { "text": "'); drop table recipes; --" } }),
+    )
+    .await;
+    assert_eq!(hostile["totalCount"], 0);
+    assert_eq!(app.count("recipes", "true").await, 2);
+}
+
+#[tokio::test]
+async fn large_pages_of_nested_data_cost_more_than_the_complexity_budget() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("greedy");
+    let full = "edges { cursor node { id title description prepMinutes cookMinutes totalMinutes servings yieldText
+        sourceType sourceUrl visibility version createdAt updatedAt
+        ingredients { id position quantity quantityDisplay unit item note originalText } steps { id position text } } }";
+    let greedy = format!("{{ recipes(first: 100) {{ {full} }} }}");
+    let response = app.gql_as(&token, &greedy, json!({})).await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too complex"),
+        "{response}"
+    );
+    let page = format!("{{ recipes(first: 20) {{ totalCount pageInfo {{ hasNextPage endCursor }} {full} }} }}");
+    assert!(
+        app.gql_as(&token, &page, json!({})).await["errors"].is_null(),
+        "a normal PWA page fits"
+    );
+}
