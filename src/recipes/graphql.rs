@@ -58,7 +58,7 @@ impl From<ParsedIngredient> for ParsedIngredientView {
 
 /// A recipe with its ingredients and steps.
 #[derive(SimpleObject)]
-#[graphql(name = "Recipe")]
+#[graphql(name = "Recipe", complex)]
 pub struct RecipeView {
     pub id: Uuid,
     pub title: String,
@@ -76,8 +76,38 @@ pub struct RecipeView {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub ingredients: Vec<IngredientView>,
+    #[graphql(skip)]
+    pub stored_ingredients: Vec<Ingredient>,
     pub steps: Vec<StepView>,
+}
+
+#[async_graphql::ComplexObject]
+impl RecipeView {
+    /// In order. With `scaleTo` (servings, decimal text), quantities are scaled exactly from the recipe's
+    /// servings ("1½ cups" for 4 → "2¼ cups" for 6).
+    async fn ingredients(&self, scale_to: Option<String>) -> async_graphql::Result<Vec<IngredientView>> {
+        let factor = match scale_to {
+            None => None,
+            Some(target) => {
+                let target = Quantity::parse(&target)
+                    .filter(|t| t.to_decimal() != "0")
+                    .ok_or_else(|| AppError::bad_input("scaleTo", "scaleTo must be a decimal number greater than 0"))
+                    .extend()?;
+                let servings = self
+                    .servings
+                    .as_deref()
+                    .and_then(Quantity::parse)
+                    .ok_or_else(|| AppError::bad_input("scaleTo", "this recipe has no servings to scale from"))
+                    .extend()?;
+                target.checked_div(servings)
+            }
+        };
+        Ok(self
+            .stored_ingredients
+            .iter()
+            .map(|i| IngredientView::new(i.clone(), factor))
+            .collect())
+    }
 }
 
 /// A stored ingredient: its place in the recipe plus the same fields `parseIngredients` returns.
@@ -110,17 +140,21 @@ fn decimal_text(value: &BigDecimal) -> String {
     }
 }
 
-fn display(quantity: Option<&BigDecimal>, max: Option<&BigDecimal>) -> Option<String> {
-    let as_quantity = |v: &BigDecimal| Quantity::parse(&decimal_text(v));
-    let low = quantity.and_then(as_quantity)?;
-    Some(match max.and_then(as_quantity) {
-        Some(high) => format!("{low}–{high}"),
-        None => low.to_string(),
-    })
-}
-
-impl From<Ingredient> for IngredientView {
-    fn from(i: Ingredient) -> Self {
+impl IngredientView {
+    /// A stored ingredient, its quantities multiplied by `factor` when scaling.
+    fn new(i: Ingredient, factor: Option<Quantity>) -> Self {
+        let scale = |v: &BigDecimal| {
+            let q = Quantity::parse(&decimal_text(v))?;
+            factor.map_or(Some(q), |f| q.checked_mul(f))
+        };
+        let (low, high) = (
+            i.quantity.as_ref().and_then(scale),
+            i.quantity_max.as_ref().and_then(scale),
+        );
+        let quantity_display = low.map(|low| match high {
+            Some(high) => format!("{low}–{high}"),
+            None => low.to_string(),
+        });
         let unit_display = i
             .unit
             .as_deref()
@@ -131,9 +165,9 @@ impl From<Ingredient> for IngredientView {
             position: i.position,
             section: i.section,
             parts: ParsedIngredientView {
-                quantity_display: display(i.quantity.as_ref(), i.quantity_max.as_ref()),
-                quantity: i.quantity.as_ref().map(decimal_text),
-                quantity_max: i.quantity_max.as_ref().map(decimal_text),
+                quantity_display,
+                quantity: low.map(|q| q.to_decimal()),
+                quantity_max: high.map(|q| q.to_decimal()),
                 unit: i.unit,
                 unit_display,
                 item: i.item,
@@ -173,7 +207,7 @@ impl From<FullRecipe> for RecipeView {
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
-            ingredients: full.ingredients.into_iter().map(Into::into).collect(),
+            stored_ingredients: full.ingredients,
             steps: full.steps.into_iter().map(Into::into).collect(),
         }
     }

@@ -30,6 +30,14 @@ const VULGAR: &[(char, u64, u64)] = &[
     ('⅞', 7, 8),
 ];
 
+fn gcd_wide(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd_wide(b, a % b)
+    }
+}
+
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
@@ -40,15 +48,44 @@ fn gcd(a: u64, b: u64) -> u64 {
 
 impl Quantity {
     pub fn new(num: u64, den: u64) -> Option<Self> {
-        // Bounded denominators keep every product below u64::MAX.
-        if den == 0 || den > MAX_VALUE || num / den > MAX_VALUE {
+        if den == 0 {
             return None;
         }
         let g = gcd(num, den).max(1);
-        Some(Self {
-            num: num / g,
-            den: den / g,
-        })
+        let (num, den) = (num / g, den / g);
+        // Bounded values and denominators keep every product below u64::MAX.
+        if den > MAX_VALUE || num / den > MAX_VALUE {
+            return None;
+        }
+        Some(Self { num, den })
+    }
+
+    /// `num/den` from wide arithmetic; denominators too large to keep are rounded to 1/10 000.
+    fn from_wide(num: u128, den: u128) -> Option<Self> {
+        if den == 0 {
+            return None;
+        }
+        let g = gcd_wide(num, den).max(1);
+        let (mut num, mut den) = (num / g, den / g);
+        if den > u128::from(MAX_VALUE) {
+            num = (num * 10_000 + den / 2) / den;
+            den = 10_000;
+        }
+        Self::new(u64::try_from(num).ok()?, u64::try_from(den).ok()?)
+    }
+
+    pub fn checked_mul(self, other: Self) -> Option<Self> {
+        Self::from_wide(
+            u128::from(self.num) * u128::from(other.num),
+            u128::from(self.den) * u128::from(other.den),
+        )
+    }
+
+    pub fn checked_div(self, other: Self) -> Option<Self> {
+        Self::from_wide(
+            u128::from(self.num) * u128::from(other.den),
+            u128::from(self.den) * u128::from(other.num),
+        )
     }
 
     /// The vulgar-fraction character's value (`½` → 1/2).
@@ -164,6 +201,16 @@ mod tests {
         assert!(Quantity::parse("abc").is_none());
         assert!(Quantity::parse("99999999").is_none());
         assert!(Quantity::parse("1/99999999999").is_none());
+    }
+
+    #[test]
+    fn scaling_is_exact() {
+        let factor = q("6").checked_div(q("4")).unwrap_or_else(|| panic!());
+        assert_eq!(q("1.5").checked_mul(factor).map(|x| x.to_string()), Some("2¼".into()));
+        assert_eq!(q("0.3333").checked_mul(q("2")).map(|x| x.to_string()), Some("⅔".into()));
+        let third = q("1").checked_div(q("3")).unwrap_or_else(|| panic!());
+        assert_eq!(third.checked_mul(q("3")), Some(q("1")));
+        assert!(q("1").checked_div(q("0")).is_none());
     }
 
     #[test]

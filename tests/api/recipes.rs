@@ -421,3 +421,37 @@ async fn large_pages_of_nested_data_cost_more_than_the_complexity_budget() {
         "a normal PWA page fits"
     );
 }
+
+#[tokio::test]
+async fn ingredients_scale_exactly_to_other_servings() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("scaler");
+    let input = json!({
+        "title": "Scalable", "servings": "4",
+        "ingredients": [{"line": "1 1/2 cups flour"}, {"line": "2-3 eggs"}, {"line": "⅓ cup sugar"}, {"line": "salt to taste"}]
+    });
+    let id = create(&app, &token, input).await["data"]["createRecipe"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let query =
+        "query($id: UUID!, $to: String) { recipe(id: $id) { ingredients(scaleTo: $to) { quantityDisplay item } } }";
+    let scaled = app.gql_as(&token, query, json!({ "id": id, "to": "6" })).await;
+    let shown: Vec<serde_json::Value> = scaled["data"]["recipe"]["ingredients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["quantityDisplay"].clone())
+        .collect();
+    assert_eq!(shown, [json!("2¼"), json!("3–4½"), json!("½"), json!(null)]);
+    let same = app.gql_as(&token, query, json!({ "id": id, "to": null })).await;
+    assert_eq!(same["data"]["recipe"]["ingredients"][0]["quantityDisplay"], "1½");
+    for bad in ["0", "many"] {
+        let response = app.gql_as(&token, query, json!({ "id": id, "to": bad })).await;
+        assert_eq!(
+            response["errors"][0]["extensions"],
+            json!({"code": "BAD_USER_INPUT", "field": "scaleTo"}),
+            "{bad}"
+        );
+    }
+}
