@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::input::{
-    validate, CreateRecipeInput, RecipeFilter, RecipeSort, RecipeSortField, SortDirection, SourceType, Visibility,
+    validate, validate_patch, CreateRecipeInput, RecipeFilter, RecipePatch, RecipeSort, RecipeSortField, SortDirection,
+    SourceType, Visibility,
 };
 use super::model::{FullRecipe, Ingredient, ListQuery, Recipe, SortKey, SortValue, Step};
 use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS, UNITS};
@@ -408,6 +409,35 @@ impl RecipeMutation {
             .map_err(AppError::from)
             .extend()?;
         Ok(full.into())
+    }
+
+    /// Changes a recipe if it is still at `expectedVersion`; otherwise `CONFLICT` and nothing is written, so a
+    /// stale offline edit never overwrites a newer one.
+    async fn update_recipe(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: i32,
+        patch: RecipePatch,
+    ) -> async_graphql::Result<RecipeView> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let current = Recipe::find_full(&mut conn, owner, id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        let valid = validate_patch(&current.recipe, &patch).extend()?;
+        match Recipe::update(&mut conn, owner, id, expected_version, valid)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+        {
+            Some(full) => Ok(full.into()),
+            None => Err(AppError::Conflict(format!(
+                "the recipe has changed since version {expected_version}; reload it and apply your change again"
+            )))
+            .extend(),
+        }
     }
 
     /// Deletes one of the signed-in user's recipes with its ingredients and steps. Returns true.

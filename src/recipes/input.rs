@@ -3,11 +3,11 @@
 
 use std::str::FromStr as _;
 
-use async_graphql::{Enum, InputObject};
+use async_graphql::{Enum, InputObject, MaybeUndefined};
 use bigdecimal::BigDecimal;
 use uuid::Uuid;
 
-use super::model::{Ingredient, NewRecipe, Step};
+use super::model::{Ingredient, NewRecipe, RecipeChangeset, Step};
 use super::parser::{parse_line, UNITS};
 use super::quantity::Quantity;
 use crate::error::{AppError, AppResult};
@@ -210,8 +210,8 @@ fn url(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
     Ok(Some(value))
 }
 
-fn ingredient(index: usize, input: &IngredientInput, recipe_id: Uuid) -> AppResult<Ingredient> {
-    let field = |name: &str| format!("input.ingredients.{index}.{name}");
+fn ingredient(prefix: &str, index: usize, input: &IngredientInput, recipe_id: Uuid) -> AppResult<Ingredient> {
+    let field = |name: &str| format!("{prefix}.ingredients.{index}.{name}");
     let line = text(&field("line"), input.line.as_deref(), MAX_INGREDIENT_TEXT)?;
     let parsed = line.as_deref().map(parse_line);
     let unit = match text(&field("unit"), input.unit.as_deref(), 32)? {
@@ -281,23 +281,62 @@ fn ingredient(index: usize, input: &IngredientInput, recipe_id: Uuid) -> AppResu
 }
 
 /// Checks everything and builds the rows to insert.
+/// Ingredient rows for `recipe_id`, in order (`prefix` is `input` or `patch`, for field paths).
+fn ingredients_of(prefix: &str, recipe_id: Uuid, inputs: &[IngredientInput]) -> AppResult<Vec<Ingredient>> {
+    if inputs.len() > MAX_INGREDIENTS {
+        return Err(AppError::bad_input(
+            format!("{prefix}.ingredients"),
+            format!("at most {MAX_INGREDIENTS} ingredients"),
+        ));
+    }
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, ing)| ingredient(prefix, i, ing, recipe_id))
+        .collect()
+}
+
+/// Step rows for `recipe_id`, in order.
+fn steps_of(prefix: &str, recipe_id: Uuid, inputs: &[StepInput]) -> AppResult<Vec<Step>> {
+    if inputs.len() > MAX_STEPS {
+        return Err(AppError::bad_input(
+            format!("{prefix}.steps"),
+            format!("at most {MAX_STEPS} steps"),
+        ));
+    }
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            Ok(Step {
+                id: Uuid::now_v7(),
+                recipe_id,
+                position: i32::try_from(i).unwrap_or(i32::MAX),
+                section: text(
+                    &format!("{prefix}.steps.{i}.section"),
+                    step.section.as_deref(),
+                    MAX_SHORT_TEXT,
+                )?,
+                text: required(&format!("{prefix}.steps.{i}.text"), &step.text, MAX_STEP_TEXT)?,
+            })
+        })
+        .collect()
+}
+
+/// Total time defaults to prep + cook.
+fn derived_total(prep: Option<i32>, cook: Option<i32>) -> Option<i32> {
+    match (prep, cook) {
+        (None, None) => None,
+        (p, c) => Some(p.unwrap_or(0) + c.unwrap_or(0)),
+    }
+}
+
+/// Checks everything and builds the rows to insert.
 pub fn validate(owner_id: Uuid, input: &CreateRecipeInput) -> AppResult<(NewRecipe, Vec<Ingredient>, Vec<Step>)> {
     let id = Uuid::now_v7();
     let prep = minutes("input.prepMinutes", input.prep_minutes)?;
     let cook = minutes("input.cookMinutes", input.cook_minutes)?;
-    let total = minutes("input.totalMinutes", input.total_minutes)?.or(match (prep, cook) {
-        (None, None) => None,
-        (p, c) => Some(p.unwrap_or(0) + c.unwrap_or(0)),
-    });
-    if input.ingredients.len() > MAX_INGREDIENTS {
-        return Err(AppError::bad_input(
-            "input.ingredients",
-            format!("at most {MAX_INGREDIENTS} ingredients"),
-        ));
-    }
-    if input.steps.len() > MAX_STEPS {
-        return Err(AppError::bad_input("input.steps", format!("at most {MAX_STEPS} steps")));
-    }
+    let total = minutes("input.totalMinutes", input.total_minutes)?.or(derived_total(prep, cook));
     let recipe = NewRecipe {
         id,
         owner_id,
@@ -312,29 +351,90 @@ pub fn validate(owner_id: Uuid, input: &CreateRecipeInput) -> AppResult<(NewReci
         source_url: url("input.sourceUrl", input.source_url.as_deref())?,
         visibility: input.visibility.as_db().to_owned(),
     };
-    let ingredients = input
-        .ingredients
-        .iter()
-        .enumerate()
-        .map(|(i, ing)| ingredient(i, ing, id))
-        .collect::<AppResult<Vec<_>>>()?;
-    let steps = input
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            Ok(Step {
-                id: Uuid::now_v7(),
-                recipe_id: id,
-                position: i32::try_from(i).unwrap_or(i32::MAX),
-                section: text(
-                    &format!("input.steps.{i}.section"),
-                    step.section.as_deref(),
-                    MAX_SHORT_TEXT,
-                )?,
-                text: required(&format!("input.steps.{i}.text"), &step.text, MAX_STEP_TEXT)?,
-            })
-        })
-        .collect::<AppResult<Vec<_>>>()?;
+    let ingredients = ingredients_of("input", id, &input.ingredients)?;
+    let steps = steps_of("input", id, &input.steps)?;
     Ok((recipe, ingredients, steps))
+}
+
+/// Changes to a recipe: absent fields stay as they are, `null` clears a nullable field, and `ingredients` or
+/// `steps`, when given, replace the whole list.
+#[derive(InputObject, Default)]
+pub struct RecipePatch {
+    pub title: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub prep_minutes: MaybeUndefined<i32>,
+    pub cook_minutes: MaybeUndefined<i32>,
+    /// Re-derived from prep + cook when those change and this is absent.
+    pub total_minutes: MaybeUndefined<i32>,
+    pub servings: MaybeUndefined<String>,
+    pub yield_text: MaybeUndefined<String>,
+    pub source_type: Option<SourceType>,
+    pub source_url: MaybeUndefined<String>,
+    pub visibility: Option<Visibility>,
+    pub ingredients: Option<Vec<IngredientInput>>,
+    pub steps: Option<Vec<StepInput>>,
+}
+
+/// `Some(new value)` for a given field (`Some(None)` for null), `None` when absent.
+fn patched<T, U>(
+    value: &MaybeUndefined<T>,
+    check: impl FnOnce(&T) -> AppResult<Option<U>>,
+) -> AppResult<Option<Option<U>>> {
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Ok(Some(None)),
+        MaybeUndefined::Value(v) => check(v).map(Some),
+    }
+}
+
+/// A checked patch: column changes, and replacement lists when given.
+pub struct ValidPatch {
+    pub changes: RecipeChangeset,
+    pub ingredients: Option<Vec<Ingredient>>,
+    pub steps: Option<Vec<Step>>,
+}
+
+/// Checks a patch against the current row and builds the changes.
+pub fn validate_patch(current: &super::model::Recipe, patch: &RecipePatch) -> AppResult<ValidPatch> {
+    let prep = patched(&patch.prep_minutes, |m| minutes("patch.prepMinutes", Some(*m)))?;
+    let cook = patched(&patch.cook_minutes, |m| minutes("patch.cookMinutes", Some(*m)))?;
+    let mut total = patched(&patch.total_minutes, |m| minutes("patch.totalMinutes", Some(*m)))?;
+    if total.is_none() && (prep.is_some() || cook.is_some()) {
+        let prep = prep.unwrap_or(current.prep_minutes);
+        let cook = cook.unwrap_or(current.cook_minutes);
+        total = Some(derived_total(prep, cook));
+    }
+    let changes = RecipeChangeset {
+        title: patch
+            .title
+            .as_deref()
+            .map(|t| required("patch.title", t, MAX_TITLE))
+            .transpose()?,
+        description: patched(&patch.description, |d| {
+            text("patch.description", Some(d), MAX_DESCRIPTION)
+        })?,
+        prep_minutes: prep,
+        cook_minutes: cook,
+        total_minutes: total,
+        servings: patched(&patch.servings, |s| decimal("patch.servings", Some(s), true))?,
+        yield_text: patched(&patch.yield_text, |y| text("patch.yieldText", Some(y), MAX_SHORT_TEXT))?,
+        source_type: patch.source_type.map(|s| s.as_db().to_owned()),
+        source_url: patched(&patch.source_url, |u| url("patch.sourceUrl", Some(u)))?,
+        visibility: patch.visibility.map(|v| v.as_db().to_owned()),
+    };
+    let ingredients = patch
+        .ingredients
+        .as_deref()
+        .map(|i| ingredients_of("patch", current.id, i))
+        .transpose()?;
+    let steps = patch
+        .steps
+        .as_deref()
+        .map(|s| steps_of("patch", current.id, s))
+        .transpose()?;
+    Ok(ValidPatch {
+        changes,
+        ingredients,
+        steps,
+    })
 }

@@ -120,6 +120,22 @@ pub struct NewRecipe {
     pub visibility: String,
 }
 
+/// Column changes of an update (`Some(None)` sets NULL); the version is bumped separately.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = recipes)]
+pub struct RecipeChangeset {
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub prep_minutes: Option<Option<i32>>,
+    pub cook_minutes: Option<Option<i32>>,
+    pub total_minutes: Option<Option<i32>>,
+    pub servings: Option<Option<BigDecimal>>,
+    pub yield_text: Option<Option<String>>,
+    pub source_type: Option<String>,
+    pub source_url: Option<Option<String>>,
+    pub visibility: Option<String>,
+}
+
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable)]
 #[diesel(table_name = recipe_ingredients, belongs_to(Recipe), check_for_backend(diesel::pg::Pg))]
 pub struct Ingredient {
@@ -271,6 +287,63 @@ impl Recipe {
             has_next,
             total,
         })
+    }
+
+    /// Applies changes if the stored version is still `expected_version`, bumping it, and replaces the
+    /// ingredient and step lists when given, all in one transaction. `None` when the owner's recipe at that
+    /// version does not exist (stale or missing): nothing was written.
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        owner_id: Uuid,
+        id: Uuid,
+        expected_version: i32,
+        patch: super::input::ValidPatch,
+    ) -> QueryResult<Option<FullRecipe>> {
+        let super::input::ValidPatch {
+            changes,
+            ingredients,
+            steps,
+        } = patch;
+        let updated = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                let mine = recipes::id
+                    .eq(id)
+                    .and(recipes::owner_id.eq(owner_id))
+                    .and(recipes::version.eq(expected_version));
+                let updated = diesel::update(recipes::table.filter(mine))
+                    .set((changes, recipes::version.eq(recipes::version + 1)))
+                    .returning(recipes::id)
+                    .get_result::<Uuid>(conn)
+                    .await
+                    .optional()?;
+                if updated.is_none() {
+                    return Ok(None);
+                }
+                if let Some(ingredients) = ingredients {
+                    diesel::delete(recipe_ingredients::table.filter(recipe_ingredients::recipe_id.eq(id)))
+                        .execute(conn)
+                        .await?;
+                    diesel::insert_into(recipe_ingredients::table)
+                        .values(&ingredients)
+                        .execute(conn)
+                        .await?;
+                }
+                if let Some(steps) = steps {
+                    diesel::delete(recipe_steps::table.filter(recipe_steps::recipe_id.eq(id)))
+                        .execute(conn)
+                        .await?;
+                    diesel::insert_into(recipe_steps::table)
+                        .values(&steps)
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(Some(()))
+            })
+            .await?;
+        match updated {
+            Some(()) => Self::find_full(conn, owner_id, id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Deletes the owner's recipe (its parts cascade); false when there was none to delete.

@@ -455,3 +455,73 @@ async fn ingredients_scale_exactly_to_other_servings() {
         );
     }
 }
+
+const UPDATE: &str = "mutation($id: UUID!, $v: Int!, $patch: RecipePatch!) {
+    updateRecipe(id: $id, expectedVersion: $v, patch: $patch) {
+        title description prepMinutes cookMinutes totalMinutes version ingredients { item } steps { text } } }";
+
+#[tokio::test]
+async fn updates_need_the_current_version_and_lose_nothing_when_stale() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("editor");
+    let id = create(&app, &token, pancakes()).await["data"]["createRecipe"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let patch = json!({ "title": "Fluffier pancakes", "description": null, "prepMinutes": 20, "ingredients": [{"line": "2 cups flour"}] });
+    let updated = app
+        .gql_as(&token, UPDATE, json!({ "id": id, "v": 1, "patch": patch }))
+        .await;
+    assert_eq!(
+        updated["data"]["updateRecipe"],
+        json!({"title": "Fluffier pancakes", "description": null, "prepMinutes": 20, "cookMinutes": 15, "totalMinutes": 35,
+               "version": 2, "ingredients": [{"item": "flour"}], "steps": [{"text": "Mix."}, {"text": "Fry until golden."}]})
+    );
+
+    // An offline client still holding version 1 must not overwrite version 2.
+    let stale = app
+        .gql_as(
+            &token,
+            UPDATE,
+            json!({ "id": id, "v": 1, "patch": { "title": "Old edit", "steps": [] } }),
+        )
+        .await;
+    assert_eq!(stale["errors"][0]["extensions"]["code"], "CONFLICT");
+    let now = app
+        .gql_as(
+            &token,
+            "query($id: UUID!) { recipe(id: $id) { title version steps { text } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(now["data"]["recipe"]["title"], "Fluffier pancakes");
+    assert_eq!(now["data"]["recipe"]["version"], 2);
+    assert_eq!(now["data"]["recipe"]["steps"].as_array().unwrap().len(), 2);
+
+    let foreign = app
+        .gql_as(
+            &dev_token("intruder"),
+            UPDATE,
+            json!({ "id": id, "v": 2, "patch": { "title": "Mine" } }),
+        )
+        .await;
+    assert_eq!(foreign["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    let invalid = app
+        .gql_as(&token, UPDATE, json!({ "id": id, "v": 2, "patch": { "title": "" } }))
+        .await;
+    assert_eq!(
+        invalid["errors"][0]["extensions"],
+        json!({"code": "BAD_USER_INPUT", "field": "patch.title"})
+    );
+    let invalid = app
+        .gql_as(
+            &token,
+            UPDATE,
+            json!({ "id": id, "v": 2, "patch": { "steps": [{"text": " "}] } }),
+        )
+        .await;
+    assert_eq!(
+        invalid["errors"][0]["extensions"],
+        json!({"code": "BAD_USER_INPUT", "field": "patch.steps.0.text"})
+    );
+}
