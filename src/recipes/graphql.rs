@@ -294,6 +294,16 @@ pub struct RecipeQuery;
 
 #[Object]
 impl RecipeQuery {
+    /// A recipe its owner shared (`PUBLIC` or `UNLISTED`); no sign-in needed. Private ones are `NOT_FOUND`.
+    async fn public_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let full = Recipe::find_shared(&mut conn, id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(full.into())
+    }
+
     /// The signed-in user's recipes, a page at a time, in a stable order (ties broken by id).
     /// Complexity: the selection below costs once per 10 recipes requested, so a 20-recipe page of full
     /// recipes fits the budget of 200 and a 100-recipe page of full recipes does not.
@@ -438,6 +448,17 @@ impl RecipeMutation {
             )))
             .extend(),
         }
+    }
+
+    /// A private copy of one of the signed-in user's recipes, ingredients and steps included.
+    async fn duplicate_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let copy = Recipe::duplicate(&mut conn, owner, id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(copy.into())
     }
 
     /// Deletes one of the signed-in user's recipes with its ingredients and steps. Returns true.

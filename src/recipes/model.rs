@@ -207,21 +207,81 @@ impl Recipe {
             .select(Recipe::as_select())
             .first(conn)
             .await?;
-        let ingredients = Ingredient::belonging_to(&recipe)
+        recipe.with_parts(conn).await
+    }
+
+    /// Anyone's `PUBLIC` or `UNLISTED` recipe; `NotFound` for private, missing or foreign-private alike.
+    pub async fn find_shared(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<FullRecipe> {
+        let recipe = recipes::table
+            .filter(
+                recipes::id
+                    .eq(id)
+                    .and(recipes::visibility.eq_any(["PUBLIC", "UNLISTED"])),
+            )
+            .select(Recipe::as_select())
+            .first(conn)
+            .await?;
+        recipe.with_parts(conn).await
+    }
+
+    async fn with_parts(self, conn: &mut AsyncPgConnection) -> QueryResult<FullRecipe> {
+        let ingredients = Ingredient::belonging_to(&self)
             .select(Ingredient::as_select())
             .order(recipe_ingredients::position)
             .load(conn)
             .await?;
-        let steps = Step::belonging_to(&recipe)
+        let steps = Step::belonging_to(&self)
             .select(Step::as_select())
             .order(recipe_steps::position)
             .load(conn)
             .await?;
         Ok(FullRecipe {
-            recipe,
+            recipe: self,
             ingredients,
             steps,
         })
+    }
+
+    /// A private copy of the owner's recipe, with its parts, titled "… (copy)".
+    pub async fn duplicate(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<FullRecipe> {
+        let original = Self::find_full(conn, owner_id, id).await?;
+        let new_id = Uuid::now_v7();
+        let r = original.recipe;
+        let title: String = format!("{} (copy)", r.title);
+        let title = if title.chars().count() > 200 { r.title } else { title };
+        let copy = NewRecipe {
+            id: new_id,
+            owner_id,
+            title,
+            description: r.description,
+            prep_minutes: r.prep_minutes,
+            cook_minutes: r.cook_minutes,
+            total_minutes: r.total_minutes,
+            servings: r.servings,
+            yield_text: r.yield_text,
+            source_type: r.source_type,
+            source_url: r.source_url,
+            visibility: "PRIVATE".to_owned(),
+        };
+        let ingredients = original
+            .ingredients
+            .into_iter()
+            .map(|i| Ingredient {
+                id: Uuid::now_v7(),
+                recipe_id: new_id,
+                ..i
+            })
+            .collect();
+        let steps = original
+            .steps
+            .into_iter()
+            .map(|s| Step {
+                id: Uuid::now_v7(),
+                recipe_id: new_id,
+                ..s
+            })
+            .collect();
+        Self::create(conn, copy, ingredients, steps).await
     }
 
     /// The value this row is sorted by under `key`.

@@ -525,3 +525,48 @@ async fn updates_need_the_current_version_and_lose_nothing_when_stale() {
         json!({"code": "BAD_USER_INPUT", "field": "patch.steps.0.text"})
     );
 }
+
+#[tokio::test]
+async fn duplicates_are_private_copies_with_their_own_parts() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("copier");
+    let mut input = pancakes();
+    input["visibility"] = json!("PUBLIC");
+    let id = create(&app, &token, input).await["data"]["createRecipe"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let query = "mutation($id: UUID!) { duplicateRecipe(id: $id) { id title visibility ingredients { item originalText } steps { text } } }";
+    let copy = app.gql_as(&token, query, json!({ "id": id })).await["data"]["duplicateRecipe"].clone();
+    assert_ne!(copy["id"], json!(id));
+    assert_eq!(copy["title"], "Fluffy pancakes (copy)");
+    assert_eq!(copy["visibility"], "PRIVATE");
+    assert_eq!(
+        copy["ingredients"][0],
+        json!({"item": "flour", "originalText": "1 1/2 cups flour, sifted"})
+    );
+    assert_eq!(app.count("recipe_ingredients", "true").await, 8);
+    let foreign = app.gql_as(&dev_token("thief"), query, json!({ "id": id })).await;
+    assert_eq!(foreign["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn only_shared_recipes_are_public() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("sharer");
+    let id = create(&app, &token, pancakes()).await["data"]["createRecipe"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let public = "query($id: UUID!) { publicRecipe(id: $id) { title ingredients { item } } }";
+    assert_eq!(
+        app.gql(public, json!({ "id": id })).await["errors"][0]["extensions"]["code"],
+        "NOT_FOUND"
+    );
+    for (version, visibility) in [(1, "UNLISTED"), (2, "PUBLIC")] {
+        let patch = json!({ "id": id, "v": version, "patch": { "visibility": visibility } });
+        assert!(app.gql_as(&token, UPDATE, patch).await["errors"].is_null());
+        let seen = app.gql(public, json!({ "id": id })).await;
+        assert_eq!(seen["data"]["publicRecipe"]["title"], "Fluffy pancakes", "{visibility}");
+    }
+}
