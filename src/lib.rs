@@ -14,6 +14,7 @@ pub mod http;
 pub mod net;
 pub mod recipes;
 pub mod security_log;
+pub mod tags;
 pub mod telemetry;
 pub mod threats;
 pub mod users;

@@ -7,6 +7,13 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    recipe_tags (recipe_id, tag_id) {
+        recipe_id -> Uuid,
+        tag_id -> Uuid,
+    }
+}
+
+diesel::table! {
     recipe_ingredients (id) {
         id -> Uuid,
         recipe_id -> Uuid,
@@ -56,6 +63,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    tags (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        name -> Text,
+        colour -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         clerk_id -> Text,
@@ -76,6 +94,17 @@ diesel::table! {
 
 diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
 diesel::joinable!(recipe_steps -> recipes (recipe_id));
+diesel::joinable!(recipe_tags -> recipes (recipe_id));
+diesel::joinable!(recipe_tags -> tags (tag_id));
+diesel::joinable!(tags -> users (owner_id));
 diesel::joinable!(recipes -> users (owner_id));
 
-diesel::allow_tables_to_appear_in_same_query!(recipe_ingredients, recipe_steps, recipes, users, webhook_deliveries,);
+diesel::allow_tables_to_appear_in_same_query!(
+    recipe_ingredients,
+    recipe_steps,
+    recipe_tags,
+    recipes,
+    tags,
+    users,
+    webhook_deliveries,
+);

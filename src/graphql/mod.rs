@@ -8,13 +8,14 @@ use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
 use crate::recipes::{RecipeMutation, RecipeQuery};
+use crate::tags::{TagMutation, TagQuery};
 use crate::users::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(HealthQuery, UserQuery, RecipeQuery);
+pub struct QueryRoot(HealthQuery, UserQuery, RecipeQuery, TagQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(UserMutation, RecipeMutation);
+pub struct MutationRoot(UserMutation, RecipeMutation, TagMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

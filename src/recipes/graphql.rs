@@ -15,6 +15,7 @@ use super::quantity::Quantity;
 use crate::auth::Viewer;
 use crate::db::DbPool;
 use crate::error::AppError;
+use crate::tags::{Tag, TagView};
 
 /// Lines per `parseIngredients` call (the catalogue's own per-recipe limit).
 pub const MAX_LINES: usize = 200;
@@ -80,6 +81,8 @@ pub struct RecipeView {
     #[graphql(skip)]
     pub stored_ingredients: Vec<Ingredient>,
     pub steps: Vec<StepView>,
+    /// By name.
+    pub tags: Vec<TagView>,
 }
 
 #[async_graphql::ComplexObject]
@@ -209,10 +212,14 @@ impl From<FullRecipe> for RecipeView {
             created_at: r.created_at,
             updated_at: r.updated_at,
             stored_ingredients: full.ingredients,
+            tags: full.tags.iter().map(TagView::from).collect(),
             steps: full.steps.into_iter().map(Into::into).collect(),
         }
     }
 }
+
+/// Tags per recipe.
+pub const MAX_TAGS: usize = 50;
 
 /// Page sizes for `recipes`.
 pub const DEFAULT_PAGE: i32 = 20;
@@ -341,18 +348,39 @@ impl RecipeQuery {
             ))
             .extend();
         }
+        let tag_filter = filter.tags.unwrap_or_default();
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        for (field, ids) in [
+            ("filter.tags.any", &tag_filter.any),
+            ("filter.tags.all", &tag_filter.all),
+            ("filter.tags.none", &tag_filter.none),
+        ] {
+            let distinct: std::collections::BTreeSet<&Uuid> = ids.iter().collect();
+            if distinct.len() > 50 {
+                return Err(AppError::bad_input(field, "at most 50 tags")).extend();
+            }
+            let owned = Tag::count_owned(&mut conn, owner, ids)
+                .await
+                .map_err(AppError::from)
+                .extend()?;
+            if usize::try_from(owned).unwrap_or(0) != distinct.len() {
+                return Err(AppError::bad_input(field, "unknown tag id")).extend();
+            }
+        }
         let query = ListQuery {
             text: text.map(str::to_owned),
             max_total_minutes: filter.max_total_minutes,
             source_type: filter.source_type.map(SourceType::as_db),
             updated_since: filter.updated_since,
+            tags_any: tag_filter.any,
+            tags_all: tag_filter.all,
+            tags_none: tag_filter.none,
             sort: key,
             descending: sort.direction == SortDirection::Desc,
             after: after.as_deref().map(|c| decode_cursor(c, key)).transpose().extend()?,
             limit: i64::from(first),
         };
         let server_time = Utc::now();
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
         let page = Recipe::list(&mut conn, owner, &query)
             .await
             .map_err(AppError::from)
@@ -448,6 +476,37 @@ impl RecipeMutation {
             )))
             .extend(),
         }
+    }
+
+    /// Replaces a recipe's tags with those named (at most 50), creating tags the user does not have yet;
+    /// names match existing tags regardless of case.
+    async fn set_recipe_tags(
+        &self,
+        ctx: &Context<'_>,
+        recipe_id: Uuid,
+        names: Vec<String>,
+    ) -> async_graphql::Result<RecipeView> {
+        let owner = viewer_id(ctx).extend()?;
+        if names.len() > MAX_TAGS {
+            return Err(AppError::bad_input("names", format!("at most {MAX_TAGS} tags"))).extend();
+        }
+        let mut unique: Vec<String> = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let name = crate::tags::tag_name(&format!("names.{i}"), name).extend()?;
+            if !unique.iter().any(|u| u.to_lowercase() == name.to_lowercase()) {
+                unique.push(name);
+            }
+        }
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        Tag::set_for_recipe(&mut conn, owner, recipe_id, &unique)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        let full = Recipe::find_full(&mut conn, owner, recipe_id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(full.into())
     }
 
     /// A private copy of one of the signed-in user's recipes, ingredients and steps included.

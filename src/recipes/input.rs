@@ -67,6 +67,21 @@ pub struct RecipeFilter {
     pub source_type: Option<SourceType>,
     /// Only recipes changed at or after this instant (PWA delta sync; compare with `serverTime`).
     pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    pub tags: Option<TagFilter>,
+}
+
+/// Tag conditions, by tag id (the viewer's tags only).
+#[derive(InputObject, Default)]
+pub struct TagFilter {
+    /// At least one of these.
+    #[graphql(default)]
+    pub any: Vec<Uuid>,
+    /// All of these.
+    #[graphql(default)]
+    pub all: Vec<Uuid>,
+    /// None of these.
+    #[graphql(default)]
+    pub none: Vec<Uuid>,
 }
 
 #[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq)]

@@ -12,4 +12,5 @@ mod health;
 mod helpers;
 mod perimeter;
 mod recipes;
+mod tags;
 mod webhooks;

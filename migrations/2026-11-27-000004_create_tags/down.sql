@@ -1,0 +1,2 @@
+drop table recipe_tags;
+drop table tags;

@@ -1,0 +1,125 @@
+//! The tags slice of the GraphQL schema.
+
+use async_graphql::{Context, MaybeUndefined, Object, ResultExt as _, SimpleObject};
+use uuid::Uuid;
+
+use super::model::{Tag, TagChangeset};
+use crate::auth::Viewer;
+use crate::db::DbPool;
+use crate::error::{AppError, AppResult};
+
+pub const MAX_TAG_NAME: usize = 50;
+
+#[derive(Clone, SimpleObject)]
+#[graphql(name = "Tag")]
+pub struct TagView {
+    pub id: Uuid,
+    pub name: String,
+    /// `#rrggbb`.
+    pub colour: Option<String>,
+}
+
+impl From<&Tag> for TagView {
+    fn from(tag: &Tag) -> Self {
+        Self {
+            id: tag.id,
+            name: tag.name.clone(),
+            colour: tag.colour.clone(),
+        }
+    }
+}
+
+/// A tag name: trimmed, 1 to 50 characters, no control characters.
+pub fn tag_name(field: &str, name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_TAG_NAME || name.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            field,
+            format!("a tag name must be 1 to {MAX_TAG_NAME} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// `#rrggbb`, stored in lower case.
+fn colour(value: &str) -> AppResult<String> {
+    let lower = value.trim().to_ascii_lowercase();
+    let valid = lower.len() == 7 && lower.starts_with('#') && lower[1..].chars().all(|c| c.is_ascii_hexdigit());
+    valid
+        .then_some(lower)
+        .ok_or_else(|| AppError::bad_input("colour", "colour must be #rrggbb"))
+}
+
+fn viewer_id(ctx: &Context<'_>) -> AppResult<Uuid> {
+    ctx.data_opt::<Viewer>()
+        .unwrap_or(&Viewer::Anonymous)
+        .user()
+        .map(|u| u.id)
+}
+
+#[derive(Default)]
+pub struct TagQuery;
+
+#[Object]
+impl TagQuery {
+    /// The signed-in user's tags, by name.
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TagView>> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let tags = Tag::list(&mut conn, owner).await.map_err(AppError::from).extend()?;
+        Ok(tags.iter().map(TagView::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct TagMutation;
+
+#[Object]
+impl TagMutation {
+    /// Renames and/or recolours a tag (`colour: null` removes the colour). A name the user already has, in any
+    /// case, is a `CONFLICT`.
+    async fn update_tag(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        name: Option<String>,
+        colour: MaybeUndefined<String>,
+    ) -> async_graphql::Result<TagView> {
+        let owner = viewer_id(ctx).extend()?;
+        let changes = TagChangeset {
+            name: name.as_deref().map(|n| tag_name("name", n)).transpose().extend()?,
+            colour: match colour {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(c) => Some(Some(self::colour(&c).extend()?)),
+            },
+        };
+        if changes.name.is_none() && changes.colour.is_none() {
+            return Err(AppError::bad_input("name", "give a new name or colour")).extend();
+        }
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        match Tag::update(&mut conn, owner, id, changes).await {
+            Ok(tag) => Ok(TagView::from(&tag)),
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info))
+                if info.constraint_name() == Some("tags_owner_name_key") =>
+            {
+                Err(AppError::Conflict("a tag with this name already exists".into())).extend()
+            }
+            Err(e) => Err(AppError::from(e)).extend(),
+        }
+    }
+
+    /// Deletes a tag; it disappears from every recipe. Returns true.
+    async fn delete_tag(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        match Tag::delete(&mut conn, owner, id)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+        {
+            true => Ok(true),
+            false => Err(AppError::NotFound).extend(),
+        }
+    }
+}
