@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod checks;
 pub mod cli;
+pub mod collections;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -7,6 +7,26 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    collection_recipes (collection_id, recipe_id) {
+        collection_id -> Uuid,
+        recipe_id -> Uuid,
+        position -> Int4,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    collections (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     recipe_tags (recipe_id, tag_id) {
         recipe_id -> Uuid,
         tag_id -> Uuid,
@@ -92,6 +112,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(collection_recipes -> collections (collection_id));
+diesel::joinable!(collection_recipes -> recipes (recipe_id));
+diesel::joinable!(collections -> users (owner_id));
 diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
 diesel::joinable!(recipe_steps -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> recipes (recipe_id));
@@ -100,6 +123,8 @@ diesel::joinable!(tags -> users (owner_id));
 diesel::joinable!(recipes -> users (owner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    collection_recipes,
+    collections,
     recipe_ingredients,
     recipe_steps,
     recipe_tags,

@@ -4,6 +4,7 @@ pub mod limits;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
+use crate::collections::{CollectionMutation, CollectionQuery};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
@@ -12,10 +13,10 @@ use crate::tags::{TagMutation, TagQuery};
 use crate::users::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(HealthQuery, UserQuery, RecipeQuery, TagQuery);
+pub struct QueryRoot(HealthQuery, UserQuery, RecipeQuery, TagQuery, CollectionQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(UserMutation, RecipeMutation, TagMutation);
+pub struct MutationRoot(UserMutation, RecipeMutation, TagMutation, CollectionMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

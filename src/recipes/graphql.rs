@@ -9,7 +9,7 @@ use super::input::{
     validate, validate_patch, CreateRecipeInput, RecipeFilter, RecipePatch, RecipeSort, RecipeSortField, SortDirection,
     SourceType, Visibility,
 };
-use super::model::{FullRecipe, Ingredient, ListQuery, Recipe, SortKey, SortValue, Step};
+use super::model::{CollectionScope, FullRecipe, Ingredient, ListQuery, Recipe, SortKey, SortValue, Step};
 use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS, UNITS};
 use super::quantity::Quantity;
 use crate::auth::Viewer;
@@ -227,7 +227,7 @@ pub const MAX_PAGE: i32 = 100;
 const MAX_SEARCH_CHARS: usize = 200;
 
 /// The complexity multiplier of a list field: one unit per 10 rows requested (page size clamped to 1..=100).
-fn page_cost(first: Option<i32>) -> usize {
+pub fn page_cost(first: Option<i32>) -> usize {
     usize::try_from(first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE))
         .unwrap_or(1)
         .div_ceil(10)
@@ -289,6 +289,110 @@ fn decode_cursor(cursor: &str, key: SortKey) -> Result<(SortValue, Uuid), AppErr
     Ok((cursor.v, cursor.i))
 }
 
+/// One page of the viewer's recipes: the engine behind `recipes` and `Collection.recipes` (`scope` set).
+pub async fn list_recipes(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: RecipeFilter,
+    sort: RecipeSort,
+    scope: Option<CollectionScope>,
+) -> async_graphql::Result<RecipeConnection> {
+    let owner = viewer_id(ctx).extend()?;
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&first) {
+        return Err(AppError::bad_input(
+            "first",
+            format!("first must be between 1 and {MAX_PAGE}"),
+        ))
+        .extend();
+    }
+    let key = match sort.field {
+        RecipeSortField::UpdatedAt => SortKey::UpdatedAt,
+        RecipeSortField::CreatedAt => SortKey::CreatedAt,
+        RecipeSortField::Title => SortKey::Title,
+        RecipeSortField::TotalTime => SortKey::TotalTime,
+    };
+    let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if text.is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
+        return Err(AppError::bad_input(
+            "filter.text",
+            format!("at most {MAX_SEARCH_CHARS} characters"),
+        ))
+        .extend();
+    }
+    let tag_filter = filter.tags.unwrap_or_default();
+    let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+    for (field, ids) in [
+        ("filter.tags.any", &tag_filter.any),
+        ("filter.tags.all", &tag_filter.all),
+        ("filter.tags.none", &tag_filter.none),
+    ] {
+        let distinct: std::collections::BTreeSet<&Uuid> = ids.iter().collect();
+        if distinct.len() > 50 {
+            return Err(AppError::bad_input(field, "at most 50 tags")).extend();
+        }
+        let owned = Tag::count_owned(&mut conn, owner, ids)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        if usize::try_from(owned).unwrap_or(0) != distinct.len() {
+            return Err(AppError::bad_input(field, "unknown tag id")).extend();
+        }
+    }
+    let collection = match (scope, filter.collection.as_deref().map(str::trim)) {
+        (Some(scope), _) => Some(scope),
+        (None, None) => None,
+        (None, Some("UNCOLLECTED")) => Some(CollectionScope::Uncollected),
+        (None, Some(id)) => {
+            let id = Uuid::parse_str(id)
+                .map_err(|_| AppError::bad_input("filter.collection", "a collection id or UNCOLLECTED"))
+                .extend()?;
+            crate::collections::Collection::find(&mut conn, owner, id)
+                .await
+                .map_err(|_| AppError::bad_input("filter.collection", "unknown collection"))
+                .extend()?;
+            Some(CollectionScope::In(id))
+        }
+    };
+    let query = ListQuery {
+        collection,
+        text: text.map(str::to_owned),
+        max_total_minutes: filter.max_total_minutes,
+        source_type: filter.source_type.map(SourceType::as_db),
+        updated_since: filter.updated_since,
+        tags_any: tag_filter.any,
+        tags_all: tag_filter.all,
+        tags_none: tag_filter.none,
+        sort: key,
+        descending: sort.direction == SortDirection::Desc,
+        after: after.as_deref().map(|c| decode_cursor(c, key)).transpose().extend()?,
+        limit: i64::from(first),
+    };
+    let server_time = Utc::now();
+    let page = Recipe::list(&mut conn, owner, &query)
+        .await
+        .map_err(AppError::from)
+        .extend()?;
+    let edges: Vec<RecipeEdge> = page
+        .recipes
+        .into_iter()
+        .map(|full| RecipeEdge {
+            cursor: encode_cursor(full.recipe.sort_value(key), full.recipe.id),
+            node: full.into(),
+        })
+        .collect();
+    Ok(RecipeConnection {
+        page_info: PageInfo {
+            has_next_page: page.has_next,
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        },
+        edges,
+        total_count: page.total,
+        server_time,
+    })
+}
+
 fn viewer_id(ctx: &Context<'_>) -> Result<Uuid, AppError> {
     ctx.data_opt::<Viewer>()
         .unwrap_or(&Viewer::Anonymous)
@@ -323,85 +427,15 @@ impl RecipeQuery {
         filter: Option<RecipeFilter>,
         sort: Option<RecipeSort>,
     ) -> async_graphql::Result<RecipeConnection> {
-        let owner = viewer_id(ctx).extend()?;
-        let first = first.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&first) {
-            return Err(AppError::bad_input(
-                "first",
-                format!("first must be between 1 and {MAX_PAGE}"),
-            ))
-            .extend();
-        }
-        let filter = filter.unwrap_or_default();
-        let sort = sort.unwrap_or_default();
-        let key = match sort.field {
-            RecipeSortField::UpdatedAt => SortKey::UpdatedAt,
-            RecipeSortField::CreatedAt => SortKey::CreatedAt,
-            RecipeSortField::Title => SortKey::Title,
-            RecipeSortField::TotalTime => SortKey::TotalTime,
-        };
-        let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        if text.is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
-            return Err(AppError::bad_input(
-                "filter.text",
-                format!("at most {MAX_SEARCH_CHARS} characters"),
-            ))
-            .extend();
-        }
-        let tag_filter = filter.tags.unwrap_or_default();
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
-        for (field, ids) in [
-            ("filter.tags.any", &tag_filter.any),
-            ("filter.tags.all", &tag_filter.all),
-            ("filter.tags.none", &tag_filter.none),
-        ] {
-            let distinct: std::collections::BTreeSet<&Uuid> = ids.iter().collect();
-            if distinct.len() > 50 {
-                return Err(AppError::bad_input(field, "at most 50 tags")).extend();
-            }
-            let owned = Tag::count_owned(&mut conn, owner, ids)
-                .await
-                .map_err(AppError::from)
-                .extend()?;
-            if usize::try_from(owned).unwrap_or(0) != distinct.len() {
-                return Err(AppError::bad_input(field, "unknown tag id")).extend();
-            }
-        }
-        let query = ListQuery {
-            text: text.map(str::to_owned),
-            max_total_minutes: filter.max_total_minutes,
-            source_type: filter.source_type.map(SourceType::as_db),
-            updated_since: filter.updated_since,
-            tags_any: tag_filter.any,
-            tags_all: tag_filter.all,
-            tags_none: tag_filter.none,
-            sort: key,
-            descending: sort.direction == SortDirection::Desc,
-            after: after.as_deref().map(|c| decode_cursor(c, key)).transpose().extend()?,
-            limit: i64::from(first),
-        };
-        let server_time = Utc::now();
-        let page = Recipe::list(&mut conn, owner, &query)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
-        let edges: Vec<RecipeEdge> = page
-            .recipes
-            .into_iter()
-            .map(|full| RecipeEdge {
-                cursor: encode_cursor(full.recipe.sort_value(key), full.recipe.id),
-                node: full.into(),
-            })
-            .collect();
-        Ok(RecipeConnection {
-            page_info: PageInfo {
-                has_next_page: page.has_next,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
-            edges,
-            total_count: page.total,
-            server_time,
-        })
+        list_recipes(
+            ctx,
+            first,
+            after,
+            filter.unwrap_or_default(),
+            sort.unwrap_or_default(),
+            None,
+        )
+        .await
     }
 
     /// One of the signed-in user's recipes. Another user's recipe is `NOT_FOUND`, exactly like a missing one.

@@ -68,6 +68,8 @@ pub struct RecipeFilter {
     /// Only recipes changed at or after this instant (PWA delta sync; compare with `serverTime`).
     pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
     pub tags: Option<TagFilter>,
+    /// A collection id, or `UNCOLLECTED` for recipes in no collection.
+    pub collection: Option<String>,
 }
 
 /// Tag conditions, by tag id (the viewer's tags only).

@@ -7,4 +7,6 @@ mod model;
 pub mod parser;
 pub mod quantity;
 
-pub use graphql::{RecipeMutation, RecipeQuery};
+pub use graphql::{list_recipes, page_cost, RecipeConnection, RecipeMutation, RecipeQuery};
+pub use input::{RecipeFilter, RecipeSort};
+pub use model::CollectionScope;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{recipe_ingredients, recipe_steps, recipe_tags, recipes};
+use crate::db::schema::{collection_recipes, recipe_ingredients, recipe_steps, recipe_tags, recipes};
 use crate::tags::Tag;
 
 /// What a list is ordered by; the id breaks ties so the order is total and stable.
@@ -39,9 +39,18 @@ pub enum SortValue {
     Int(i32),
 }
 
+/// Which collection a list is limited to (the caller has checked the collection is the viewer's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollectionScope {
+    In(Uuid),
+    /// Recipes in no collection at all.
+    Uncollected,
+}
+
 /// A filtered, ordered page request. `after` is the (sort value, id) of the last row already seen.
 #[derive(Debug)]
 pub struct ListQuery {
+    pub collection: Option<CollectionScope>,
     pub text: Option<String>,
     pub max_total_minutes: Option<i32>,
     pub source_type: Option<&'static str>,
@@ -86,6 +95,16 @@ fn filtered(owner_id: Uuid, q: &ListQuery) -> recipes::BoxedQuery<'static, Pg> {
     }
     if let Some(since) = q.updated_since {
         query = query.filter(recipes::updated_at.ge(since));
+    }
+    let in_collections = collection_recipes::table.select(collection_recipes::recipe_id);
+    match q.collection {
+        Some(CollectionScope::In(id)) => {
+            query = query.filter(recipes::id.eq_any(in_collections.filter(collection_recipes::collection_id.eq(id))));
+        }
+        Some(CollectionScope::Uncollected) => {
+            query = query.filter(diesel::dsl::not(recipes::id.eq_any(in_collections)))
+        }
+        None => {}
     }
     let tagged = |ids: Vec<Uuid>| {
         recipe_tags::table

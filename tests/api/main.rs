@@ -6,6 +6,7 @@
 mod auth;
 mod clerk;
 mod cli;
+mod collections;
 mod db_schema;
 mod graphql_transport;
 mod health;

@@ -1,0 +1,2 @@
+drop table collection_recipes;
+drop table collections;
