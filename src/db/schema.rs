@@ -76,9 +76,10 @@ diesel::table! {
         source_url -> Nullable<Text>,
         visibility -> Text,
         version -> Int4,
-        search_vector -> Nullable<Tsvector>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        ingredient_text -> Text,
+        search_vector -> Nullable<Tsvector>,
     }
 }
 

@@ -355,9 +355,18 @@ pub async fn list_recipes(
             Some(CollectionScope::In(id))
         }
     };
+    let ingredient = filter.ingredient.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if ingredient.is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
+        return Err(AppError::bad_input(
+            "filter.ingredient",
+            format!("at most {MAX_SEARCH_CHARS} characters"),
+        ))
+        .extend();
+    }
     let query = ListQuery {
         collection,
         text: text.map(str::to_owned),
+        ingredient: ingredient.map(str::to_owned),
         max_total_minutes: filter.max_total_minutes,
         source_type: filter.source_type.map(SourceType::as_db),
         updated_since: filter.updated_since,

@@ -7,7 +7,7 @@ use async_graphql::{Enum, InputObject, MaybeUndefined};
 use bigdecimal::BigDecimal;
 use uuid::Uuid;
 
-use super::model::{Ingredient, NewRecipe, RecipeChangeset, Step};
+use super::model::{ingredient_text, Ingredient, NewRecipe, RecipeChangeset, Step};
 use super::parser::{parse_line, UNITS};
 use super::quantity::Quantity;
 use crate::error::{AppError, AppResult};
@@ -70,6 +70,8 @@ pub struct RecipeFilter {
     pub tags: Option<TagFilter>,
     /// A collection id, or `UNCOLLECTED` for recipes in no collection.
     pub collection: Option<String>,
+    /// Recipes with an ingredient whose item contains this text (case-insensitive).
+    pub ingredient: Option<String>,
 }
 
 /// Tag conditions, by tag id (the viewer's tags only).
@@ -367,9 +369,14 @@ pub fn validate(owner_id: Uuid, input: &CreateRecipeInput) -> AppResult<(NewReci
         source_type: input.source_type.as_db().to_owned(),
         source_url: url("input.sourceUrl", input.source_url.as_deref())?,
         visibility: input.visibility.as_db().to_owned(),
+        ingredient_text: String::new(),
     };
     let ingredients = ingredients_of("input", id, &input.ingredients)?;
     let steps = steps_of("input", id, &input.steps)?;
+    let recipe = NewRecipe {
+        ingredient_text: ingredient_text(&ingredients),
+        ..recipe
+    };
     Ok((recipe, ingredients, steps))
 }
 
@@ -438,12 +445,17 @@ pub fn validate_patch(current: &super::model::Recipe, patch: &RecipePatch) -> Ap
         source_type: patch.source_type.map(|s| s.as_db().to_owned()),
         source_url: patched(&patch.source_url, |u| url("patch.sourceUrl", Some(u)))?,
         visibility: patch.visibility.map(|v| v.as_db().to_owned()),
+        ingredient_text: None,
     };
     let ingredients = patch
         .ingredients
         .as_deref()
         .map(|i| ingredients_of("patch", current.id, i))
         .transpose()?;
+    let changes = RecipeChangeset {
+        ingredient_text: ingredients.as_deref().map(ingredient_text),
+        ..changes
+    };
     let steps = patch
         .steps
         .as_deref()

@@ -52,6 +52,8 @@ pub enum CollectionScope {
 pub struct ListQuery {
     pub collection: Option<CollectionScope>,
     pub text: Option<String>,
+    /// Recipes with an ingredient whose item contains this (case-insensitive).
+    pub ingredient: Option<String>,
     pub max_total_minutes: Option<i32>,
     pub source_type: Option<&'static str>,
     pub updated_since: Option<DateTime<Utc>>,
@@ -82,10 +84,20 @@ fn filtered(owner_id: Uuid, q: &ListQuery) -> recipes::BoxedQuery<'static, Pg> {
     use diesel::sql_types::{Bool, Text};
     let mut query = recipes::table.filter(recipes::owner_id.eq(owner_id)).into_boxed();
     if let Some(text) = &q.text {
-        let matches = sql::<Bool>("search_vector @@ websearch_to_tsquery('simple', ")
+        // Full text (title A, description B, ingredients C), or a title close enough to survive a typo.
+        let matches = sql::<Bool>("(search_vector @@ websearch_to_tsquery('simple', ")
             .bind::<Text, _>(text.clone())
-            .sql(")");
+            .sql(") or ")
+            .bind::<Text, _>(text.clone())
+            .sql(" <% title)");
         query = query.filter(matches);
+    }
+    if let Some(item) = &q.ingredient {
+        let escaped = item.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let having = recipe_ingredients::table
+            .filter(recipe_ingredients::item.ilike(format!("%{escaped}%")))
+            .select(recipe_ingredients::recipe_id);
+        query = query.filter(recipes::id.eq_any(having));
     }
     if let Some(max) = q.max_total_minutes {
         query = query.filter(recipes::total_minutes.le(max));
@@ -158,6 +170,17 @@ pub struct NewRecipe {
     pub source_type: String,
     pub source_url: Option<String>,
     pub visibility: String,
+    /// Ingredient items, for the search vector.
+    pub ingredient_text: String,
+}
+
+/// What the search vector indexes of a recipe's ingredients: their items.
+pub fn ingredient_text(ingredients: &[Ingredient]) -> String {
+    ingredients
+        .iter()
+        .map(|i| i.item.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Column changes of an update (`Some(None)` sets NULL); the version is bumped separately.
@@ -174,6 +197,7 @@ pub struct RecipeChangeset {
     pub source_type: Option<String>,
     pub source_url: Option<Option<String>>,
     pub visibility: Option<String>,
+    pub ingredient_text: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable)]
@@ -310,6 +334,7 @@ impl Recipe {
             source_type: r.source_type,
             source_url: r.source_url,
             visibility: "PRIVATE".to_owned(),
+            ingredient_text: ingredient_text(&original.ingredients),
         };
         let ingredients = original
             .ingredients

@@ -570,3 +570,62 @@ async fn only_shared_recipes_are_public() {
         assert_eq!(seen["data"]["publicRecipe"]["title"], "Fluffy pancakes", "{visibility}");
     }
 }
+
+#[tokio::test]
+async fn search_covers_ingredients_forgives_typos_and_filters_by_item() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("searcher");
+    let id = create(&app, &token, pancakes()).await["data"]["createRecipe"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    create(
+        &app,
+        &token,
+        json!({ "title": "Tomato soup", "ingredients": [{"line": "1 kg tomatoes"}, {"line": "100% cocoa_nibs"}] }),
+    )
+    .await;
+    let titles = |v: serde_json::Value| -> Vec<String> {
+        v["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let search = |filter: serde_json::Value| list(&app, &token, json!({ "filter": filter }));
+    assert_eq!(
+        titles(search(json!({ "text": "sugar" })).await),
+        ["Fluffy pancakes"],
+        "ingredient items are searched"
+    );
+    assert_eq!(
+        titles(search(json!({ "text": "pancaks" })).await),
+        ["Fluffy pancakes"],
+        "a typo still finds the title"
+    );
+    assert_eq!(
+        titles(search(json!({ "text": "tomato -pancakes" })).await),
+        ["Tomato soup"]
+    );
+    assert_eq!(titles(search(json!({ "ingredient": "TOMAT" })).await), ["Tomato soup"]);
+    assert_eq!(
+        titles(search(json!({ "ingredient": "%" })).await),
+        ["Tomato soup"],
+        "% is a character, not a wildcard"
+    );
+    assert_eq!(
+        titles(search(json!({ "ingredient": "t_m" })).await),
+        Vec::<String>::new(),
+        "_ is a character too"
+    );
+    assert_eq!(titles(search(json!({ "ingredient": "a_n" })).await), ["Tomato soup"]);
+
+    let patch = json!({ "id": id, "v": 1, "patch": { "ingredients": [{"line": "2 cups buckwheat"}] } });
+    assert!(app.gql_as(&token, UPDATE, patch).await["errors"].is_null());
+    assert_eq!(
+        titles(search(json!({ "text": "buckwheat" })).await),
+        ["Fluffy pancakes"]
+    );
+    assert!(titles(search(json!({ "text": "sugar" })).await).is_empty());
+}
