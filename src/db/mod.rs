@@ -25,7 +25,14 @@ const POOL_WAIT: Duration = Duration::from_secs(5);
 /// Builds the pool; connections are opened lazily, so this does not touch the network.
 pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
     let mut setup = diesel_async::pooled_connection::ManagerConfig::default();
-    setup.custom_setup = Box::new(|url| Box::pin(tls::establish(url)));
+    setup.custom_setup = Box::new(|url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = tls::establish(&url).await?;
+            diesel_async::AsyncConnection::set_instrumentation(&mut conn, StatementCounter);
+            Ok(conn)
+        })
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, setup);
     deadpool::Pool::builder(manager)
         .max_size(max_size)
@@ -35,6 +42,35 @@ pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool>
         .runtime(::deadpool::Runtime::Tokio1)
         .build()
         .context("could not build the database pool")
+}
+
+tokio::task_local! {
+    static STATEMENTS: std::cell::Cell<u32>;
+}
+
+/// Runs `work` and counts the SQL statements pooled connections execute for it (in this task), so the
+/// request log can show them and tests can prove a page costs a constant number of statements.
+/// Scopes nest: an inner count is added to the enclosing one.
+pub async fn count_statements<F: std::future::Future>(work: F) -> (F::Output, u32) {
+    let (output, count) = STATEMENTS
+        .scope(std::cell::Cell::new(0), async {
+            let output = work.await;
+            (output, STATEMENTS.with(std::cell::Cell::get))
+        })
+        .await;
+    let _ = STATEMENTS.try_with(|outer| outer.set(outer.get() + count));
+    (output, count)
+}
+
+/// Counts statements into the current `count_statements` scope, if any.
+struct StatementCounter;
+
+impl diesel::connection::Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if matches!(event, diesel::connection::InstrumentationEvent::StartQuery { .. }) {
+            let _ = STATEMENTS.try_with(|count| count.set(count.get() + 1));
+        }
+    }
 }
 
 /// Opens one connection, with an error that names the server but never the password.

@@ -17,6 +17,7 @@ pub struct RequestContext {
     pub id: String,
     started: Instant,
     operation: Mutex<Option<String>>,
+    sql_statements: std::sync::atomic::AtomicU32,
 }
 
 impl RequestContext {
@@ -31,6 +32,7 @@ impl RequestContext {
             id,
             started: Instant::now(),
             operation: Mutex::new(None),
+            sql_statements: std::sync::atomic::AtomicU32::new(0),
         }
     }
 
@@ -39,6 +41,11 @@ impl RequestContext {
         if let (Some(name), Ok(mut slot)) = (name, self.operation.lock()) {
             *slot = Some(name.chars().take(100).collect());
         }
+    }
+
+    /// Records how many SQL statements the request ran, for the request log.
+    pub fn set_sql_statements(&self, count: u32) {
+        self.sql_statements.store(count, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn operation(&self) -> Option<String> {
@@ -102,6 +109,7 @@ impl Fairing for RequestLog {
             status = res.status().code,
             duration_ms = ctx.started.elapsed().as_micros() as f64 / 1000.0,
             operation = ctx.operation().as_deref().unwrap_or(""),
+            sql_statements = ctx.sql_statements.load(std::sync::atomic::Ordering::Relaxed),
             "request"
         );
     }

@@ -273,6 +273,17 @@ async fn execute(gw: &Gateway<'_>, request: async_graphql::Request) -> Result<Gr
         }
     }
 
+    let (result, statements) = crate::db::count_statements(run(gw, request, span)).await;
+    gw.ctx.set_sql_statements(statements);
+    result
+}
+
+/// The viewer, then the operation under its deadline; SQL statements are counted around this.
+async fn run(
+    gw: &Gateway<'_>,
+    request: async_graphql::Request,
+    span: tracing::Span,
+) -> Result<GraphQLResponse, JsonResponse> {
     let viewer = resolve_viewer(gw).instrument(span.clone()).await?;
     let user_id = match &viewer {
         Viewer::User(user) => Some(user.id.to_string()),

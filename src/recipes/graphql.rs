@@ -329,6 +329,9 @@ pub async fn list_recipes(
         ("filter.tags.none", &tag_filter.none),
     ] {
         let distinct: std::collections::BTreeSet<&Uuid> = ids.iter().collect();
+        if distinct.is_empty() {
+            continue;
+        }
         if distinct.len() > 50 {
             return Err(AppError::bad_input(field, "at most 50 tags")).extend();
         }

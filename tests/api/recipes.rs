@@ -629,3 +629,44 @@ async fn search_covers_ingredients_forgives_typos_and_filters_by_item() {
     );
     assert!(titles(search(json!({ "text": "sugar" })).await).is_empty());
 }
+
+#[tokio::test]
+async fn a_page_costs_the_same_number_of_statements_whatever_its_size() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("counter");
+    for i in 0..30 {
+        let mut input = pancakes();
+        input["title"] = json!(format!("Pancakes {i}"));
+        let id = create(&app, &token, input).await["data"]["createRecipe"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let tags = json!({ "id": id, "names": ["breakfast", format!("batch {}", i % 3)] });
+        app.gql_as(
+            &token,
+            "mutation($id: UUID!, $names: [String!]!) { setRecipeTags(recipeId: $id, names: $names) { id } }",
+            tags,
+        )
+        .await;
+    }
+    let query = "query($first: Int) { recipes(first: $first) { totalCount edges { node { title ingredients { item } steps { text } tags { name } } } } }";
+    let mut counts = Vec::new();
+    for first in [1, 10, 30] {
+        let (response, statements) =
+            homechef::db::count_statements(app.gql_as(&token, query, json!({ "first": first }))).await;
+        assert_eq!(
+            response["data"]["recipes"]["edges"].as_array().unwrap().len(),
+            first as usize
+        );
+        assert_eq!(
+            response["data"]["recipes"]["edges"][0]["node"]["tags"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        counts.push(statements);
+    }
+    assert!(counts[0] > 0, "statements are counted: {counts:?}");
+    assert!(counts.iter().all(|c| *c == counts[0]), "constant, no N+1: {counts:?}");
+}
