@@ -279,7 +279,8 @@ fn decode_cursor(cursor: &str, key: SortKey) -> Result<(SortValue, Uuid), AppErr
     // A cursor from a list sorted differently cannot position this one.
     let fits = matches!(
         (key, &cursor.v),
-        (SortKey::UpdatedAt | SortKey::CreatedAt, SortValue::Time(_))
+        (SortKey::Relevance, SortValue::Rank(_))
+            | (SortKey::UpdatedAt | SortKey::CreatedAt, SortValue::Time(_))
             | (SortKey::Title, SortValue::Text(_))
             | (SortKey::TotalTime, SortValue::Int(_))
     );
@@ -312,6 +313,7 @@ pub async fn list_recipes(
         RecipeSortField::CreatedAt => SortKey::CreatedAt,
         RecipeSortField::Title => SortKey::Title,
         RecipeSortField::TotalTime => SortKey::TotalTime,
+        RecipeSortField::Relevance => SortKey::Relevance,
     };
     let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
     if text.is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
@@ -358,6 +360,9 @@ pub async fn list_recipes(
             Some(CollectionScope::In(id))
         }
     };
+    if key == SortKey::Relevance && text.is_none() {
+        return Err(AppError::bad_input("sort.field", "RELEVANCE needs filter.text")).extend();
+    }
     let ingredient = filter.ingredient.as_deref().map(str::trim).filter(|t| !t.is_empty());
     if ingredient.is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
         return Err(AppError::bad_input(
@@ -389,8 +394,9 @@ pub async fn list_recipes(
     let edges: Vec<RecipeEdge> = page
         .recipes
         .into_iter()
-        .map(|full| RecipeEdge {
-            cursor: encode_cursor(full.recipe.sort_value(key), full.recipe.id),
+        .zip(page.ranks)
+        .map(|(full, rank)| RecipeEdge {
+            cursor: encode_cursor(full.recipe.sort_value(key, rank), full.recipe.id),
             node: full.into(),
         })
         .collect();

@@ -95,6 +95,8 @@ pub enum RecipeSortField {
     CreatedAt,
     Title,
     TotalTime,
+    /// Best match first; needs `filter.text`.
+    Relevance,
 }
 
 #[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq)]

@@ -18,18 +18,28 @@ pub enum SortKey {
     Title,
     /// Recipes without a total time sort last going up.
     TotalTime,
+    /// Best match for the search text first (needs `text`).
+    Relevance,
 }
 
 impl SortKey {
+    /// The column expression (relevance is built with binds in `list`).
     fn sql(self) -> &'static str {
         match self {
             Self::UpdatedAt => "updated_at",
             Self::CreatedAt => "created_at",
             Self::Title => "title",
             Self::TotalTime => "coalesce(total_minutes, 2147483647)",
+            Self::Relevance => "0",
         }
     }
 }
+
+/// Relevance as an integer (so cursors compare exactly): text rank plus title similarity, × 10⁶.
+/// Split around the two places the search text is bound.
+const RANK_HEAD: &str = "round((ts_rank(search_vector, websearch_to_tsquery('simple', ";
+const RANK_MID: &str = ")) + word_similarity(";
+const RANK_TAIL: &str = ", title)) * 1000000)::bigint";
 
 /// The sort value of a row, as carried by a cursor.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,6 +47,7 @@ pub enum SortValue {
     Time(DateTime<Utc>),
     Text(String),
     Int(i32),
+    Rank(i64),
 }
 
 /// Which collection a list is limited to (the caller has checked the collection is the viewer's).
@@ -72,6 +83,8 @@ pub struct ListQuery {
 /// One page: the rows with their parts, whether more follow, and how many match in all.
 pub struct Page {
     pub recipes: Vec<FullRecipe>,
+    /// Each recipe's relevance (0 without search text), for relevance cursors.
+    pub ranks: Vec<i64>,
     pub has_next: bool,
     pub total: i64,
 }
@@ -368,13 +381,14 @@ impl Recipe {
         Ok(created)
     }
 
-    /// The value this row is sorted by under `key`.
-    pub fn sort_value(&self, key: SortKey) -> SortValue {
+    /// The value this row is sorted by under `key` (`rank` is its relevance from the page query).
+    pub fn sort_value(&self, key: SortKey, rank: i64) -> SortValue {
         match key {
             SortKey::UpdatedAt => SortValue::Time(self.updated_at),
             SortKey::CreatedAt => SortValue::Time(self.created_at),
             SortKey::Title => SortValue::Text(self.title.clone()),
             SortKey::TotalTime => SortValue::Int(self.total_minutes.unwrap_or(i32::MAX)),
+            SortKey::Relevance => SortValue::Rank(rank),
         }
     }
 
@@ -382,16 +396,33 @@ impl Recipe {
     /// size: the count, the page (keyset: row comparison on (sort value, id)), its ingredients, steps and tags.
     pub async fn list(conn: &mut AsyncPgConnection, owner_id: Uuid, q: &ListQuery) -> QueryResult<Page> {
         use diesel::dsl::sql;
-        use diesel::sql_types::{Bool, Int4, Text, Timestamptz};
+        use diesel::sql_types::{BigInt, Bool, Int4, Text, Timestamptz};
         let total: i64 = filtered(owner_id, q)
             .select(diesel::dsl::count_star())
             .get_result(conn)
             .await?;
         let direction = if q.descending { "desc" } else { "asc" };
+        let search = q.text.clone().unwrap_or_default();
+        let rank = || {
+            sql::<BigInt>(RANK_HEAD)
+                .bind::<Text, _>(search.clone())
+                .sql(RANK_MID)
+                .bind::<Text, _>(search.clone())
+                .sql(RANK_TAIL)
+        };
         let mut page = filtered(owner_id, q)
-            .select(Recipe::as_select())
-            .order(sql::<Text>(&format!("{} {direction}, id {direction}", q.sort.sql())))
+            .select((Recipe::as_select(), rank()))
             .limit(q.limit + 1);
+        page = match q.sort {
+            SortKey::Relevance => page.order(
+                sql::<Text>(RANK_HEAD)
+                    .bind::<Text, _>(search.clone())
+                    .sql(RANK_MID)
+                    .bind::<Text, _>(search.clone())
+                    .sql(&format!("{RANK_TAIL} {direction}, id {direction}")),
+            ),
+            key => page.order(sql::<Text>(&format!("{} {direction}, id {direction}", key.sql()))),
+        };
         if let Some((value, id)) = &q.after {
             let op = if q.descending { "<" } else { ">" };
             let head = sql::<Bool>(&format!("({}, id) {op} (", q.sort.sql()));
@@ -400,11 +431,24 @@ impl Recipe {
                 SortValue::Time(t) => page.filter(head.bind::<Timestamptz, _>(t).sql(", ").bind::<U, _>(*id).sql(")")),
                 SortValue::Text(t) => page.filter(head.bind::<Text, _>(t).sql(", ").bind::<U, _>(*id).sql(")")),
                 SortValue::Int(i) => page.filter(head.bind::<Int4, _>(i).sql(", ").bind::<U, _>(*id).sql(")")),
+                SortValue::Rank(r) => page.filter(
+                    sql::<Bool>(&format!("({RANK_HEAD}"))
+                        .bind::<Text, _>(search.clone())
+                        .sql(RANK_MID)
+                        .bind::<Text, _>(search.clone())
+                        .sql(&format!("{RANK_TAIL}, id) {op} ("))
+                        .bind::<BigInt, _>(r)
+                        .sql(", ")
+                        .bind::<U, _>(*id)
+                        .sql(")"),
+                ),
             };
         }
-        let mut rows: Vec<Recipe> = page.load(conn).await?;
+        let (mut rows, mut ranks): (Vec<Recipe>, Vec<i64>) =
+            page.load::<(Recipe, i64)>(conn).await?.into_iter().unzip();
         let has_next = rows.len() as i64 > q.limit;
         rows.truncate(usize::try_from(q.limit).unwrap_or(0));
+        ranks.truncate(rows.len());
         let ingredients = Ingredient::belonging_to(&rows)
             .select(Ingredient::as_select())
             .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
@@ -434,6 +478,7 @@ impl Recipe {
             .collect();
         Ok(Page {
             recipes,
+            ranks,
             has_next,
             total,
         })

@@ -670,3 +670,51 @@ async fn a_page_costs_the_same_number_of_statements_whatever_its_size() {
     assert!(counts[0] > 0, "statements are counted: {counts:?}");
     assert!(counts.iter().all(|c| *c == counts[0]), "constant, no N+1: {counts:?}");
 }
+
+#[tokio::test]
+async fn relevance_ranks_title_over_description_over_ingredients_across_pages() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("ranker");
+    create(
+        &app,
+        &token,
+        json!({ "title": "Soup", "ingredients": [{"line": "2 cloves garlic"}] }),
+    )
+    .await;
+    create(
+        &app,
+        &token,
+        json!({ "title": "Pasta", "description": "With plenty of garlic." }),
+    )
+    .await;
+    create(&app, &token, json!({ "title": "Garlic bread" })).await;
+    create(&app, &token, json!({ "title": "Cake" })).await;
+    let sort = json!({ "field": "RELEVANCE", "direction": "DESC" });
+    let mut titles = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let page = list(
+            &app,
+            &token,
+            json!({ "first": 1, "after": after, "sort": sort, "filter": { "text": "garlic" } }),
+        )
+        .await;
+        titles.extend(
+            page["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["title"].as_str().unwrap().to_owned()),
+        );
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(titles, ["Garlic bread", "Pasta", "Soup"]);
+    let without_text = app.gql_as(&token, LIST, json!({ "sort": sort })).await;
+    assert_eq!(
+        without_text["errors"][0]["extensions"],
+        json!({"code": "BAD_USER_INPUT", "field": "sort.field"})
+    );
+}
