@@ -92,18 +92,23 @@ pub struct Page {
 type Pg = diesel::pg::Pg;
 
 /// The owner's recipes matching the filters (no order, no page).
-fn filtered(owner_id: Uuid, q: &ListQuery) -> recipes::BoxedQuery<'static, Pg> {
+/// `fuzzy` swaps full-text matching for trigram title matching (the fallback when full text finds nothing).
+fn filtered(owner_id: Uuid, q: &ListQuery, fuzzy: bool) -> recipes::BoxedQuery<'static, Pg> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Text};
     let mut query = recipes::table.filter(recipes::owner_id.eq(owner_id)).into_boxed();
-    if let Some(text) = &q.text {
-        // Full text (title A, description B, ingredients C), or a title close enough to survive a typo.
-        let matches = sql::<Bool>("(search_vector @@ websearch_to_tsquery('simple', ")
-            .bind::<Text, _>(text.clone())
-            .sql(") or ")
-            .bind::<Text, _>(text.clone())
-            .sql(" <% title)");
-        query = query.filter(matches);
+    match (&q.text, fuzzy) {
+        // Full text: title (A), description (B), ingredient items (C), through the GIN index.
+        (Some(text), false) => {
+            query = query.filter(
+                sql::<Bool>("search_vector @@ websearch_to_tsquery('simple', ")
+                    .bind::<Text, _>(text.clone())
+                    .sql(")"),
+            );
+        }
+        // Typo tolerance: titles whose words are close to the search text (trigram index).
+        (Some(text), true) => query = query.filter(sql::<Bool>("").bind::<Text, _>(text.clone()).sql(" <% title")),
+        (None, _) => {}
     }
     if let Some(item) = &q.ingredient {
         let escaped = item.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -397,10 +402,13 @@ impl Recipe {
     pub async fn list(conn: &mut AsyncPgConnection, owner_id: Uuid, q: &ListQuery) -> QueryResult<Page> {
         use diesel::dsl::sql;
         use diesel::sql_types::{BigInt, Bool, Int4, Text, Timestamptz};
-        let total: i64 = filtered(owner_id, q)
-            .select(diesel::dsl::count_star())
-            .get_result(conn)
-            .await?;
+        let count = |fuzzy| filtered(owner_id, q, fuzzy).select(diesel::dsl::count_star());
+        let mut fuzzy = false;
+        let mut total: i64 = count(false).get_result(conn).await?;
+        if total == 0 && q.text.is_some() {
+            fuzzy = true;
+            total = count(true).get_result(conn).await?;
+        }
         let direction = if q.descending { "desc" } else { "asc" };
         let search = q.text.clone().unwrap_or_default();
         let rank = || {
@@ -410,7 +418,7 @@ impl Recipe {
                 .bind::<Text, _>(search.clone())
                 .sql(RANK_TAIL)
         };
-        let mut page = filtered(owner_id, q)
+        let mut page = filtered(owner_id, q, fuzzy)
             .select((Recipe::as_select(), rank()))
             .limit(q.limit + 1);
         page = match q.sort {
