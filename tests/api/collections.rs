@@ -195,3 +195,47 @@ async fn collections_are_private_and_names_unique_per_user() {
         );
     }
 }
+
+#[tokio::test]
+async fn another_users_tags_and_collections_are_not_found_for_every_mutation() {
+    let app = TestApp::spawn().await;
+    let owner = dev_token("keeper");
+    let intruder = dev_token("intruder-c");
+    let id = collection(&app, &owner, "Mine").await["data"]["createCollection"]["id"].clone();
+    let recipe_id = recipe(&app, &owner, "Kept").await;
+    app.gql_as(&owner, ADD, json!({ "id": id, "r": [recipe_id] })).await;
+    let tag = app
+        .gql_as(
+            &owner,
+            "mutation($id: UUID!) { setRecipeTags(recipeId: $id, names: [\"kept\"]) { tags { id } } }",
+            json!({ "id": recipe_id }),
+        )
+        .await["data"]["setRecipeTags"]["tags"][0]["id"]
+        .clone();
+    for (query, vars) in [
+        (
+            "mutation($id: UUID!) { updateCollection(id: $id, name: \"Taken\") { name } }",
+            json!({ "id": id }),
+        ),
+        (REMOVE, json!({ "id": id, "r": [recipe_id] })),
+        ("mutation($id: UUID!) { deleteTag(id: $id) }", json!({ "id": tag })),
+        (
+            "mutation($id: UUID!) { updateTag(id: $id, name: \"taken\") { name } }",
+            json!({ "id": tag }),
+        ),
+        (
+            "mutation($id: UUID!) { duplicateRecipe(id: $id) { id } }",
+            json!({ "id": recipe_id }),
+        ),
+    ] {
+        let response = app.gql_as(&intruder, query, vars).await;
+        assert_eq!(response["errors"][0]["extensions"]["code"], "NOT_FOUND", "{query}");
+    }
+    let intact = app
+        .gql_as(&owner, "{ collections { name recipeCount } tags { name } }", json!({}))
+        .await;
+    assert_eq!(
+        intact["data"],
+        json!({"collections": [{"name": "Mine", "recipeCount": 1}], "tags": [{"name": "kept"}]})
+    );
+}
