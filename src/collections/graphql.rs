@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{Collection, CollectionChangeset};
-use crate::auth::Viewer;
-use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
+use crate::graphql::{conn, viewer_id};
 use crate::recipes::{list_recipes, page_cost, CollectionScope, RecipeConnection, RecipeFilter, RecipeSort};
 
 pub const MAX_NAME: usize = 255;
@@ -107,13 +106,6 @@ fn named(e: diesel::result::Error) -> AppError {
     }
 }
 
-fn viewer_id(ctx: &Context<'_>) -> AppResult<Uuid> {
-    ctx.data_opt::<Viewer>()
-        .unwrap_or(&Viewer::Anonymous)
-        .user()
-        .map(|u| u.id)
-}
-
 async fn view(conn: &mut diesel_async::AsyncPgConnection, c: Collection) -> AppResult<CollectionView> {
     let count = Collection::recipe_counts(conn, &[c.id])
         .await?
@@ -130,7 +122,7 @@ impl CollectionQuery {
     /// The signed-in user's collections, by name, with recipe counts.
     async fn collections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CollectionView>> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let list = Collection::list(&mut conn, owner)
             .await
             .map_err(AppError::from)
@@ -152,13 +144,31 @@ impl CollectionQuery {
     /// One of the signed-in user's collections; another user's is `NOT_FOUND`.
     async fn collection(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<CollectionView> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let c = Collection::find(&mut conn, owner, id)
             .await
             .map_err(AppError::from)
             .extend()?;
         view(&mut conn, c).await.extend()
     }
+}
+
+/// The viewer's collection `id` and a connection, for a bounded list of recipe ids.
+async fn collection_for_ids(
+    ctx: &Context<'_>,
+    id: Uuid,
+    recipe_ids: &[Uuid],
+) -> async_graphql::Result<(crate::db::PooledConnection, Collection)> {
+    let owner = viewer_id(ctx).extend()?;
+    if recipe_ids.len() > MAX_IDS {
+        return Err(AppError::bad_input("recipeIds", format!("at most {MAX_IDS} ids"))).extend();
+    }
+    let mut conn = conn(ctx).await?;
+    let collection = Collection::find(&mut conn, owner, id)
+        .await
+        .map_err(AppError::from)
+        .extend()?;
+    Ok((conn, collection))
 }
 
 #[derive(Default)]
@@ -174,7 +184,7 @@ impl CollectionMutation {
         let owner = viewer_id(ctx).extend()?;
         let name = name("input.name", &input.name).extend()?;
         let description = description("input.description", input.description.as_deref()).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let c = Collection::create(&mut conn, owner, name, description)
             .await
             .map_err(named)
@@ -202,7 +212,7 @@ impl CollectionMutation {
         if changes.name.is_none() && changes.description.is_none() {
             return Err(AppError::bad_input("name", "give a new name or description")).extend();
         }
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let c = Collection::update(&mut conn, owner, id, changes)
             .await
             .map_err(named)
@@ -213,7 +223,7 @@ impl CollectionMutation {
     /// Deletes a collection; its recipes stay. Returns true.
     async fn delete_collection(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         match Collection::delete(&mut conn, owner, id)
             .await
             .map_err(AppError::from)
@@ -231,18 +241,10 @@ impl CollectionMutation {
         id: Uuid,
         recipe_ids: Vec<Uuid>,
     ) -> async_graphql::Result<CollectionView> {
-        let owner = viewer_id(ctx).extend()?;
-        if recipe_ids.len() > MAX_IDS {
-            return Err(AppError::bad_input("recipeIds", format!("at most {MAX_IDS} ids"))).extend();
-        }
         let mut unique = recipe_ids.clone();
         unique.sort_unstable();
         unique.dedup();
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
-        let c = Collection::find(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let (mut conn, c) = collection_for_ids(ctx, id, &recipe_ids).await?;
         let owned = c
             .add_recipes(&mut conn, &recipe_ids)
             .await
@@ -261,15 +263,7 @@ impl CollectionMutation {
         id: Uuid,
         recipe_ids: Vec<Uuid>,
     ) -> async_graphql::Result<CollectionView> {
-        let owner = viewer_id(ctx).extend()?;
-        if recipe_ids.len() > MAX_IDS {
-            return Err(AppError::bad_input("recipeIds", format!("at most {MAX_IDS} ids"))).extend();
-        }
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
-        let c = Collection::find(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let (mut conn, c) = collection_for_ids(ctx, id, &recipe_ids).await?;
         c.remove_recipes(&mut conn, &recipe_ids)
             .await
             .map_err(AppError::from)

@@ -16,6 +16,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 /// The application's connection pool.
 pub type DbPool = deadpool::Pool<AsyncPgConnection>;
 
+/// A connection borrowed from the pool.
+pub type PooledConnection = deadpool::Object<AsyncPgConnection>;
+
 /// Every migration under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 

@@ -20,6 +20,24 @@ pub struct MutationRoot(UserMutation, RecipeMutation, TagMutation, CollectionMut
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+/// The signed-in user's id, or `UNAUTHENTICATED`.
+pub fn viewer_id(ctx: &async_graphql::Context<'_>) -> crate::error::AppResult<uuid::Uuid> {
+    ctx.data_opt::<crate::auth::Viewer>()
+        .unwrap_or(&crate::auth::Viewer::Anonymous)
+        .user()
+        .map(|u| u.id)
+}
+
+/// A pooled connection for a resolver (`SERVICE_UNAVAILABLE` when the pool cannot provide one in time).
+pub async fn conn(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<crate::db::PooledConnection> {
+    use async_graphql::ResultExt as _;
+    ctx.data::<DbPool>()?
+        .get()
+        .await
+        .map_err(crate::error::AppError::from)
+        .extend()
+}
+
 /// Bounds every document: a hostile query cannot make the server do unbounded work.
 pub const MAX_DEPTH: usize = 10;
 pub const MAX_COMPLEXITY: usize = 200;

@@ -12,9 +12,8 @@ use super::input::{
 use super::model::{CollectionScope, FullRecipe, Ingredient, ListQuery, Recipe, SortKey, SortValue, Step};
 use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS, UNITS};
 use super::quantity::Quantity;
-use crate::auth::Viewer;
-use crate::db::DbPool;
 use crate::error::AppError;
+use crate::graphql::{conn, viewer_id};
 use crate::tags::{Tag, TagView};
 
 /// Lines per `parseIngredients` call (the catalogue's own per-recipe limit).
@@ -324,7 +323,7 @@ pub async fn list_recipes(
         .extend();
     }
     let tag_filter = filter.tags.unwrap_or_default();
-    let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+    let mut conn = conn(ctx).await?;
     for (field, ids) in [
         ("filter.tags.any", &tag_filter.any),
         ("filter.tags.all", &tag_filter.all),
@@ -411,13 +410,6 @@ pub async fn list_recipes(
     })
 }
 
-fn viewer_id(ctx: &Context<'_>) -> Result<Uuid, AppError> {
-    ctx.data_opt::<Viewer>()
-        .unwrap_or(&Viewer::Anonymous)
-        .user()
-        .map(|u| u.id)
-}
-
 #[derive(Default)]
 pub struct RecipeQuery;
 
@@ -425,7 +417,7 @@ pub struct RecipeQuery;
 impl RecipeQuery {
     /// A recipe its owner shared (`PUBLIC` or `UNLISTED`); no sign-in needed. Private ones are `NOT_FOUND`.
     async fn public_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let full = Recipe::find_shared(&mut conn, id)
             .await
             .map_err(AppError::from)
@@ -459,7 +451,7 @@ impl RecipeQuery {
     /// One of the signed-in user's recipes. Another user's recipe is `NOT_FOUND`, exactly like a missing one.
     async fn recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let full = Recipe::find_full(&mut conn, owner, id)
             .await
             .map_err(AppError::from)
@@ -493,7 +485,7 @@ impl RecipeMutation {
     async fn create_recipe(&self, ctx: &Context<'_>, input: CreateRecipeInput) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;
         let (recipe, ingredients, steps) = validate(owner, &input).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let full = Recipe::create(&mut conn, recipe, ingredients, steps)
             .await
             .map_err(AppError::from)
@@ -511,7 +503,7 @@ impl RecipeMutation {
         patch: RecipePatch,
     ) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let current = Recipe::find_full(&mut conn, owner, id)
             .await
             .map_err(AppError::from)
@@ -549,7 +541,7 @@ impl RecipeMutation {
                 unique.push(name);
             }
         }
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         Tag::set_for_recipe(&mut conn, owner, recipe_id, &unique)
             .await
             .map_err(AppError::from)
@@ -564,7 +556,7 @@ impl RecipeMutation {
     /// A private copy of one of the signed-in user's recipes, ingredients and steps included.
     async fn duplicate_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let copy = Recipe::duplicate(&mut conn, owner, id)
             .await
             .map_err(AppError::from)
@@ -575,7 +567,7 @@ impl RecipeMutation {
     /// Deletes one of the signed-in user's recipes with its ingredients and steps. Returns true.
     async fn delete_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         match Recipe::delete(&mut conn, owner, id)
             .await
             .map_err(AppError::from)

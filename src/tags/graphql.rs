@@ -4,9 +4,8 @@ use async_graphql::{Context, MaybeUndefined, Object, ResultExt as _, SimpleObjec
 use uuid::Uuid;
 
 use super::model::{Tag, TagChangeset};
-use crate::auth::Viewer;
-use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
+use crate::graphql::{conn, viewer_id};
 
 pub const MAX_TAG_NAME: usize = 50;
 
@@ -50,13 +49,6 @@ fn colour(value: &str) -> AppResult<String> {
         .ok_or_else(|| AppError::bad_input("colour", "colour must be #rrggbb"))
 }
 
-fn viewer_id(ctx: &Context<'_>) -> AppResult<Uuid> {
-    ctx.data_opt::<Viewer>()
-        .unwrap_or(&Viewer::Anonymous)
-        .user()
-        .map(|u| u.id)
-}
-
 #[derive(Default)]
 pub struct TagQuery;
 
@@ -65,7 +57,7 @@ impl TagQuery {
     /// The signed-in user's tags, by name.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TagView>> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         let tags = Tag::list(&mut conn, owner).await.map_err(AppError::from).extend()?;
         Ok(tags.iter().map(TagView::from).collect())
     }
@@ -97,7 +89,7 @@ impl TagMutation {
         if changes.name.is_none() && changes.colour.is_none() {
             return Err(AppError::bad_input("name", "give a new name or colour")).extend();
         }
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         match Tag::update(&mut conn, owner, id, changes).await {
             Ok(tag) => Ok(TagView::from(&tag)),
             Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info))
@@ -112,7 +104,7 @@ impl TagMutation {
     /// Deletes a tag; it disappears from every recipe. Returns true.
     async fn delete_tag(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
-        let mut conn = ctx.data::<DbPool>()?.get().await.map_err(AppError::from).extend()?;
+        let mut conn = conn(ctx).await?;
         match Tag::delete(&mut conn, owner, id)
             .await
             .map_err(AppError::from)

@@ -1,17 +1,6 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{dev_token, TestApp};
-
-async fn recipe(app: &TestApp, token: &str, title: &str) -> String {
-    let created = app
-        .gql_as(
-            token,
-            "mutation($t: String!) { createRecipe(input: { title: $t }) { id } }",
-            json!({ "t": title }),
-        )
-        .await;
-    created["data"]["createRecipe"]["id"].as_str().unwrap().to_owned()
-}
+use crate::helpers::{create_recipe, dev_token, TestApp};
 
 async fn collection(app: &TestApp, token: &str, name: &str) -> Value {
     app.gql_as(
@@ -41,9 +30,9 @@ async fn collections_group_recipes_idempotently() {
     let app = TestApp::spawn().await;
     let token = dev_token("collector");
     let (a, b, c) = (
-        recipe(&app, &token, "A").await,
-        recipe(&app, &token, "B").await,
-        recipe(&app, &token, "C").await,
+        create_recipe(&app, &token, "A").await,
+        create_recipe(&app, &token, "B").await,
+        create_recipe(&app, &token, "C").await,
     );
     let created = collection(&app, &token, "Dinners").await;
     assert_eq!(created["data"]["createCollection"]["recipeCount"], 0);
@@ -147,7 +136,7 @@ async fn collections_are_private_and_names_unique_per_user() {
         )
         .await;
     assert_eq!(read["errors"][0]["extensions"]["code"], "NOT_FOUND");
-    let theirs = recipe(&app, &other, "Theirs").await;
+    let theirs = create_recipe(&app, &other, "Theirs").await;
     let add = app.gql_as(&token, ADD, json!({ "id": id, "r": [theirs] })).await;
     assert_eq!(
         add["errors"][0]["extensions"],
@@ -202,7 +191,7 @@ async fn another_users_tags_and_collections_are_not_found_for_every_mutation() {
     let owner = dev_token("keeper");
     let intruder = dev_token("intruder-c");
     let id = collection(&app, &owner, "Mine").await["data"]["createCollection"]["id"].clone();
-    let recipe_id = recipe(&app, &owner, "Kept").await;
+    let recipe_id = create_recipe(&app, &owner, "Kept").await;
     app.gql_as(&owner, ADD, json!({ "id": id, "r": [recipe_id] })).await;
     let tag = app
         .gql_as(

@@ -417,3 +417,15 @@ pub fn unique_ip() -> std::net::IpAddr {
     let n = uuid::Uuid::new_v4().as_u128();
     std::net::IpAddr::from([10, (n >> 16) as u8, (n >> 8) as u8, n as u8])
 }
+
+/// Creates a recipe titled `title` for the token's user; returns its id.
+pub async fn create_recipe(app: &TestApp, token: &str, title: &str) -> String {
+    let created = app
+        .gql_as(
+            token,
+            "mutation($t: String!) { createRecipe(input: { title: $t }) { id } }",
+            json!({ "t": title }),
+        )
+        .await;
+    created["data"]["createRecipe"]["id"].as_str().unwrap().to_owned()
+}

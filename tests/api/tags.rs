@@ -1,19 +1,8 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{dev_token, TestApp};
+use crate::helpers::{create_recipe, dev_token, TestApp};
 
 const SET: &str = "mutation($id: UUID!, $names: [String!]!) { setRecipeTags(recipeId: $id, names: $names) { tags { id name colour } } }";
-
-async fn recipe(app: &TestApp, token: &str, title: &str) -> String {
-    let created = app
-        .gql_as(
-            token,
-            "mutation($t: String!) { createRecipe(input: { title: $t }) { id } }",
-            json!({ "t": title }),
-        )
-        .await;
-    created["data"]["createRecipe"]["id"].as_str().unwrap().to_owned()
-}
 
 async fn set_tags(app: &TestApp, token: &str, id: &str, names: &[&str]) -> Value {
     app.gql_as(token, SET, json!({ "id": id, "names": names })).await
@@ -31,8 +20,8 @@ fn names(tags: &Value) -> Vec<&str> {
 async fn tags_are_per_user_and_unique_regardless_of_case() {
     let app = TestApp::spawn().await;
     let token = dev_token("tagger");
-    let soup = recipe(&app, &token, "Soup").await;
-    let stew = recipe(&app, &token, "Stew").await;
+    let soup = create_recipe(&app, &token, "Soup").await;
+    let stew = create_recipe(&app, &token, "Stew").await;
     let set = set_tags(&app, &token, &soup, &["Dinner", " vegan ", "dinner"]).await;
     assert_eq!(names(&set["data"]["setRecipeTags"]["tags"]), ["Dinner", "vegan"]);
     let set = set_tags(&app, &token, &stew, &["DINNER", "Winter"]).await;
@@ -67,7 +56,7 @@ async fn tags_are_per_user_and_unique_regardless_of_case() {
 async fn tags_can_be_renamed_recoloured_and_deleted() {
     let app = TestApp::spawn().await;
     let token = dev_token("curator");
-    let id = recipe(&app, &token, "Cake").await;
+    let id = create_recipe(&app, &token, "Cake").await;
     let tags = set_tags(&app, &token, &id, &["Sweet", "Baking"]).await["data"]["setRecipeTags"]["tags"].clone();
     let sweet = tags.as_array().unwrap().iter().find(|t| t["name"] == "Sweet").unwrap()["id"].clone();
     let baking = tags.as_array().unwrap().iter().find(|t| t["name"] == "Baking").unwrap()["id"].clone();
@@ -123,9 +112,9 @@ async fn tags_can_be_renamed_recoloured_and_deleted() {
 async fn recipes_filter_by_any_all_and_none_of_the_viewers_tags() {
     let app = TestApp::spawn().await;
     let token = dev_token("planner");
-    let a = recipe(&app, &token, "A").await;
-    let b = recipe(&app, &token, "B").await;
-    recipe(&app, &token, "C").await;
+    let a = create_recipe(&app, &token, "A").await;
+    let b = create_recipe(&app, &token, "B").await;
+    create_recipe(&app, &token, "C").await;
     let tags_a = set_tags(&app, &token, &a, &["quick", "vegan"]).await["data"]["setRecipeTags"]["tags"].clone();
     set_tags(&app, &token, &b, &["quick"]).await;
     let id_of = |name: &str| tags_a.as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone();
