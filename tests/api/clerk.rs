@@ -153,7 +153,10 @@ async fn expiry_allows_five_seconds_of_skew_and_no_more() {
     let jwks = JwksServer::start(&[&keys()[0]]).await;
     let app = clerk_app(&jwks.url).await;
     // Warm the key cache and the user row first, so the 4 s case is measured right after signing.
-    assert_eq!(status_with(&app, &sign(&keys()[0], &claims("user_skew"))).await, Status::Ok);
+    assert_eq!(
+        status_with(&app, &sign(&keys()[0], &claims("user_skew"))).await,
+        Status::Ok
+    );
     let mut late = claims("user_skew");
     late["exp"] = json!(now() - 4);
     assert_eq!(status_with(&app, &sign(&keys()[0], &late)).await, Status::Ok);
