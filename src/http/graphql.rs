@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql_rocket::GraphQLResponse;
 use rocket::data::{self, Data, FromData, ToByteUnit};
-use rocket::http::Status;
+use rocket::http::{Method, Status};
 use rocket::request::{FromRequest, Outcome};
 use rocket::Request;
 use serde_json::json;
@@ -197,7 +197,7 @@ pub async fn graphql_post(
         return Err(limited.respond(gateway.log, &gateway.meta, None));
     }
     let request = body.map_err(|e| gateway.body_error(e))?.0;
-    execute(&gateway, request).await
+    execute(&gateway, request, Method::Post).await
 }
 
 /// Query-string parameters of `GET /graphql` (all optional so that we, not Rocket, word the errors).
@@ -230,24 +230,16 @@ pub async fn graphql_get(
             .map_err(|e| AppError::BadRequest(format!("malformed `variables` parameter: {e}")))?;
         request = request.variables(async_graphql::Variables::from_json(value));
     }
-    // A GET must never change anything: it can be triggered cross-site by a link or an <img>.
-    let document = async_graphql::parser::parse_query(&request.query).ok();
-    if document
-        .and_then(|d| operation_type(&d, request.operation_name.as_deref()))
-        .is_some_and(|ty| ty != OperationType::Query)
-    {
-        return Err(JsonResponse::error(
-            Status::MethodNotAllowed,
-            "METHOD_NOT_ALLOWED",
-            "only queries may be sent with GET; use POST for mutations",
-        )
-        .header("Allow", "POST"));
-    }
-    execute(&gateway, request).await
+    execute(&gateway, request, Method::Get).await
 }
 
 /// Limits, probes, write quota, viewer, then the operation under a deadline, in a span with the request id.
-async fn execute(gw: &Gateway<'_>, request: async_graphql::Request) -> Result<GraphQLResponse, JsonResponse> {
+/// The document is parsed once here; a `GET` may only run a query.
+async fn execute(
+    gw: &Gateway<'_>,
+    request: async_graphql::Request,
+    method: Method,
+) -> Result<GraphQLResponse, JsonResponse> {
     gw.ctx.set_operation(request.operation_name.as_deref());
     let span = tracing::info_span!("graphql", request_id = %gw.ctx.id);
 
@@ -262,12 +254,20 @@ async fn execute(gw: &Gateway<'_>, request: async_graphql::Request) -> Result<Gr
             return Err(AppError::QueryLimit(violation.message).into());
         }
     };
-    report_probes(gw, &request);
-    let is_write = document
+    let operation = document
         .as_ref()
-        .and_then(|d| operation_type(d, request.operation_name.as_deref()))
-        .is_some_and(|ty| ty == OperationType::Mutation);
-    if is_write {
+        .and_then(|d| operation_type(d, request.operation_name.as_deref()));
+    // A GET must never change anything: it can be triggered cross-site by a link or an <img>.
+    if method == Method::Get && operation.is_some_and(|ty| ty != OperationType::Query) {
+        return Err(JsonResponse::error(
+            Status::MethodNotAllowed,
+            "METHOD_NOT_ALLOWED",
+            "only queries may be sent with GET; use POST for mutations",
+        )
+        .header("Allow", "POST"));
+    }
+    report_probes(gw, &request);
+    if operation == Some(OperationType::Mutation) {
         if let Err(limited) = gw.limits.write(gw.client_ip) {
             return Err(limited.respond(gw.log, &gw.meta, None));
         }
