@@ -504,11 +504,11 @@ impl RecipeMutation {
     ) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let current = Recipe::find_full(&mut conn, owner, id)
+        let current = Recipe::find(&mut conn, owner, id)
             .await
             .map_err(AppError::from)
             .extend()?;
-        let valid = validate_patch(&current.recipe, &patch).extend()?;
+        let valid = validate_patch(&current, &patch).extend()?;
         match Recipe::update(&mut conn, owner, id, expected_version, valid)
             .await
             .map_err(AppError::from)

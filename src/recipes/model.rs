@@ -284,14 +284,18 @@ impl Recipe {
         .await
     }
 
-    /// The owner's recipe with its parts; `NotFound` for a missing or foreign id alike.
-    pub async fn find_full(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<FullRecipe> {
-        let recipe = recipes::table
+    /// The owner's recipe row; `NotFound` for a missing or foreign id alike.
+    pub async fn find(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<Recipe> {
+        recipes::table
             .filter(recipes::id.eq(id).and(recipes::owner_id.eq(owner_id)))
             .select(Recipe::as_select())
             .first(conn)
-            .await?;
-        recipe.with_parts(conn).await
+            .await
+    }
+
+    /// The owner's recipe with its parts; `NotFound` for a missing or foreign id alike.
+    pub async fn find_full(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<FullRecipe> {
+        Self::find(conn, owner_id, id).await?.with_parts(conn).await
     }
 
     /// Anyone's `PUBLIC` or `UNLISTED` recipe; `NotFound` for private, missing or foreign-private alike.
