@@ -415,24 +415,26 @@ impl Recipe {
         }
         let direction = if q.descending { "desc" } else { "asc" };
         let search = q.text.clone().unwrap_or_default();
-        let rank = || {
-            sql::<BigInt>(RANK_HEAD)
-                .bind::<Text, _>(search.clone())
-                .sql(RANK_MID)
-                .bind::<Text, _>(search.clone())
-                .sql(RANK_TAIL)
-        };
-        let mut page = filtered(owner_id, q, fuzzy)
-            .select((Recipe::as_select(), rank()))
-            .limit(q.limit + 1);
-        page = match q.sort {
-            SortKey::Relevance => page.order(
-                sql::<Text>(RANK_HEAD)
+        // The relevance expression with the search text bound twice, between SQL `$open` and `$close`
+        // (a macro: diesel's bound-literal types cannot be named outside diesel).
+        macro_rules! ranked {
+            ($sql_type:ty, $open:expr, $close:expr) => {
+                sql::<$sql_type>($open)
                     .bind::<Text, _>(search.clone())
                     .sql(RANK_MID)
                     .bind::<Text, _>(search.clone())
-                    .sql(&format!("{RANK_TAIL} {direction}, id {direction}")),
-            ),
+                    .sql($close)
+            };
+        }
+        let mut page = filtered(owner_id, q, fuzzy)
+            .select((Recipe::as_select(), ranked!(BigInt, RANK_HEAD, RANK_TAIL)))
+            .limit(q.limit + 1);
+        page = match q.sort {
+            SortKey::Relevance => page.order(ranked!(
+                Text,
+                RANK_HEAD,
+                &format!("{RANK_TAIL} {direction}, id {direction}")
+            )),
             key => page.order(sql::<Text>(&format!("{} {direction}, id {direction}", key.sql()))),
         };
         if let Some((value, id)) = &q.after {
@@ -444,11 +446,7 @@ impl Recipe {
                 SortValue::Text(t) => page.filter(head.bind::<Text, _>(t).sql(", ").bind::<U, _>(*id).sql(")")),
                 SortValue::Int(i) => page.filter(head.bind::<Int4, _>(i).sql(", ").bind::<U, _>(*id).sql(")")),
                 SortValue::Rank(r) => page.filter(
-                    sql::<Bool>(&format!("({RANK_HEAD}"))
-                        .bind::<Text, _>(search.clone())
-                        .sql(RANK_MID)
-                        .bind::<Text, _>(search.clone())
-                        .sql(&format!("{RANK_TAIL}, id) {op} ("))
+                    ranked!(Bool, &format!("({RANK_HEAD}"), &format!("{RANK_TAIL}, id) {op} ("))
                         .bind::<BigInt, _>(r)
                         .sql(", ")
                         .bind::<U, _>(*id)
