@@ -1,5 +1,5 @@
-//! The recipe catalogue: recipes with structured ingredients and steps, exact quantities, and the
-//! ingredient-line parser. Listing, search, tags and collections come with the rest of the catalogue issue.
+//! The recipe catalogue: recipes with structured ingredients and steps, listing and search, exact
+//! quantities and scaling, and the ingredient-line parser. Tags and collections have their own folders.
 
 mod graphql;
 mod input;
@@ -9,4 +9,4 @@ pub mod quantity;
 
 pub use graphql::{list_recipes, page_cost, RecipeConnection, RecipeMutation, RecipeQuery};
 pub use input::{RecipeFilter, RecipeSort};
-pub use model::CollectionScope;
+pub use model::{CollectionScope, Recipe};

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{recipe_tags, recipes, tags};
+use crate::db::schema::{recipe_tags, tags};
+use crate::recipes::Recipe;
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`.
@@ -59,11 +60,7 @@ impl Tag {
         names: &[String],
     ) -> QueryResult<()> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            recipes::table
-                .filter(recipes::id.eq(recipe_id).and(recipes::owner_id.eq(owner_id)))
-                .select(recipes::id)
-                .first::<Uuid>(conn)
-                .await?;
+            Recipe::find(conn, owner_id, recipe_id).await?;
             let new: Vec<_> = names
                 .iter()
                 .map(|name| {
