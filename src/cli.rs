@@ -168,7 +168,7 @@ fn dev_token(config: &AppConfig, user: &str, email: Option<&str>) -> anyhow::Res
     if !crate::auth::dev_token::valid_name(user) {
         bail!("--user must be 1 to 64 letters, digits, '-', '_' or '.'");
     }
-    if email.is_some_and(|e| e.len() > 320 || !e.contains('@')) {
+    if email.is_some_and(|e| !crate::users::plausible_email(e)) {
         bail!("--email must be an e-mail address");
     }
     crate::auth::dev_token::issue(&config.secret_key, user, email)

@@ -6,4 +6,4 @@ mod model;
 pub mod service;
 
 pub use graphql::{UserMutation, UserQuery};
-pub use model::{NewUser, User, UserChangeset};
+pub use model::{plausible_email, NewUser, User, UserChangeset};

@@ -33,16 +33,18 @@ pub struct NewUser {
     pub name: Option<String>,
 }
 
+/// Short enough for the column and shaped like an address; anything else is not kept.
+pub fn plausible_email(email: &str) -> bool {
+    email.len() <= MAX_EMAIL && email.contains('@')
+}
+
 impl NewUser {
     /// Claims are untrusted text: over-long values are dropped rather than failing the sign-in.
     pub fn from_identity(identity: &Identity) -> Self {
         Self {
             id: Uuid::now_v7(),
             clerk_id: identity.subject.clone(),
-            email: identity
-                .email
-                .clone()
-                .filter(|e| e.len() <= MAX_EMAIL && e.contains('@')),
+            email: identity.email.clone().filter(|e| plausible_email(e)),
             name: identity.name.clone().filter(|n| n.chars().count() <= MAX_NAME),
         }
     }
