@@ -36,6 +36,10 @@ pub const ENV_KEYS: &[&str] = &[
     "REQUEST_BODY_TIMEOUT_SECS",
     "DATABASE_SSL_EXEMPT_HOSTS",
     "DATABASE_CA_FILE",
+    "ADMIN_USER_IDS",
+    "QUARANTINE_RETENTION_DAYS",
+    "UPLOAD_DAILY_FILE_LIMIT",
+    "UPLOAD_QUOTA_BYTES",
 ];
 
 /// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).
@@ -95,6 +99,14 @@ struct RawConfig {
     database_ssl_exempt_hosts: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     graphiql_enabled: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    admin_user_ids: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    quarantine_retention_days: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    upload_daily_file_limit: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    upload_quota_bytes: Option<String>,
 }
 
 /// Clerk settings; the sign-in issue consumes them.
@@ -133,6 +145,12 @@ pub struct AppConfig {
     pub max_upload_size: u64,
     pub clamd_addr: Option<String>,
     pub graphiql_enabled: bool,
+    /// Clerk user ids (`user_…`) allowed to review the quarantine.
+    pub admin_user_ids: Vec<String>,
+    /// Quarantined and rejected uploads are purged after this many days (`QUARANTINE_RETENTION_DAYS`, 30).
+    pub quarantine_retention_days: u64,
+    /// Files per user per 24 hours and bytes stored per user (100 and 1 GiB).
+    pub upload_quotas: crate::media::Quotas,
     /// Rocket's own settings (address, port, limits), already merged with ours.
     pub rocket: Figment,
 }
@@ -215,6 +233,16 @@ impl AppConfig {
             clamd_addr: raw.clamd_addr.filter(|a| !a.is_empty()),
             graphiql_enabled: parse_flag("GRAPHIQL_ENABLED", raw.graphiql_enabled)?
                 .unwrap_or(env == AppEnv::Development),
+            admin_user_ids: split_list(raw.admin_user_ids.as_deref()),
+            quarantine_retention_days: parse_setting("QUARANTINE_RETENTION_DAYS", raw.quarantine_retention_days)?
+                .unwrap_or(30)
+                .max(1),
+            upload_quotas: crate::media::Quotas {
+                files_per_day: signed(
+                    parse_setting("UPLOAD_DAILY_FILE_LIMIT", raw.upload_daily_file_limit)?.unwrap_or(100),
+                ),
+                total_bytes: signed(parse_setting("UPLOAD_QUOTA_BYTES", raw.upload_quota_bytes)?.unwrap_or(1 << 30)),
+            },
             rocket: figment,
         })
     }
@@ -298,6 +326,10 @@ fn parse_setting(name: &str, value: Option<String>) -> anyhow::Result<Option<u64
             .map(Some)
             .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{v}`")),
     }
+}
+
+fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// A boolean setting (`true/false`, `1/0`, `yes/no`, `on/off`); empty means unset.

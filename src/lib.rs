@@ -12,6 +12,8 @@ pub mod error;
 pub mod graphql;
 pub mod health;
 pub mod http;
+pub mod log_file;
+pub mod media;
 pub mod net;
 pub mod recipes;
 pub mod security_log;
@@ -20,6 +22,8 @@ pub mod telemetry;
 pub mod threats;
 pub mod users;
 
+use std::sync::Arc;
+
 use rocket::{Build, Rocket};
 
 use secrecy::ExposeSecret as _;
@@ -27,6 +31,7 @@ use secrecy::ExposeSecret as _;
 use crate::auth::svix::SvixVerifier;
 use crate::auth::Authenticator;
 use crate::config::AppConfig;
+use crate::media::MediaService;
 use crate::security_log::SecurityLog;
 
 /// Connections per process: enough for 2 cores with headroom for slow queries.
@@ -35,9 +40,10 @@ const POOL_SIZE: usize = 16;
 /// Builds the application for a resolved configuration (`database_url` set).
 pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
     let pool = db::build_pool(config.database_url()?, POOL_SIZE)?;
-    let schema = graphql::build(&config, pool.clone());
-    let authenticator = Authenticator::new(&config)?;
     let security_log = SecurityLog::open(&config.log_dir)?;
+    let media = Arc::new(MediaService::new(&config, security_log.clone())?);
+    let schema = graphql::build(&config, pool.clone(), Arc::clone(&media));
+    let authenticator = Authenticator::new(&config)?;
     let webhook_secret = config
         .clerk
         .webhook_secret
@@ -46,6 +52,8 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
     let webhook = http::ClerkWebhook(webhook_secret.as_deref().map(SvixVerifier::new).transpose()?);
     let rate_limits = http::RateLimits::new(config.rate_limit_enabled);
     Ok(http::mount(rocket::custom(config.rocket.clone()), &config)
+        .attach(http::maintenance(Arc::clone(&media), pool.clone()))
+        .manage(media)
         .manage(pool)
         .manage(rate_limits)
         .manage(schema)

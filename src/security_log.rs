@@ -1,19 +1,16 @@
 //! `LOG_DIR/security_events.log`: one JSON line per refused or suspicious request, for operators and SIEMs.
 //! Never holds a token, a secret or file contents: tokens appear only as a short SHA-256 fingerprint.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::Arc;
 
-use anyhow::Context as _;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::log_file::LogFile;
+pub use crate::log_file::{MAX_FILE_BYTES, ROTATED_FILES};
+
 pub const FILE_NAME: &str = "security_events.log";
-/// The file is rotated past this size; `ROTATED_FILES` older files are kept (`.1` newest).
-pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
-pub const ROTATED_FILES: usize = 5;
 /// Client-supplied text (user agent, route) is cut to this many characters.
 const MAX_FIELD_CHARS: usize = 256;
 
@@ -48,11 +45,10 @@ struct Line<'a> {
     details: serde_json::Value,
 }
 
-/// The append-only security event file (mode 0600), rotated by size.
+/// The append-only security event file (mode 0600), rotated by size. Clones share the file.
+#[derive(Clone)]
 pub struct SecurityLog {
-    path: PathBuf,
-    max_bytes: u64,
-    file: Mutex<File>,
+    file: Arc<LogFile>,
 }
 
 impl SecurityLog {
@@ -61,18 +57,13 @@ impl SecurityLog {
     }
 
     pub fn open_with_limit(log_dir: &Path, max_bytes: u64) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(log_dir).with_context(|| format!("cannot create LOG_DIR {}", log_dir.display()))?;
-        let path = log_dir.join(FILE_NAME);
-        let file = open_append(&path)?;
         Ok(Self {
-            path,
-            max_bytes,
-            file: Mutex::new(file),
+            file: Arc::new(LogFile::open(log_dir, FILE_NAME, max_bytes)?),
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// Appends one event and mirrors it to the tracing log.
@@ -96,44 +87,8 @@ impl SecurityLog {
             details,
         };
         tracing::warn!(target: "homechef::security", event_type, request_id = %meta.request_id, "security event");
-        let Ok(mut text) = serde_json::to_string(&line) else {
-            return;
-        };
-        text.push('\n');
-        let Ok(mut file) = self.file.lock() else {
-            return;
-        };
-        if file.write_all(text.as_bytes()).is_err() {
-            tracing::error!(path = %self.path.display(), "could not write the security event log");
-        }
-        if file.metadata().is_ok_and(|m| m.len() > self.max_bytes) {
-            match self.rotate() {
-                Ok(fresh) => *file = fresh,
-                Err(e) => tracing::error!(error = %e, "could not rotate the security event log"),
-            }
-        }
+        self.file.append(&line);
     }
-
-    /// `x.log` → `x.log.1` → … → `x.log.N` (dropped), then a new `x.log`.
-    fn rotate(&self) -> anyhow::Result<File> {
-        let numbered = |n: usize| PathBuf::from(format!("{}.{n}", self.path.display()));
-        for n in (1..ROTATED_FILES).rev() {
-            if numbered(n).exists() {
-                std::fs::rename(numbered(n), numbered(n + 1))?;
-            }
-        }
-        std::fs::rename(&self.path, numbered(1))?;
-        open_append(&self.path)
-    }
-}
-
-fn open_append(path: &Path) -> anyhow::Result<File> {
-    let mut options = OpenOptions::new();
-    options.create(true).append(true);
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))
 }
 
 /// First 16 hex digits of the token's SHA-256: enough to correlate, useless to replay.

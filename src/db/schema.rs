@@ -27,6 +27,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    media (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        recipe_id -> Uuid,
+        status -> Text,
+        position -> Int4,
+        is_cover -> Bool,
+        declared_type -> Nullable<Text>,
+        sniffed_type -> Nullable<Text>,
+        size_bytes -> Int8,
+        sha256 -> Text,
+        width -> Nullable<Int4>,
+        height -> Nullable<Int4>,
+        score -> Int4,
+        findings -> Jsonb,
+        scan_pending -> Bool,
+        blurhash -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media_garbage (id) {
+        id -> Int8,
+        area -> Text,
+        storage_key -> Text,
+        queued_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media_variants (media_id, name) {
+        media_id -> Uuid,
+        name -> Text,
+        storage_key -> Text,
+        content_type -> Text,
+        width -> Int4,
+        height -> Int4,
+        size_bytes -> Int8,
+    }
+}
+
+diesel::table! {
     recipe_tags (recipe_id, tag_id) {
         recipe_id -> Uuid,
         tag_id -> Uuid,
@@ -116,6 +160,9 @@ diesel::table! {
 diesel::joinable!(collection_recipes -> collections (collection_id));
 diesel::joinable!(collection_recipes -> recipes (recipe_id));
 diesel::joinable!(collections -> users (owner_id));
+diesel::joinable!(media -> recipes (recipe_id));
+diesel::joinable!(media -> users (owner_id));
+diesel::joinable!(media_variants -> media (media_id));
 diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
 diesel::joinable!(recipe_steps -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> recipes (recipe_id));
@@ -126,6 +173,9 @@ diesel::joinable!(recipes -> users (owner_id));
 diesel::allow_tables_to_appear_in_same_query!(
     collection_recipes,
     collections,
+    media,
+    media_garbage,
+    media_variants,
     recipe_ingredients,
     recipe_steps,
     recipe_tags,

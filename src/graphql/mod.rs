@@ -8,15 +8,29 @@ use crate::collections::{CollectionMutation, CollectionQuery};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
+use crate::media::{MediaMutation, MediaQuery, MediaService};
 use crate::recipes::{RecipeMutation, RecipeQuery};
 use crate::tags::{TagMutation, TagQuery};
 use crate::users::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(HealthQuery, UserQuery, RecipeQuery, TagQuery, CollectionQuery);
+pub struct QueryRoot(
+    HealthQuery,
+    UserQuery,
+    RecipeQuery,
+    TagQuery,
+    CollectionQuery,
+    MediaQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(UserMutation, RecipeMutation, TagMutation, CollectionMutation);
+pub struct MutationRoot(
+    UserMutation,
+    RecipeMutation,
+    TagMutation,
+    CollectionMutation,
+    MediaMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -49,9 +63,10 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
 }
 
 /// The executable schema for a running server.
-pub fn build(config: &AppConfig, pool: DbPool) -> AppSchema {
+pub fn build(config: &AppConfig, pool: DbPool, media: std::sync::Arc<MediaService>) -> AppSchema {
     let mut schema = builder()
         .data(pool)
+        .data(media)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)

@@ -3,6 +3,7 @@
 //! deadline. Every refusal is a JSON error with a stable code, and the security-relevant ones are logged.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
@@ -15,76 +16,107 @@ use serde_json::json;
 use tracing::Instrument as _;
 
 use super::context::RequestContext;
-use super::rate_limit::{GraphqlLimit, RateLimits};
+use super::multipart;
+use super::rate_limit::{GraphqlLimit, Limited, RateLimits};
 use super::response::JsonResponse;
 use crate::auth::{bearer_token, AuthError, Authenticator, Viewer, ViewerError};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppError;
 use crate::graphql::{limits, AppSchema};
+use crate::media::{MediaService, SpooledFile, SpooledFiles};
 use crate::security_log::{fingerprint, RequestMeta, SecurityLog, Severity};
 
 /// Largest JSON request body: documents are small; anything bigger is an attack or a bug.
-pub const MAX_JSON_BODY: u64 = 64 * 1024;
+pub(super) const MAX_JSON_BODY: u64 = 64 * 1024;
 /// Longest an operation may run.
 pub const EXECUTION_TIMEOUT: Duration = Duration::from_secs(10);
-/// Files per multipart request.
-pub const MAX_FILES: usize = 5;
+/// Longest an operation with files may run: each file is scanned, decoded and re-encoded.
+pub const UPLOAD_EXECUTION_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One GraphQL operation read from the body.
-pub struct GraphQLBody(async_graphql::Request);
+/// One GraphQL operation read from the body, with the files a multipart request spooled to quarantine.
+pub struct GraphQLBody {
+    request: async_graphql::Request,
+    files: Vec<SpooledFile>,
+}
+
+/// Why a body was refused: a client error, or the upload rate limit (checked before anything is spooled).
+#[derive(Debug)]
+pub enum BodyError {
+    App(AppError),
+    Limited(Limited),
+}
+
+impl From<AppError> for BodyError {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
 
 #[rocket::async_trait]
 impl<'r> FromData<'r> for GraphQLBody {
-    type Error = AppError;
+    type Error = BodyError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         match read_body(req, data).await {
-            Ok(request) => data::Outcome::Success(Self(request)),
-            Err(e) => data::Outcome::Error((Status::from_code(e.http_status()).unwrap_or(Status::BadRequest), e)),
+            Ok(body) => data::Outcome::Success(body),
+            Err(BodyError::App(e)) => data::Outcome::Error((
+                Status::from_code(e.http_status()).unwrap_or(Status::BadRequest),
+                BodyError::App(e),
+            )),
+            Err(limited) => data::Outcome::Error((Status::TooManyRequests, limited)),
         }
     }
 }
 
-async fn read_body(req: &Request<'_>, data: Data<'_>) -> Result<async_graphql::Request, AppError> {
-    let config = req
-        .rocket()
-        .state::<AppConfig>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no config")))?;
+async fn read_body(req: &Request<'_>, data: Data<'_>) -> Result<GraphQLBody, BodyError> {
+    let rocket = req.rocket();
+    let (Some(config), Some(media), Some(limits)) = (
+        rocket.state::<AppConfig>(),
+        rocket.state::<Arc<MediaService>>(),
+        rocket.state::<RateLimits>(),
+    ) else {
+        return Err(AppError::internal(anyhow::anyhow!("application state missing")).into());
+    };
     let content_type = req.content_type();
     let multipart = content_type.is_some_and(|ct| ct.top() == "multipart" && ct.sub() == "form-data");
     // Browsers send form posts and text/plain cross-site without a preflight: refusing them closes CSRF.
     if multipart && !has_preflight_header(req) {
-        return Err(AppError::UnsupportedMediaType);
+        return Err(AppError::UnsupportedMediaType.into());
     }
     if !multipart && !content_type.is_some_and(|ct| ct.is_json()) {
-        return Err(AppError::UnsupportedMediaType);
+        return Err(AppError::UnsupportedMediaType.into());
     }
-    let limit = if multipart {
-        config.max_request_size
-    } else {
-        MAX_JSON_BODY
-    };
+    if multipart {
+        limits.upload_from(req.client_ip()).map_err(BodyError::Limited)?;
+        let raw_type = req.headers().get_one("Content-Type").unwrap_or_default();
+        // Spooled files are removed when dropped: a timeout or refusal leaves nothing in quarantine.
+        let read = multipart::read(data, raw_type, config.max_request_size, media);
+        let parsed = tokio::time::timeout(config.body_timeout, read)
+            .await
+            .map_err(|_| AppError::RequestTimeout)??;
+        return Ok(GraphQLBody {
+            request: parsed.request,
+            files: parsed.files,
+        });
+    }
     // The cap is enforced while streaming (chunked bodies too): we stop reading at limit + 1 bytes.
-    let read = tokio::time::timeout(config.body_timeout, data.open((limit + 1).bytes()).into_bytes()).await;
+    let read = tokio::time::timeout(config.body_timeout, data.open((MAX_JSON_BODY + 1).bytes()).into_bytes()).await;
     let body = match read {
-        Err(_) => return Err(AppError::RequestTimeout),
-        Ok(Err(_)) => return Err(AppError::BadRequest("could not read the request body".into())),
-        Ok(Ok(body)) if body.value.len() as u64 > limit => {
-            return Err(AppError::PayloadTooLarge { limit_bytes: limit })
+        Err(_) => return Err(AppError::RequestTimeout.into()),
+        Ok(Err(_)) => return Err(AppError::BadRequest("could not read the request body".into()).into()),
+        Ok(Ok(body)) if body.value.len() as u64 > MAX_JSON_BODY => {
+            return Err(AppError::PayloadTooLarge {
+                limit_bytes: MAX_JSON_BODY,
+            }
+            .into())
         }
         Ok(Ok(body)) => body.into_inner(),
     };
-    if multipart {
-        let raw_type = req.headers().get_one("Content-Type").map(str::to_owned);
-        let options = async_graphql::http::MultipartOptions::default()
-            .max_num_files(MAX_FILES)
-            .max_file_size(usize::try_from(config.max_upload_size).unwrap_or(usize::MAX));
-        return async_graphql::http::receive_body(raw_type, rocket::futures::io::Cursor::new(body), options)
-            .await
-            .map_err(|e| AppError::BadRequest(format!("malformed multipart request: {e}")));
-    }
-    parse_body(&body)
+    Ok(GraphQLBody {
+        request: parse_body(&body)?,
+        files: Vec::new(),
+    })
 }
 
 fn has_preflight_header(req: &Request<'_>) -> bool {
@@ -93,7 +125,7 @@ fn has_preflight_header(req: &Request<'_>) -> bool {
         .any(|name| req.headers().get_one(name).is_some_and(|v| !v.trim().is_empty()))
 }
 
-fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError> {
+pub(super) fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return Err(AppError::BadRequest(
             "batched requests are not supported; send one operation per request".into(),
@@ -191,13 +223,17 @@ impl Gateway<'_> {
 pub async fn graphql_post(
     gateway: Gateway<'_>,
     limit: GraphqlLimit<'_>,
-    body: Result<GraphQLBody, AppError>,
+    body: Result<GraphQLBody, BodyError>,
 ) -> Result<GraphQLResponse, JsonResponse> {
     if let Err(limited) = gateway.limits.route("graphql", &limit) {
         return Err(limited.respond(gateway.log, &gateway.meta, None));
     }
-    let request = body.map_err(|e| gateway.body_error(e))?.0;
-    execute(&gateway, request, Method::Post).await
+    let body = match body {
+        Ok(body) => body,
+        Err(BodyError::App(e)) => return Err(gateway.body_error(e)),
+        Err(BodyError::Limited(limited)) => return Err(limited.respond(gateway.log, &gateway.meta, None)),
+    };
+    execute(&gateway, body.request, body.files, Method::Post).await
 }
 
 /// Query-string parameters of `GET /graphql` (all optional so that we, not Rocket, word the errors).
@@ -230,7 +266,7 @@ pub async fn graphql_get(
             .map_err(|e| AppError::BadRequest(format!("malformed `variables` parameter: {e}")))?;
         request = request.variables(async_graphql::Variables::from_json(value));
     }
-    execute(&gateway, request, Method::Get).await
+    execute(&gateway, request, Vec::new(), Method::Get).await
 }
 
 /// Limits, probes, write quota, viewer, then the operation under a deadline, in a span with the request id.
@@ -238,6 +274,7 @@ pub async fn graphql_get(
 async fn execute(
     gw: &Gateway<'_>,
     request: async_graphql::Request,
+    files: Vec<SpooledFile>,
     method: Method,
 ) -> Result<GraphQLResponse, JsonResponse> {
     gw.ctx.set_operation(request.operation_name.as_deref());
@@ -273,7 +310,7 @@ async fn execute(
         }
     }
 
-    let (result, statements) = crate::db::count_statements(run(gw, request, span)).await;
+    let (result, statements) = crate::db::count_statements(run(gw, request, files, span)).await;
     gw.ctx.set_sql_statements(statements);
     result
 }
@@ -282,6 +319,7 @@ async fn execute(
 async fn run(
     gw: &Gateway<'_>,
     request: async_graphql::Request,
+    files: Vec<SpooledFile>,
     span: tracing::Span,
 ) -> Result<GraphQLResponse, JsonResponse> {
     let viewer = resolve_viewer(gw).instrument(span.clone()).await?;
@@ -289,8 +327,21 @@ async fn run(
         Viewer::User(user) => Some(user.id.to_string()),
         Viewer::Anonymous => None,
     };
-    let request = request.data::<Viewer>(viewer);
-    let response = tokio::time::timeout(EXECUTION_TIMEOUT, gw.schema.execute(request))
+    let deadline = if files.is_empty() {
+        EXECUTION_TIMEOUT
+    } else {
+        if let Viewer::User(user) = &viewer {
+            if let Err(limited) = gw.limits.upload_by(user.id) {
+                return Err(limited.respond(gw.log, &gw.meta, user_id.as_deref()));
+            }
+        }
+        UPLOAD_EXECUTION_TIMEOUT
+    };
+    let request = request
+        .data::<Viewer>(viewer)
+        .data(gw.meta.clone())
+        .data(SpooledFiles::new(files));
+    let response = tokio::time::timeout(deadline, gw.schema.execute(request))
         .instrument(span)
         .await
         .map_err(|_| {

@@ -57,13 +57,19 @@ impl Fairing for SecurityHeaders {
             CspNonce(nonce) if !nonce.is_empty() => graphiql_csp(nonce),
             _ => API_CSP.to_owned(),
         };
-        res.set_raw_header("Content-Security-Policy", csp);
+        // A route may send a stricter policy of its own (media: `sandbox`).
+        if !res.headers().contains("Content-Security-Policy") {
+            res.set_raw_header("Content-Security-Policy", csp);
+        }
         res.set_raw_header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
         res.set_raw_header("X-Content-Type-Options", "nosniff");
         res.set_raw_header("X-Frame-Options", "DENY");
         res.set_raw_header("Referrer-Policy", "no-referrer");
         res.set_raw_header("Cross-Origin-Opener-Policy", "same-origin");
-        res.set_raw_header("Cross-Origin-Resource-Policy", "same-origin");
+        // Media opt in to `cross-origin` so the PWA on another origin can show them in <img>.
+        if !res.headers().contains("Cross-Origin-Resource-Policy") {
+            res.set_raw_header("Cross-Origin-Resource-Policy", "same-origin");
+        }
         res.set_raw_header("Permissions-Policy", PERMISSIONS_POLICY);
         if !res.headers().contains("Cache-Control") {
             res.set_raw_header("Cache-Control", "no-store");

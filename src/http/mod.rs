@@ -6,6 +6,8 @@ mod graphiql;
 mod graphql;
 mod headers;
 mod health;
+mod media;
+mod multipart;
 mod rate_limit;
 mod response;
 mod threats;
@@ -14,6 +16,7 @@ mod webhooks;
 use rocket::{Build, Rocket};
 
 pub use context::{RequestContext, REQUEST_ID_HEADER};
+pub use media::maintenance;
 pub use rate_limit::RateLimits;
 pub use webhooks::ClerkWebhook;
 
@@ -45,6 +48,7 @@ pub fn mount(rocket: Rocket<Build>, config: &AppConfig) -> Rocket<Build> {
                 health::live,
                 health::ready,
                 webhooks::clerk,
+                media::serve,
             ],
         )
         .register("/", rocket::catchers![response::default_catcher])

@@ -42,11 +42,23 @@ impl<'r> RocketGovernable<'r> for WebhookQuota {
     }
 }
 
+/// `/media/…`: 600 requests a minute per address, bursts of 200 (a grid of photos loads many at once).
+pub struct MediaQuota;
+
+impl<'r> RocketGovernable<'r> for MediaQuota {
+    fn quota(_: Method, _: &str) -> Quota {
+        per_minute(600, 200)
+    }
+}
+
+pub type MediaLimit<'r> = Result<RocketGovernor<'r, MediaQuota>, LimitError>;
 pub type GraphqlLimit<'r> = Result<RocketGovernor<'r, GraphqlQuota>, LimitError>;
 pub type WebhookLimit<'r> = Result<RocketGovernor<'r, WebhookQuota>, LimitError>;
 
 /// Writes (mutations): 20 a minute per address, bursts of 10.
 pub const WRITE_QUOTA: (u32, u32) = (20, 10);
+/// Upload requests: 3 a minute per address and 3 a minute per user.
+pub const UPLOAD_QUOTA: (u32, u32) = (3, 3);
 /// Authentication failures: 100 an hour per address; past that, tokens are refused before verification.
 pub const AUTH_FAILURES_PER_HOUR: u32 = 100;
 
@@ -62,6 +74,8 @@ pub struct RateLimits {
     enabled: bool,
     writes: DefaultKeyedRateLimiter<IpAddr>,
     auth_failures: DefaultKeyedRateLimiter<IpAddr>,
+    uploads_by_address: DefaultKeyedRateLimiter<IpAddr>,
+    uploads_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     auth_blocked: Mutex<HashMap<IpAddr, Instant>>,
 }
 
@@ -72,6 +86,8 @@ impl RateLimits {
             enabled,
             writes: RateLimiter::dashmap(per_minute(WRITE_QUOTA.0, WRITE_QUOTA.1)),
             auth_failures: RateLimiter::dashmap(hourly),
+            uploads_by_address: RateLimiter::dashmap(per_minute(UPLOAD_QUOTA.0, UPLOAD_QUOTA.1)),
+            uploads_by_user: RateLimiter::dashmap(per_minute(UPLOAD_QUOTA.0, UPLOAD_QUOTA.1)),
             auth_blocked: Mutex::new(HashMap::new()),
         }
     }
@@ -89,14 +105,33 @@ impl RateLimits {
     }
 
     pub fn write(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
-        let Some(ip) = ip.filter(|_| self.enabled) else {
+        self.check(&self.writes, ip, "writes", WRITE_QUOTA.1)
+    }
+
+    /// Checked before a multipart body is read, so a flood is refused before anything is spooled.
+    pub fn upload_from(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
+        self.check(&self.uploads_by_address, ip, "uploads", UPLOAD_QUOTA.1)
+    }
+
+    pub fn upload_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
+        self.check(&self.uploads_by_user, Some(user), "uploads", UPLOAD_QUOTA.1)
+    }
+
+    fn check<K: std::hash::Hash + Eq + Clone>(
+        &self,
+        limiter: &DefaultKeyedRateLimiter<K>,
+        key: Option<K>,
+        class: &'static str,
+        limit: u32,
+    ) -> Result<(), Limited> {
+        let Some(key) = key.filter(|_| self.enabled) else {
             return Ok(());
         };
-        self.writes.retain_recent();
-        self.writes.check_key(&ip).map_err(|not_until| Limited {
-            class: "writes",
+        limiter.retain_recent();
+        limiter.check_key(&key).map_err(|not_until| Limited {
+            class,
             retry_after_secs: not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1),
-            limit: WRITE_QUOTA.1,
+            limit,
         })
     }
 

@@ -12,8 +12,11 @@ use super::input::{
 use super::model::{CollectionScope, FullRecipe, Ingredient, ListQuery, Recipe, SortKey, SortValue, Step};
 use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS, UNITS};
 use super::quantity::Quantity;
+use std::sync::Arc;
+
 use crate::error::AppError;
 use crate::graphql::{conn, viewer_id};
+use crate::media::{ImageView, MediaService, StoredImage};
 use crate::tags::{Tag, TagView};
 
 /// Lines per `parseIngredients` call (the catalogue's own per-recipe limit).
@@ -82,6 +85,8 @@ pub struct RecipeView {
     pub steps: Vec<StepView>,
     /// By name.
     pub tags: Vec<TagView>,
+    #[graphql(skip)]
+    pub stored_images: Vec<StoredImage>,
 }
 
 #[async_graphql::ComplexObject]
@@ -110,6 +115,29 @@ impl RecipeView {
             .iter()
             .map(|i| IngredientView::new(i.clone(), factor))
             .collect())
+    }
+
+    /// Promoted photos in order. URLs are signed and expire unless the recipe is `PUBLIC`.
+    async fn images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ImageView>> {
+        let media = ctx.data::<Arc<MediaService>>()?;
+        let public = self.visibility == Visibility::Public;
+        Ok(self
+            .stored_images
+            .iter()
+            .map(|i| ImageView::new(i, public, media))
+            .collect())
+    }
+
+    /// The image chosen with `setRecipeCoverImage`, else the first one.
+    async fn cover_image(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ImageView>> {
+        let media = ctx.data::<Arc<MediaService>>()?;
+        let public = self.visibility == Visibility::Public;
+        let cover = self
+            .stored_images
+            .iter()
+            .find(|i| i.media.is_cover)
+            .or_else(|| self.stored_images.first());
+        Ok(cover.map(|i| ImageView::new(i, public, media)))
     }
 }
 
@@ -213,6 +241,7 @@ impl From<FullRecipe> for RecipeView {
             stored_ingredients: full.ingredients,
             tags: full.tags.iter().map(TagView::from).collect(),
             steps: full.steps.into_iter().map(Into::into).collect(),
+            stored_images: full.images,
         }
     }
 }

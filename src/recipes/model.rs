@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{collection_recipes, recipe_ingredients, recipe_steps, recipe_tags, recipes};
+use crate::media::{Media, StoredImage};
 use crate::tags::Tag;
 
 /// What a list is ordered by; the id breaks ties so the order is total and stable.
@@ -250,6 +251,8 @@ pub struct FullRecipe {
     pub ingredients: Vec<Ingredient>,
     pub steps: Vec<Step>,
     pub tags: Vec<Tag>,
+    /// Promoted images, in order.
+    pub images: Vec<StoredImage>,
 }
 
 impl Recipe {
@@ -279,6 +282,7 @@ impl Recipe {
                 ingredients,
                 steps,
                 tags: Vec::new(),
+                images: Vec::new(),
             })
         })
         .await
@@ -328,11 +332,13 @@ impl Recipe {
             .into_iter()
             .map(|(_, tag)| tag)
             .collect();
+        let images = Media::for_recipes(conn, &[self.id]).await?;
         Ok(FullRecipe {
             recipe: self,
             ingredients,
             steps,
             tags,
+            images,
         })
     }
 
@@ -476,11 +482,16 @@ impl Recipe {
         for (recipe_id, tag) in Tag::for_recipes(conn, &ids).await? {
             tags.entry(recipe_id).or_default().push(tag);
         }
+        let mut images: std::collections::HashMap<Uuid, Vec<StoredImage>> = std::collections::HashMap::new();
+        for image in Media::for_recipes(conn, &ids).await? {
+            images.entry(image.media.recipe_id).or_default().push(image);
+        }
         let recipes = rows
             .into_iter()
             .zip(ingredients.into_iter().zip(steps))
             .map(|(recipe, (ingredients, steps))| FullRecipe {
                 tags: tags.remove(&recipe.id).unwrap_or_default(),
+                images: images.remove(&recipe.id).unwrap_or_default(),
                 recipe,
                 ingredients,
                 steps,

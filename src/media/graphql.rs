@@ -1,0 +1,346 @@
+//! The images' slice of the schema: uploads (GraphQL multipart request spec), order, cover, deletion, and
+//! the admins' quarantine review.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, ResultExt as _, SimpleObject, Upload};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::model::{Media, StoredImage};
+use super::scan::{Finding, Outcome};
+use super::service::{MediaService, SpooledFiles, UploadOutcome};
+use crate::error::AppError;
+use crate::graphql::{conn, viewer_id};
+use crate::recipes::Recipe;
+use crate::security_log::{RequestMeta, Severity};
+
+/// Files per `uploadRecipeImages` call (the multipart reader refuses more before storing any).
+pub const MAX_FILES: usize = 5;
+/// Quarantined files per review page.
+const MAX_REVIEW_PAGE: i32 = 100;
+
+/// One re-encoded size of an image.
+#[derive(SimpleObject)]
+#[graphql(name = "ImageVariant")]
+pub struct ImageVariantView {
+    /// `150`, `300`, `600` or `1200`: the square the image fits in.
+    pub name: String,
+    pub width: i32,
+    pub height: i32,
+    pub content_type: String,
+    /// Relative to the API's origin. Signed and expiring unless the recipe is `PUBLIC`.
+    pub url: String,
+}
+
+/// A recipe photo. Only re-encoded copies are ever served, without the original's metadata.
+#[derive(SimpleObject)]
+#[graphql(name = "Image")]
+pub struct ImageView {
+    pub id: Uuid,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    /// A tiny placeholder for the grid while the image loads (https://blurha.sh).
+    pub blurhash: Option<String>,
+    pub position: i32,
+    pub is_cover: bool,
+    /// Smallest first.
+    pub variants: Vec<ImageVariantView>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ImageView {
+    pub fn new(image: &StoredImage, public: bool, service: &MediaService) -> Self {
+        let now = Utc::now().timestamp();
+        let m = &image.media;
+        Self {
+            id: m.id,
+            width: m.width,
+            height: m.height,
+            blurhash: m.blurhash.clone(),
+            position: m.position,
+            is_cover: m.is_cover,
+            variants: image
+                .variants
+                .iter()
+                .map(|v| ImageVariantView {
+                    name: v.name.clone(),
+                    width: v.width,
+                    height: v.height,
+                    content_type: v.content_type.clone(),
+                    url: service.signer.url(m.id, &v.name, public, now),
+                })
+                .collect(),
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// What became of one uploaded file. The client's file name is never echoed.
+#[derive(SimpleObject)]
+pub struct UploadResult {
+    pub id: Uuid,
+    pub status: Outcome,
+    /// 100 minus the findings' penalties (the README has the table).
+    pub score: i32,
+    pub findings: Vec<Finding>,
+    /// The stored image when `PROMOTED`.
+    pub image: Option<ImageView>,
+}
+
+impl UploadResult {
+    fn new(outcome: UploadOutcome, image: Option<ImageView>) -> Self {
+        Self {
+            id: outcome.media.id,
+            status: outcome.media.outcome(),
+            score: outcome.media.score,
+            findings: outcome.findings,
+            image,
+        }
+    }
+}
+
+/// A file held in quarantine, for admins.
+#[derive(SimpleObject)]
+pub struct QuarantinedImage {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub recipe_id: Uuid,
+    pub score: i32,
+    pub findings: Vec<Finding>,
+    /// True while the antivirus could not be asked; such a file is retried, never released unscanned.
+    pub scan_pending: bool,
+    pub declared_type: Option<String>,
+    pub sniffed_type: Option<String>,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Media> for QuarantinedImage {
+    fn from(m: Media) -> Self {
+        Self {
+            findings: m.findings(),
+            id: m.id,
+            owner_id: m.owner_id,
+            recipe_id: m.recipe_id,
+            score: m.score,
+            scan_pending: m.scan_pending,
+            declared_type: m.declared_type,
+            sniffed_type: m.sniffed_type,
+            size_bytes: m.size_bytes,
+            sha256: m.sha256,
+            width: m.width,
+            height: m.height,
+            created_at: m.created_at,
+        }
+    }
+}
+
+fn service<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<MediaService>> {
+    ctx.data::<Arc<MediaService>>()
+}
+
+/// The viewer, if an admin (`ADMIN_USER_IDS`); anyone else gets `FORBIDDEN` and an `access_denied` event.
+fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<Uuid> {
+    let viewer = ctx
+        .data_opt::<crate::auth::Viewer>()
+        .unwrap_or(&crate::auth::Viewer::Anonymous)
+        .user()
+        .extend()?;
+    let media = service(ctx)?;
+    if media.is_admin(&viewer.clerk_id) {
+        return Ok(viewer.id);
+    }
+    if let Some(meta) = ctx.data_opt::<RequestMeta>() {
+        media.security().record(
+            "access_denied",
+            Severity::Medium,
+            meta,
+            Some(&viewer.id.to_string()),
+            serde_json::json!({ "resource": "quarantine" }),
+        );
+    }
+    Err(AppError::Forbidden).extend()
+}
+
+#[derive(Default)]
+pub struct MediaQuery;
+
+#[Object]
+impl MediaQuery {
+    /// Files held in quarantine, oldest first (admins only).
+    async fn quarantined_images(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 50).")] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<QuarantinedImage>> {
+        require_admin(ctx)?;
+        let mut conn = conn(ctx).await?;
+        let limit = i64::from(first.unwrap_or(50).clamp(1, MAX_REVIEW_PAGE));
+        let rows = Media::quarantined(&mut conn, limit)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct MediaMutation;
+
+#[Object]
+impl MediaMutation {
+    /// Uploads up to 5 photos to one of your recipes (multipart request). Each file is quarantined, scanned
+    /// and scored, and only a re-encoded copy of a safe file is kept; the result says what became of each.
+    async fn upload_recipe_images(
+        &self,
+        ctx: &Context<'_>,
+        recipe_id: Uuid,
+        files: Vec<Upload>,
+    ) -> async_graphql::Result<Vec<UploadResult>> {
+        let owner = viewer_id(ctx).extend()?;
+        if files.is_empty() || files.len() > MAX_FILES {
+            return Err(AppError::bad_input("files", format!("send 1 to {MAX_FILES} files"))).extend();
+        }
+        let spooled = ctx.data_opt::<SpooledFiles>();
+        let mut parts = Vec::with_capacity(files.len());
+        for (i, upload) in files.iter().enumerate() {
+            let part = spooled.and_then(|s| s.take(upload.0)).ok_or_else(|| {
+                AppError::bad_input(
+                    format!("files.{i}"),
+                    "no file was sent for this variable (multipart request)",
+                )
+            });
+            parts.push(part.extend()?);
+        }
+        let media = service(ctx)?;
+        let mut conn = conn(ctx).await?;
+        let recipe = Recipe::find(&mut conn, owner, recipe_id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        media.check_quota(&mut conn, owner, &parts).await.extend()?;
+        let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+        let public = recipe.visibility == "PUBLIC";
+        let mut results = Vec::with_capacity(parts.len());
+        for part in parts {
+            let outcome = media.upload(&mut conn, &meta, owner, recipe_id, part).await.extend()?;
+            let image = match outcome.media.outcome() {
+                Outcome::Promoted => Media::for_recipes(&mut conn, &[recipe_id])
+                    .await
+                    .map_err(AppError::from)
+                    .extend()?
+                    .iter()
+                    .find(|i| i.media.id == outcome.media.id)
+                    .map(|i| ImageView::new(i, public, media)),
+                _ => None,
+            };
+            results.push(UploadResult::new(outcome, image));
+        }
+        Ok(results)
+    }
+
+    /// Deletes one of your images (its files go with it).
+    async fn delete_recipe_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = conn(ctx).await?;
+        let deleted = Media::delete_owned(&mut conn, owner, id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        if !deleted {
+            return Err(AppError::NotFound).extend();
+        }
+        service(ctx)?.collect_garbage(&mut conn).await;
+        Ok(true)
+    }
+
+    /// Puts a recipe's images in this order; `imageIds` must list each of them exactly once.
+    async fn reorder_recipe_images(
+        &self,
+        ctx: &Context<'_>,
+        recipe_id: Uuid,
+        image_ids: Vec<Uuid>,
+    ) -> async_graphql::Result<Vec<ImageView>> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = conn(ctx).await?;
+        let recipe = Recipe::find(&mut conn, owner, recipe_id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        let images = Media::reorder(&mut conn, owner, recipe_id, &image_ids)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+            .ok_or_else(|| AppError::bad_input("imageIds", "list each of the recipe's images exactly once"))
+            .extend()?;
+        let media = service(ctx)?;
+        let public = recipe.visibility == "PUBLIC";
+        Ok(images.iter().map(|i| ImageView::new(i, public, media)).collect())
+    }
+
+    /// Makes one of a recipe's images its cover (`Recipe.coverImage`).
+    async fn set_recipe_cover_image(
+        &self,
+        ctx: &Context<'_>,
+        recipe_id: Uuid,
+        image_id: Uuid,
+    ) -> async_graphql::Result<ImageView> {
+        let owner = viewer_id(ctx).extend()?;
+        let mut conn = conn(ctx).await?;
+        let recipe = Recipe::find(&mut conn, owner, recipe_id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        Media::set_cover(&mut conn, owner, recipe_id, image_id)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+            .ok_or(AppError::NotFound)
+            .extend()?;
+        let images = Media::for_recipes(&mut conn, &[recipe_id])
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        let media = service(ctx)?;
+        images
+            .iter()
+            .find(|i| i.media.id == image_id)
+            .map(|i| ImageView::new(i, recipe.visibility == "PUBLIC", media))
+            .ok_or(AppError::NotFound)
+            .extend()
+    }
+
+    /// Re-scans a quarantined file and promotes it unless the scan now finds something critical or the
+    /// antivirus still cannot be asked (admins only).
+    async fn release_quarantined_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UploadResult> {
+        require_admin(ctx)?;
+        let mut conn = conn(ctx).await?;
+        let row = Media::find_any(&mut conn, id).await.map_err(AppError::from).extend()?;
+        if row.outcome() != Outcome::Quarantined {
+            return Err(AppError::NotFound).extend();
+        }
+        let media = service(ctx)?;
+        let outcome = media.rescan(&mut conn, row, true).await.extend()?;
+        Ok(UploadResult::new(outcome, None))
+    }
+
+    /// Deletes a quarantined file for good (admins only).
+    async fn delete_quarantined_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
+        require_admin(ctx)?;
+        let mut conn = conn(ctx).await?;
+        let row = Media::find_any(&mut conn, id).await.map_err(AppError::from).extend()?;
+        if row.outcome() != Outcome::Quarantined {
+            return Err(AppError::NotFound).extend();
+        }
+        Media::delete_any(&mut conn, id)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        service(ctx)?.collect_garbage(&mut conn).await;
+        Ok(true)
+    }
+}

@@ -1,0 +1,19 @@
+//! Recipe images: every upload streams into quarantine, is scanned and scored, and only re-encoded copies of
+//! safe files are promoted to the content-addressed media store; admins review what stays in quarantine.
+//!
+//! `scan` (magic bytes, names, signatures, score) and `process` (bounded decode, re-encode) are pure;
+//! `store` owns the two directories; `service` runs the pipeline; `clamd` talks to ClamAV; `urls` signs
+//! links to non-public images.
+
+pub mod clamd;
+mod graphql;
+pub mod model;
+pub mod process;
+pub mod scan;
+mod service;
+pub mod store;
+pub mod urls;
+
+pub use graphql::{ImageView, MediaMutation, MediaQuery, MAX_FILES};
+pub use model::{Media, StoredImage};
+pub use service::{MediaService, Quotas, SpooledFile, SpooledFiles, StreamingDigest, IMAGE_WORKERS, UPLOAD_LOG};

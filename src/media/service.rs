@@ -1,0 +1,543 @@
+//! The upload pipeline: quota, static scan, antivirus, bounded decode and re-encode, then one of promote,
+//! quarantine or reject, with a `file_uploads.log` line and, for refused or suspicious files, a security
+//! event. Also the admin's release, the antivirus retry, retention and file garbage collection.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::clamd::{self, ClamVerdict};
+use super::model::{Garbage, Media, MediaResolution, MediaVariant, NewMedia};
+use super::process::{self, Rendition};
+use super::scan::{self, Finding, FindingSeverity, ImageType, Outcome, Sniffed, SCAN_PENDING};
+use super::store::{Area, MediaStore, Spool};
+use super::urls::UrlSigner;
+use crate::config::AppConfig;
+use crate::db::{DbPool, PooledConnection};
+use crate::error::{AppError, AppResult};
+use crate::log_file::{LogFile, MAX_FILE_BYTES};
+use crate::security_log::{RequestMeta, SecurityLog, Severity};
+
+pub const UPLOAD_LOG: &str = "file_uploads.log";
+
+/// One part of a multipart request, spooled to quarantine by the HTTP edge.
+pub struct SpooledFile {
+    pub spool: Spool,
+    /// The client's name for it: checked, never used, never echoed.
+    pub name: String,
+    pub declared_type: Option<String>,
+    pub size: u64,
+    pub sha256: String,
+    /// The part was larger than `MAX_UPLOAD_SIZE`; what was spooled has been discarded.
+    pub too_large: bool,
+}
+
+/// The spooled parts of one request, by upload index; a resolver takes each at most once, and whatever is
+/// left when the request ends is removed with its spool.
+#[derive(Default)]
+pub struct SpooledFiles(std::sync::Mutex<Vec<Option<SpooledFile>>>);
+
+impl SpooledFiles {
+    pub fn new(files: Vec<SpooledFile>) -> Self {
+        Self(std::sync::Mutex::new(files.into_iter().map(Some).collect()))
+    }
+
+    pub fn take(&self, index: usize) -> Option<SpooledFile> {
+        self.0.lock().ok()?.get_mut(index)?.take()
+    }
+}
+
+/// What became of one file.
+pub struct UploadOutcome {
+    pub media: Media,
+    pub findings: Vec<Finding>,
+}
+
+/// Limits per user.
+#[derive(Clone, Copy, Debug)]
+pub struct Quotas {
+    pub files_per_day: i64,
+    pub total_bytes: i64,
+}
+
+pub struct MediaService {
+    pub store: MediaStore,
+    pub signer: UrlSigner,
+    clamd_addr: Option<String>,
+    workers: Semaphore,
+    log: LogFile,
+    security: SecurityLog,
+    quotas: Quotas,
+    admins: Vec<String>,
+    pub max_upload_size: u64,
+    retention: Duration,
+}
+
+/// How many images are decoded at once: each may hold up to `MAX_DECODE_ALLOC` bytes.
+pub const IMAGE_WORKERS: usize = 2;
+
+/// The scan's conclusion, before anything is stored.
+struct Scanned {
+    findings: Vec<Finding>,
+    score: i32,
+    outcome: Outcome,
+    width: Option<i32>,
+    height: Option<i32>,
+    rendition: Option<Rendition>,
+}
+
+#[derive(Serialize)]
+struct UploadLine<'a> {
+    time: String,
+    upload_id: Uuid,
+    request_id: &'a str,
+    user_id: Uuid,
+    recipe_id: Uuid,
+    declared_type: Option<&'a str>,
+    sniffed_type: Option<&'a str>,
+    size: i64,
+    sha256: &'a str,
+    score: i32,
+    findings: Vec<(&'a str, FindingSeverity)>,
+    outcome: &'a str,
+    duration_ms: u128,
+}
+
+impl MediaService {
+    pub fn new(config: &AppConfig, security: SecurityLog) -> anyhow::Result<Self> {
+        let store = MediaStore::open(&config.media_dir, &config.quarantine_dir)?;
+        let swept = store.sweep_partials(super::store::STALE_PARTIAL);
+        if swept > 0 {
+            tracing::info!(swept, "removed partial uploads left by an earlier run");
+        }
+        Ok(Self {
+            store,
+            signer: UrlSigner::new(&config.secret_key),
+            clamd_addr: config.clamd_addr.clone(),
+            workers: Semaphore::new(IMAGE_WORKERS),
+            log: LogFile::open(&config.log_dir, UPLOAD_LOG, MAX_FILE_BYTES)?,
+            security,
+            quotas: config.upload_quotas,
+            admins: config.admin_user_ids.clone(),
+            max_upload_size: config.max_upload_size,
+            retention: Duration::from_secs(config.quarantine_retention_days.saturating_mul(86_400)),
+        })
+    }
+
+    pub fn security(&self) -> &SecurityLog {
+        &self.security
+    }
+
+    pub fn is_admin(&self, clerk_id: &str) -> bool {
+        self.admins.iter().any(|a| a == clerk_id)
+    }
+
+    /// Refuses the whole request when it would go over the user's daily file count or stored bytes.
+    pub async fn check_quota(
+        &self,
+        conn: &mut PooledConnection,
+        owner_id: Uuid,
+        files: &[SpooledFile],
+    ) -> AppResult<()> {
+        let (today, stored) = Media::usage(conn, owner_id).await?;
+        let count = i64::try_from(files.len()).unwrap_or(i64::MAX);
+        if today + count > self.quotas.files_per_day {
+            return Err(AppError::QuotaExceeded(format!(
+                "daily upload limit reached: {} files in 24 hours",
+                self.quotas.files_per_day
+            )));
+        }
+        let incoming: u64 = files.iter().filter(|f| !f.too_large).map(|f| f.size).sum();
+        if stored.saturating_add(i64::try_from(incoming).unwrap_or(i64::MAX)) > self.quotas.total_bytes {
+            return Err(AppError::QuotaExceeded(format!(
+                "storage quota of {} bytes would be exceeded",
+                self.quotas.total_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Scans one spooled file and stores the outcome.
+    pub async fn upload(
+        &self,
+        conn: &mut PooledConnection,
+        meta: &RequestMeta,
+        owner_id: Uuid,
+        recipe_id: Uuid,
+        file: SpooledFile,
+    ) -> AppResult<UploadOutcome> {
+        let started = Instant::now();
+        let mut findings = scan::check_name(&file.name);
+        let (sniffed, scanned) = if file.too_large {
+            findings.push(Finding::new(
+                "FILE_TOO_LARGE",
+                FindingSeverity::Critical,
+                format!("the file is larger than {} bytes", self.max_upload_size),
+            ));
+            (None, self.conclude(findings, None, None, false))
+        } else {
+            let path = file.spool.path().map(std::path::Path::to_path_buf).unwrap_or_default();
+            let bytes = Arc::new(tokio::fs::read(&path).await.map_err(AppError::internal)?);
+            let declared = file.declared_type.clone();
+            let name = file.name.clone();
+            let static_bytes = Arc::clone(&bytes);
+            let (sniffed, static_findings) =
+                tokio::task::spawn_blocking(move || static_scan(&static_bytes, declared.as_deref(), Some(&name)))
+                    .await
+                    .map_err(AppError::internal)?;
+            findings.extend(static_findings);
+            let ty = match sniffed {
+                Sniffed::Image(ty) => Some(ty),
+                Sniffed::Other(_) => None,
+            };
+            (Some(sniffed), self.deep_scan(bytes, ty, findings, false).await?)
+        };
+        let id = Uuid::now_v7();
+        let variants = self.write_variants(id, scanned.rendition.as_ref()).await?;
+        let new = NewMedia {
+            id,
+            owner_id,
+            recipe_id,
+            status: scanned.outcome.as_db().to_owned(),
+            declared_type: file.declared_type.as_deref().map(|t| scan::clip(t, 100)),
+            sniffed_type: sniffed.map(|s| s.mime().to_owned()),
+            size_bytes: i64::try_from(file.size).unwrap_or(i64::MAX),
+            sha256: file.sha256.clone(),
+            width: scanned.width,
+            height: scanned.height,
+            score: scanned.score,
+            findings: serde_json::to_value(&scanned.findings).unwrap_or_default(),
+            scan_pending: scanned.findings.iter().any(|f| f.code == SCAN_PENDING),
+            blurhash: scanned.rendition.as_ref().and_then(|r| r.blurhash.clone()),
+        };
+        let media = if scanned.outcome == Outcome::Quarantined {
+            self.store
+                .keep_in_quarantine(file.spool, id)
+                .map_err(AppError::internal)?;
+            let inserted = Media::insert(conn, new, variants).await;
+            if inserted.is_err() {
+                let _ = self.store.remove(Area::Quarantine, &id.to_string());
+            }
+            inserted?
+        } else {
+            Media::insert(conn, new, variants).await?
+        };
+        self.record(meta, &media, &scanned.findings, started);
+        Ok(UploadOutcome {
+            media,
+            findings: scanned.findings,
+        })
+    }
+
+    /// Antivirus (when configured), then a full decode under the worker limit, then the verdict; a file that
+    /// will be promoted (or that an admin releases) is rendered in the same worker slot.
+    async fn deep_scan(
+        &self,
+        bytes: Arc<Vec<u8>>,
+        ty: Option<ImageType>,
+        mut findings: Vec<Finding>,
+        release: bool,
+    ) -> AppResult<Scanned> {
+        let critical = |f: &[Finding]| f.iter().any(|f| f.severity == FindingSeverity::Critical);
+        if !critical(&findings) {
+            findings.extend(self.antivirus(&bytes).await);
+        }
+        let Some(ty) = ty.filter(|_| !critical(&findings)) else {
+            return Ok(self.conclude(findings, None, None, release));
+        };
+        let _permit = self.workers.acquire().await.map_err(AppError::internal)?;
+        let before = findings.clone();
+        let (findings, dims, rendition) = tokio::task::spawn_blocking(move || {
+            let mut findings = before;
+            let decoded = match process::decode(&bytes, ty) {
+                Ok(decoded) => decoded,
+                Err(finding) => {
+                    findings.push(finding);
+                    return (findings, None, None);
+                }
+            };
+            let dims = (decoded.image.width(), decoded.image.height());
+            let promote = match scan::verdict(&findings).1 {
+                Outcome::Promoted => true,
+                Outcome::Quarantined => release && !findings.iter().any(|f| f.code == SCAN_PENDING),
+                Outcome::Rejected => false,
+            };
+            let rendition = promote.then(|| process::render(decoded));
+            match rendition {
+                Some(Err(_)) => {
+                    findings.push(Finding::new(
+                        "DECODE_FAILED",
+                        FindingSeverity::Critical,
+                        "the image could not be re-encoded",
+                    ));
+                    (findings, Some(dims), None)
+                }
+                Some(Ok(rendition)) => (findings, Some(dims), Some(rendition)),
+                None => (findings, Some(dims), None),
+            }
+        })
+        .await
+        .map_err(AppError::internal)?;
+        Ok(self.conclude(findings, dims, rendition, release))
+    }
+
+    fn conclude(
+        &self,
+        findings: Vec<Finding>,
+        dims: Option<(u32, u32)>,
+        rendition: Option<Rendition>,
+        release: bool,
+    ) -> Scanned {
+        let (score, mut outcome) = scan::verdict(&findings);
+        if outcome == Outcome::Quarantined && release && rendition.is_some() {
+            outcome = Outcome::Promoted;
+        }
+        if outcome == Outcome::Promoted && rendition.is_none() {
+            outcome = Outcome::Quarantined;
+        }
+        let side = |v: u32| i32::try_from(v).ok();
+        Scanned {
+            findings,
+            score,
+            outcome,
+            width: dims.and_then(|d| side(d.0)),
+            height: dims.and_then(|d| side(d.1)),
+            rendition: rendition.filter(|_| outcome == Outcome::Promoted),
+        }
+    }
+
+    /// clamd's verdict as findings: infected is critical, unreachable holds the file as pending.
+    async fn antivirus(&self, bytes: &[u8]) -> Vec<Finding> {
+        let Some(addr) = self.clamd_addr.as_deref() else {
+            return Vec::new();
+        };
+        match clamd::scan(addr, bytes).await {
+            Ok(ClamVerdict::Clean) => Vec::new(),
+            Ok(ClamVerdict::Infected(signature)) => vec![Finding::new(
+                "ANTIVIRUS_DETECTED",
+                FindingSeverity::Critical,
+                format!("ClamAV: {signature}"),
+            )],
+            Err(e) => {
+                tracing::warn!(error = %e, "clamd unavailable; the file stays quarantined until it can be scanned");
+                vec![Finding::new(
+                    SCAN_PENDING,
+                    FindingSeverity::Info,
+                    "the antivirus scan is pending; the file is held until it completes",
+                )]
+            }
+        }
+    }
+
+    async fn write_variants(&self, id: Uuid, rendition: Option<&Rendition>) -> AppResult<Vec<MediaVariant>> {
+        let Some(rendition) = rendition else {
+            return Ok(Vec::new());
+        };
+        let mut variants = Vec::with_capacity(rendition.variants.len());
+        for v in &rendition.variants {
+            let key = self
+                .store
+                .write_variant(&v.bytes, &v.sha256, v.extension)
+                .map_err(AppError::internal)?;
+            variants.push(MediaVariant {
+                media_id: id,
+                name: v.name.to_owned(),
+                storage_key: key,
+                content_type: v.content_type.to_owned(),
+                width: i32::try_from(v.width).unwrap_or(i32::MAX),
+                height: i32::try_from(v.height).unwrap_or(i32::MAX),
+                size_bytes: i64::try_from(v.bytes.len()).unwrap_or(i64::MAX),
+            });
+        }
+        Ok(variants)
+    }
+
+    /// Re-scans a quarantined file and promotes it unless the re-scan finds something critical or the
+    /// antivirus still cannot be asked (admin review: the score alone no longer holds it back).
+    pub async fn rescan(&self, conn: &mut PooledConnection, media: Media, release: bool) -> AppResult<UploadOutcome> {
+        let started = Instant::now();
+        let path = self.store.path(Area::Quarantine, &media.id.to_string());
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => Arc::new(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound),
+            Err(e) => return Err(AppError::internal(e)),
+        };
+        // The name and declared type are not kept; their findings are carried over from the first scan.
+        let carried: Vec<Finding> = media
+            .findings()
+            .into_iter()
+            .filter(|f| {
+                matches!(
+                    f.code.as_str(),
+                    "SUSPICIOUS_FILENAME" | "TYPE_MISMATCH" | "MISSING_EXTENSION"
+                )
+            })
+            .collect();
+        let static_bytes = Arc::clone(&bytes);
+        let (sniffed, mut findings) = tokio::task::spawn_blocking(move || static_scan(&static_bytes, None, None))
+            .await
+            .map_err(AppError::internal)?;
+        findings.extend(carried);
+        let ty = match sniffed {
+            Sniffed::Image(ty) => Some(ty),
+            Sniffed::Other(_) => None,
+        };
+        let scanned = self.deep_scan(bytes, ty, findings, release).await?;
+        let variants = self.write_variants(media.id, scanned.rendition.as_ref()).await?;
+        let resolution = MediaResolution {
+            status: scanned.outcome.as_db().to_owned(),
+            score: scanned.score,
+            findings: serde_json::to_value(&scanned.findings).unwrap_or_default(),
+            scan_pending: scanned.findings.iter().any(|f| f.code == SCAN_PENDING),
+            width: scanned.width,
+            height: scanned.height,
+            blurhash: scanned.rendition.as_ref().and_then(|r| r.blurhash.clone()),
+        };
+        let media = Media::resolve(conn, media.id, resolution, variants).await?;
+        self.record(&RequestMeta::default(), &media, &scanned.findings, started);
+        self.collect_garbage(conn).await;
+        Ok(UploadOutcome {
+            media,
+            findings: scanned.findings,
+        })
+    }
+
+    /// One line per file in `file_uploads.log`; refused and held-for-review files are security events too.
+    fn record(&self, meta: &RequestMeta, media: &Media, findings: &[Finding], started: Instant) {
+        let outcome = media.outcome();
+        self.log.append(&UploadLine {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            upload_id: media.id,
+            request_id: &meta.request_id,
+            user_id: media.owner_id,
+            recipe_id: media.recipe_id,
+            declared_type: media.declared_type.as_deref(),
+            sniffed_type: media.sniffed_type.as_deref(),
+            size: media.size_bytes,
+            sha256: &media.sha256,
+            score: media.score,
+            findings: findings.iter().map(|f| (f.code.as_str(), f.severity)).collect(),
+            outcome: outcome.as_db(),
+            duration_ms: started.elapsed().as_millis(),
+        });
+        let codes: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.severity > FindingSeverity::Info)
+            .map(|f| f.code.as_str())
+            .collect();
+        let event = match outcome {
+            Outcome::Rejected => Some(("upload_rejected", Severity::High)),
+            Outcome::Quarantined if !codes.is_empty() => Some(("upload_quarantined", Severity::Medium)),
+            _ => None,
+        };
+        if let Some((event, severity)) = event {
+            let user = media.owner_id.to_string();
+            self.security.record(
+                event,
+                severity,
+                meta,
+                Some(&user),
+                json!({ "upload_id": media.id, "score": media.score, "findings": codes }),
+            );
+        }
+    }
+
+    /// Removes files whose rows are gone (content-addressed files only once nothing refers to them).
+    pub async fn collect_garbage(&self, conn: &mut PooledConnection) -> usize {
+        let mut removed = 0;
+        loop {
+            let Ok(batch) = Garbage::next_batch(conn, 200).await else {
+                return removed;
+            };
+            if batch.is_empty() {
+                return removed;
+            }
+            for item in batch {
+                let area = Area::from_db(&item.area);
+                let in_use =
+                    area == Area::Media && Garbage::still_referenced(conn, &item.storage_key).await.unwrap_or(true);
+                if !in_use {
+                    match self.store.remove(area, &item.storage_key) {
+                        Ok(()) => removed += 1,
+                        Err(e) => tracing::warn!(error = %e, "could not remove a media file"),
+                    }
+                }
+                if Garbage::done(conn, item.id).await.is_err() {
+                    return removed;
+                }
+            }
+        }
+    }
+
+    /// The periodic chores: antivirus retries, retention, garbage.
+    pub async fn maintain(&self, pool: &DbPool) {
+        let Ok(mut conn) = pool.get().await else {
+            return;
+        };
+        if self.clamd_addr.is_some() {
+            for media in Media::pending_scans(&mut conn, 20).await.unwrap_or_default() {
+                if let Err(e) = self.rescan(&mut conn, media, false).await {
+                    tracing::warn!(error = %e, "antivirus retry failed");
+                }
+            }
+        }
+        let before = chrono::Utc::now() - chrono::Duration::from_std(self.retention).unwrap_or_default();
+        match Media::purge_unpromoted(&mut conn, before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(
+                purged,
+                "quarantine retention: old quarantined and rejected uploads removed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "quarantine retention failed"),
+        }
+        self.collect_garbage(&mut conn).await;
+    }
+}
+
+/// Type by magic bytes, byte-pattern rules, and (when given) the name and declared type.
+fn static_scan(bytes: &[u8], declared_type: Option<&str>, name: Option<&str>) -> (Sniffed, Vec<Finding>) {
+    if bytes.is_empty() {
+        return (
+            Sniffed::Other("application/x-empty"),
+            vec![Finding::new(
+                "EMPTY_FILE",
+                FindingSeverity::Critical,
+                "the file is empty",
+            )],
+        );
+    }
+    let sniffed = scan::sniff(bytes);
+    let mut findings = scan::signatures(bytes, sniffed);
+    if let (Sniffed::Image(ty), Some(name)) = (sniffed, name) {
+        findings.extend(scan::check_declared(ty, declared_type, name));
+    }
+    (sniffed, findings)
+}
+
+/// SHA-256 of a spool, computed as it is written.
+pub struct StreamingDigest(Sha256);
+
+impl StreamingDigest {
+    pub fn new() -> Self {
+        Self(Sha256::new())
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+impl Default for StreamingDigest {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,211 @@
+//! The two directories. `QUARANTINE_DIR` (0700, files 0600) receives every upload as it streams, under a
+//! server-made name (`<uuid>.part`), and keeps quarantined files as `<media id>`; `MEDIA_DIR` holds only
+//! re-encoded variants, content-addressed (`<2 hex>/<sha256>.<ext>`), written to a temporary name and renamed
+//! so a reader never sees half a file. Nothing is ever named after what the client sent.
+
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use uuid::Uuid;
+
+/// Partial uploads older than this are left-overs of a crash, swept at start-up.
+pub const STALE_PARTIAL: Duration = Duration::from_secs(15 * 60);
+const PARTIAL_SUFFIX: &str = ".part";
+
+#[derive(Clone, Debug)]
+pub struct MediaStore {
+    media_dir: PathBuf,
+    quarantine_dir: PathBuf,
+}
+
+/// Which directory a stored name lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    Media,
+    Quarantine,
+}
+
+impl Area {
+    pub fn from_db(area: &str) -> Self {
+        if area == "quarantine" {
+            Self::Quarantine
+        } else {
+            Self::Media
+        }
+    }
+}
+
+impl MediaStore {
+    /// Creates both directories (0700) if needed.
+    pub fn open(media_dir: &Path, quarantine_dir: &Path) -> anyhow::Result<Self> {
+        for dir in [media_dir, quarantine_dir] {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::set_permissions(quarantine_dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", quarantine_dir.display()))?;
+        Ok(Self {
+            media_dir: media_dir.to_path_buf(),
+            quarantine_dir: quarantine_dir.to_path_buf(),
+        })
+    }
+
+    /// Removes partial uploads older than `age` (a crash's left-overs); returns how many.
+    pub fn sweep_partials(&self, age: Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.quarantine_dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(PARTIAL_SUFFIX))
+            .filter(|e| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|elapsed| elapsed >= age))
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
+    /// A new, private, empty spool file for one incoming part.
+    pub fn spool(&self) -> std::io::Result<(Spool, std::fs::File)> {
+        let path = self.quarantine_dir.join(format!("{}{PARTIAL_SUFFIX}", Uuid::new_v4()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        Ok((Spool { path: Some(path) }, file))
+    }
+
+    pub fn path(&self, area: Area, key: &str) -> PathBuf {
+        match area {
+            Area::Media => self.media_dir.join(key),
+            Area::Quarantine => self.quarantine_dir.join(key),
+        }
+    }
+
+    /// Keeps a spooled upload in quarantine as `<media id>`.
+    pub fn keep_in_quarantine(&self, spool: Spool, id: Uuid) -> std::io::Result<()> {
+        let target = self.path(Area::Quarantine, &id.to_string());
+        spool.persist(&target)
+    }
+
+    /// Writes one variant under its content address; an identical file already there is reused.
+    pub fn write_variant(&self, bytes: &[u8], sha256: &str, extension: &str) -> std::io::Result<String> {
+        let prefix = sha256.get(..2).unwrap_or("00");
+        let key = format!("{prefix}/{sha256}.{extension}");
+        let target = self.media_dir.join(&key);
+        if target.exists() {
+            return Ok(key);
+        }
+        let dir = self.media_dir.join(prefix);
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        let temp = dir.join(format!(".{}.tmp", Uuid::new_v4()));
+        let result = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+            .and_then(|mut file| {
+                file.write_all(bytes)?;
+                file.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&temp, &target));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result.map(|()| key)
+    }
+
+    /// Removes a stored file; a file already gone is fine.
+    pub fn remove(&self, area: Area, key: &str) -> std::io::Result<()> {
+        // Keys come from our own rows, but a key that could leave its directory is never followed.
+        if key.contains("..") || key.starts_with('/') {
+            return Ok(());
+        }
+        match std::fs::remove_file(self.path(area, key)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A spooled part: removed when dropped unless it was kept in quarantine, so no error path leaves one behind.
+#[derive(Debug)]
+pub struct Spool {
+    path: Option<PathBuf>,
+}
+
+impl Spool {
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn persist(mut self, target: &Path) -> std::io::Result<()> {
+        match self.path.take() {
+            Some(path) => std::fs::rename(&path, target).inspect_err(|_| {
+                let _ = std::fs::remove_file(&path);
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spools_vanish_unless_kept_and_variants_are_content_addressed() {
+        let root = std::env::temp_dir().join(format!("homechef-store-{}", Uuid::new_v4()));
+        let store = MediaStore::open(&root.join("media"), &root.join("quarantine")).unwrap_or_else(|e| panic!("{e}"));
+        let mode = std::fs::metadata(root.join("quarantine")).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode.ok(), Some(0o700));
+        let (spool, _file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
+        let path = spool.path().map(Path::to_path_buf).unwrap_or_default();
+        assert!(path.exists());
+        drop(spool);
+        assert!(!path.exists(), "dropped spools are removed");
+        let (spool, _file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
+        let id = Uuid::new_v4();
+        assert!(store.keep_in_quarantine(spool, id).is_ok());
+        assert!(store.path(Area::Quarantine, &id.to_string()).exists());
+        let a = store.write_variant(b"abc", "aa11", "jpg").unwrap_or_default();
+        assert_eq!(a, "aa/aa11.jpg");
+        assert_eq!(store.write_variant(b"abc", "aa11", "jpg").ok(), Some(a.clone()));
+        assert!(store.remove(Area::Media, &a).is_ok());
+        assert!(store.remove(Area::Media, &a).is_ok(), "removing twice is fine");
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn only_stale_partials_are_swept() {
+        let root = std::env::temp_dir().join(format!("homechef-sweep-{}", Uuid::new_v4()));
+        let store = MediaStore::open(&root.join("m"), &root.join("q")).unwrap_or_else(|e| panic!("{e}"));
+        let (old, file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
+        let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        assert!(file.set_modified(an_hour_ago).is_ok());
+        let old_path = old.path().map(Path::to_path_buf).unwrap_or_default();
+        std::mem::forget(old);
+        let (fresh, _file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.sweep_partials(STALE_PARTIAL), 1);
+        assert!(!old_path.exists());
+        assert!(fresh.path().is_some_and(Path::exists));
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
