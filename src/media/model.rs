@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::process::VARIANTS;
 use super::scan::{Finding, Outcome};
 use crate::db::schema::{media, media_garbage, media_variants, recipes};
 
@@ -329,14 +330,17 @@ fn promoted_of(owner_id: Uuid, recipe_id: Uuid) -> PromotedOf {
 async fn with_variants(conn: &mut AsyncPgConnection, rows: Vec<Media>) -> QueryResult<Vec<StoredImage>> {
     let variants = MediaVariant::belonging_to(&rows)
         .select(MediaVariant::as_select())
-        .order((media_variants::media_id, media_variants::width, media_variants::name))
         .load(conn)
         .await?
         .grouped_by(&rows);
+    let rank = |v: &MediaVariant| VARIANTS.iter().position(|(name, _)| *name == v.name);
     Ok(rows
         .into_iter()
         .zip(variants)
-        .map(|(media, variants)| StoredImage { media, variants })
+        .map(|(media, mut variants)| {
+            variants.sort_by_key(rank);
+            StoredImage { media, variants }
+        })
         .collect())
 }
 

@@ -465,7 +465,15 @@ pub fn signatures(bytes: &[u8], sniffed: Sniffed) -> Vec<Finding> {
                 regions.push(trailing);
                 regions
             }
-            None => Vec::new(),
+            None => {
+                // Decoders fill in a cut-off image with grey; a missing end is a broken or doctored file.
+                findings.push(Finding::new(
+                    "TRUNCATED",
+                    FindingSeverity::Critical,
+                    "the image ends before its end marker (truncated or malformed)",
+                ));
+                vec![bytes]
+            }
         },
         Sniffed::Other(_) => vec![bytes],
     };

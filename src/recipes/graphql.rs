@@ -597,13 +597,15 @@ impl RecipeMutation {
     async fn delete_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match Recipe::delete(&mut conn, owner, id)
+        if !Recipe::delete(&mut conn, owner, id)
             .await
             .map_err(AppError::from)
             .extend()?
         {
-            true => Ok(true),
-            false => Err(AppError::NotFound).extend(),
+            return Err(AppError::NotFound).extend();
         }
+        // The recipe's images went with it; their files go now rather than at the next maintenance run.
+        ctx.data::<Arc<MediaService>>()?.collect_garbage(&mut conn).await;
+        Ok(true)
     }
 }

@@ -61,7 +61,13 @@ impl UserMutation {
     /// Deletes the signed-in user's account and everything they own. Returns true.
     async fn delete_account(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let user = viewer(ctx).user().extend()?;
-        service::delete_account(ctx.data::<DbPool>()?, user).await.extend()?;
+        let pool = ctx.data::<DbPool>()?;
+        service::delete_account(pool, user).await.extend()?;
+        // The account's images went with it; their files go now rather than at the next maintenance run.
+        let mut conn = crate::graphql::conn(ctx).await?;
+        ctx.data::<std::sync::Arc<crate::media::MediaService>>()?
+            .collect_garbage(&mut conn)
+            .await;
         Ok(true)
     }
 }

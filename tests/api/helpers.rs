@@ -145,7 +145,7 @@ impl TestDatabase {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.log_dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -183,10 +183,12 @@ pub fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> AppConfig 
     AppConfig::from_figment(figment).unwrap()
 }
 
-/// The real application on its own database, logging into its own directory.
+/// The real application on its own database, with its own log, media and quarantine directories.
 pub struct TestApp {
     pub client: Client,
     pub db: TestDatabase,
+    /// Holds `logs/`, `media/` and `quarantine/`; removed when the test ends.
+    pub dir: std::path::PathBuf,
     pub log_dir: std::path::PathBuf,
 }
 
@@ -218,13 +220,27 @@ impl TestApp {
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         homechef::telemetry::init();
         let db = TestDatabase::create().await;
-        let log_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("logs").join(&db.name);
-        let log_dir_text = log_dir.to_str().unwrap().to_owned();
-        let mut all: Vec<(&str, &str)> = vec![("log_dir", &log_dir_text)];
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apps").join(&db.name);
+        let log_dir = dir.join("logs");
+        let dirs = app_dirs(&dir);
+        let mut all: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         all.extend_from_slice(overrides);
         let rocket = homechef::rocket(test_config(&db.url, &all)).unwrap();
         let client = Client::tracked(rocket).await.unwrap();
-        Self { client, db, log_dir }
+        Self {
+            client,
+            db,
+            dir,
+            log_dir,
+        }
+    }
+
+    pub fn media_dir(&self) -> std::path::PathBuf {
+        self.dir.join("media")
+    }
+
+    pub fn quarantine_dir(&self) -> std::path::PathBuf {
+        self.dir.join("quarantine")
     }
 
     /// Every line of `security_events.log` so far, parsed.
@@ -298,6 +314,15 @@ impl TestApp {
     }
 }
 
+/// `log_dir`, `media_dir` and `quarantine_dir` under one test directory.
+fn app_dirs(dir: &Path) -> Vec<(&'static str, String)> {
+    ["log_dir", "media_dir", "quarantine_dir"]
+        .into_iter()
+        .zip(["logs", "media", "quarantine"])
+        .map(|(key, sub)| (key, dir.join(sub).to_str().unwrap().to_owned()))
+        .collect()
+}
+
 pub async fn read_local(response: rocket::local::asynchronous::LocalResponse<'_>) -> TestResponse {
     let status = response.status();
     let headers = response
@@ -341,8 +366,8 @@ impl SocketApp {
             .local_addr()
             .unwrap()
             .port();
-        let log_dir = app.log_dir.to_str().unwrap().to_owned();
-        let mut all: Vec<(&str, &str)> = vec![("log_dir", &log_dir)];
+        let dirs = app_dirs(&app.dir);
+        let mut all: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         all.extend_from_slice(overrides);
         let mut config = test_config(&app.db.url, &all);
         config.rocket = config.rocket.merge(("port", port));

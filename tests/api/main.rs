@@ -14,4 +14,5 @@ mod helpers;
 mod perimeter;
 mod recipes;
 mod tags;
+mod uploads;
 mod webhooks;
