@@ -311,7 +311,9 @@ fn jpeg_layout(bytes: &[u8]) -> Option<Layout> {
                 if length < 2 || segment.end > bytes.len() {
                     return None;
                 }
-                if matches!(marker, 0xE0..=0xEF | 0xFE) {
+                // APP0 holding the standard JFIF header is format plumbing, not metadata.
+                let jfif = marker == 0xE0 && bytes.get(segment.clone()).is_some_and(|b| b.starts_with(b"JFIF\0"));
+                if matches!(marker, 0xE0..=0xEF | 0xFE) && !jfif {
                     layout.metadata.push(segment.clone());
                 }
                 at = segment.end;

@@ -244,9 +244,8 @@ impl MediaService {
         release: bool,
     ) -> AppResult<Scanned> {
         let critical = |f: &[Finding]| f.iter().any(|f| f.severity == FindingSeverity::Critical);
-        if !critical(&findings) {
-            findings.extend(self.antivirus(&bytes).await);
-        }
+        // Asked even when our own rules already refuse the file: its verdict completes the record.
+        findings.extend(self.antivirus(&bytes).await);
         let Some(ty) = ty.filter(|_| !critical(&findings)) else {
             return Ok(self.conclude(findings, None, None, release));
         };
