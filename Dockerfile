@@ -41,7 +41,8 @@ ENV APP_ENV=production \
     MEDIA_DIR=/app/media \
     QUARANTINE_DIR=/app/quarantine \
     LOG_DIR=/app/logs \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    MALLOC_ARENA_MAX=2
 USER 65532:65532
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -26,7 +26,11 @@ fn free_port() -> u16 {
 
 fn clamd_binary() -> Option<PathBuf> {
     let candidates = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).map(|d| d.join("clamd")).collect::<Vec<_>>())
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join("clamd"))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let found = candidates
         .into_iter()
@@ -119,7 +123,11 @@ async fn clamd_detects_eicar_and_its_own_signatures() {
     )
     .await;
     assert_eq!(results[0]["status"], "REJECTED");
-    assert!(codes(&results[0]).contains(&"ANTIVIRUS_DETECTED".to_owned()), "{}", results[0]);
+    assert!(
+        codes(&results[0]).contains(&"ANTIVIRUS_DETECTED".to_owned()),
+        "{}",
+        results[0]
+    );
     assert!(results[0]["findings"].to_string().contains("HomeChef.Test.EICAR"));
     assert_eq!(results[1]["status"], "REJECTED", "only ClamAV knows this signature");
     assert_eq!(codes(&results[1]), ["METADATA_STRIPPED", "ANTIVIRUS_DETECTED"]);
@@ -147,14 +155,21 @@ async fn with_clamd_stopped_files_stay_quarantined_until_a_retry_can_scan_them()
     let admin = dev_token("admin");
     let release = "mutation($i: UUID!) { releaseQuarantinedImage(id: $i) { status findings { code } } }";
     let held = app.gql_as(&admin, release, json!({ "i": id })).await;
-    assert_eq!(held["data"]["releaseQuarantinedImage"]["status"], "QUARANTINED", "{held}");
+    assert_eq!(
+        held["data"]["releaseQuarantinedImage"]["status"], "QUARANTINED",
+        "{held}"
+    );
 
     let _clamd = Clamd::start(port).await;
     let rocket = app.client.rocket();
     let media = rocket.state::<std::sync::Arc<homechef::media::MediaService>>().unwrap();
     media.maintain(rocket.state::<homechef::db::DbPool>().unwrap()).await;
     let view = app
-        .gql_as(&token, "query($id: UUID!) { recipe(id: $id) { images { id } } }", json!({ "id": recipe }))
+        .gql_as(
+            &token,
+            "query($id: UUID!) { recipe(id: $id) { images { id } } }",
+            json!({ "id": recipe }),
+        )
         .await;
     assert_eq!(view["data"]["recipe"]["images"][0]["id"], id.as_str(), "{view}");
     assert!(files_under(&app.quarantine_dir()).is_empty());
