@@ -182,20 +182,10 @@ impl MediaService {
             (None, self.conclude(findings, None, None, false))
         } else {
             let path = file.spool.path().map(std::path::Path::to_path_buf).unwrap_or_default();
-            let bytes = Arc::new(tokio::fs::read(&path).await.map_err(AppError::internal)?);
-            let declared = file.declared_type.clone();
-            let name = file.name.clone();
-            let static_bytes = Arc::clone(&bytes);
-            let (sniffed, static_findings) =
-                tokio::task::spawn_blocking(move || static_scan(&static_bytes, declared.as_deref(), Some(&name)))
-                    .await
-                    .map_err(AppError::internal)?;
-            findings.extend(static_findings);
-            let ty = match sniffed {
-                Sniffed::Image(ty) => Some(ty),
-                Sniffed::Other(_) => None,
-            };
-            (Some(sniffed), self.deep_scan(bytes, ty, findings, false).await?)
+            let bytes = tokio::fs::read(&path).await.map_err(AppError::internal)?;
+            let claimed = Some((file.name.clone(), file.declared_type.clone()));
+            let (sniffed, scanned) = self.scan(bytes, claimed, findings, false).await?;
+            (Some(sniffed), scanned)
         };
         let id = Uuid::now_v7();
         let variants = self.write_variants(id, scanned.rendition.as_ref()).await?;
@@ -232,6 +222,33 @@ impl MediaService {
             media,
             findings: scanned.findings,
         })
+    }
+
+    /// The byte rules (off the async threads), then `deep_scan`. `claimed` is the client's file name and
+    /// declared type, when the file still has them.
+    async fn scan(
+        &self,
+        bytes: Vec<u8>,
+        claimed: Option<(String, Option<String>)>,
+        mut findings: Vec<Finding>,
+        release: bool,
+    ) -> AppResult<(Sniffed, Scanned)> {
+        let bytes = Arc::new(bytes);
+        let static_bytes = Arc::clone(&bytes);
+        let (sniffed, static_findings) = tokio::task::spawn_blocking(move || {
+            let claimed = claimed
+                .as_ref()
+                .map(|(name, declared)| (name.as_str(), declared.as_deref()));
+            static_scan(&static_bytes, claimed)
+        })
+        .await
+        .map_err(AppError::internal)?;
+        findings.extend(static_findings);
+        let ty = match sniffed {
+            Sniffed::Image(ty) => Some(ty),
+            Sniffed::Other(_) => None,
+        };
+        Ok((sniffed, self.deep_scan(bytes, ty, findings, release).await?))
     }
 
     /// Antivirus (when configured), then a full decode under the worker limit, then the verdict; a file that
@@ -362,7 +379,7 @@ impl MediaService {
         let started = Instant::now();
         let path = self.store.path(Area::Quarantine, &media.id.to_string());
         let bytes = match tokio::fs::read(&path).await {
-            Ok(bytes) => Arc::new(bytes),
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound),
             Err(e) => return Err(AppError::internal(e)),
         };
@@ -377,16 +394,7 @@ impl MediaService {
                 )
             })
             .collect();
-        let static_bytes = Arc::clone(&bytes);
-        let (sniffed, mut findings) = tokio::task::spawn_blocking(move || static_scan(&static_bytes, None, None))
-            .await
-            .map_err(AppError::internal)?;
-        findings.extend(carried);
-        let ty = match sniffed {
-            Sniffed::Image(ty) => Some(ty),
-            Sniffed::Other(_) => None,
-        };
-        let scanned = self.deep_scan(bytes, ty, findings, release).await?;
+        let (_, scanned) = self.scan(bytes, None, carried, release).await?;
         let variants = self.write_variants(media.id, scanned.rendition.as_ref()).await?;
         let resolution = MediaResolution {
             status: scanned.outcome.as_db().to_owned(),
@@ -499,7 +507,7 @@ impl MediaService {
 }
 
 /// Type by magic bytes, byte-pattern rules, and (when given) the name and declared type.
-fn static_scan(bytes: &[u8], declared_type: Option<&str>, name: Option<&str>) -> (Sniffed, Vec<Finding>) {
+fn static_scan(bytes: &[u8], claimed: Option<(&str, Option<&str>)>) -> (Sniffed, Vec<Finding>) {
     if bytes.is_empty() {
         return (
             Sniffed::Other("application/x-empty"),
@@ -512,7 +520,7 @@ fn static_scan(bytes: &[u8], declared_type: Option<&str>, name: Option<&str>) ->
     }
     let sniffed = scan::sniff(bytes);
     let mut findings = scan::signatures(bytes, sniffed);
-    if let (Sniffed::Image(ty), Some(name)) = (sniffed, name) {
+    if let (Sniffed::Image(ty), Some((name, declared_type))) = (sniffed, claimed) {
         findings.extend(scan::check_declared(ty, declared_type, name));
     }
     (sniffed, findings)

@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::helpers::{create_recipe, dev_token, TestApp};
-use crate::uploads::{codes, files_under, jpeg, part, upload_app, upload_results, with_segment, EICAR};
+use crate::uploads::{
+    codes, files_under, jpeg, part, run_maintenance, upload_app, upload_results, with_segment, EICAR,
+};
 
 /// A clamd of our own; killed when dropped.
 struct Clamd {
@@ -161,9 +163,7 @@ async fn with_clamd_stopped_files_stay_quarantined_until_a_retry_can_scan_them()
     );
 
     let _clamd = Clamd::start(port).await;
-    let rocket = app.client.rocket();
-    let media = rocket.state::<std::sync::Arc<homechef::media::MediaService>>().unwrap();
-    media.maintain(rocket.state::<homechef::db::DbPool>().unwrap()).await;
+    run_maintenance(&app).await;
     let view = app
         .gql_as(
             &token,

@@ -197,6 +197,7 @@ pub struct TestResponse {
     pub status: Status,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -278,7 +279,15 @@ impl TestApp {
     }
 
     pub async fn get(&self, uri: &str) -> TestResponse {
-        read_local(self.client.get(uri.to_owned()).dispatch().await).await
+        self.get_with(uri, &[]).await
+    }
+
+    pub async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut request = self.client.get(uri.to_owned());
+        for (name, value) in headers {
+            request = request.header(Header::new(name.to_string(), value.to_string()));
+        }
+        read_local(request.dispatch().await).await
     }
 
     /// `POST /graphql` with a raw body and content type.
@@ -330,8 +339,13 @@ pub async fn read_local(response: rocket::local::asynchronous::LocalResponse<'_>
         .iter()
         .map(|h| (h.name().to_string(), h.value().to_string()))
         .collect();
-    let body = response.into_string().await.unwrap_or_default();
-    TestResponse { status, headers, body }
+    let bytes = response.into_bytes().await.unwrap_or_default();
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
+    }
 }
 
 /// A dev token for `user`, signed with the test key.
@@ -434,6 +448,7 @@ pub fn parse_http(answer: &[u8]) -> TestResponse {
         status: Status::from_code(code).unwrap_or(Status::InternalServerError),
         headers,
         body: body.to_owned(),
+        bytes: body.as_bytes().to_vec(),
     }
 }
 

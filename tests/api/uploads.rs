@@ -257,18 +257,15 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 async fn get_bytes(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> (Status, Vec<(String, String)>, Vec<u8>) {
-    let mut request = app.client.get(url.to_owned());
-    for (name, value) in headers {
-        request = request.header(rocket::http::Header::new(name.to_string(), value.to_string()));
-    }
-    let response = request.dispatch().await;
-    let status = response.status();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|h| (h.name().to_string(), h.value().to_string()))
-        .collect();
-    (status, headers, response.into_bytes().await.unwrap_or_default())
+    let response = app.get_with(url, headers).await;
+    (response.status, response.headers, response.bytes)
+}
+
+/// Runs the media chores now (antivirus retries, retention, file garbage) instead of waiting a minute.
+pub async fn run_maintenance(app: &TestApp) {
+    let rocket = app.client.rocket();
+    let media = rocket.state::<std::sync::Arc<homechef::media::MediaService>>().unwrap();
+    media.maintain(rocket.state::<homechef::db::DbPool>().unwrap()).await;
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -455,7 +452,9 @@ async fn hostile_files_get_their_documented_outcomes_and_never_reach_the_media_s
                 quarantined += 1;
                 assert!(result["score"].as_i64().unwrap() < 70);
                 let id = result["id"].as_str().unwrap();
-                assert!(app.quarantine_dir().join(id).exists(), "{name} is held in quarantine");
+                let mode = std::fs::metadata(app.quarantine_dir().join(id))
+                    .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
+                assert_eq!(mode.ok(), Some(0o600), "{name} is held in quarantine, private");
             }
             _ => assert_eq!(result["score"], 0, "{name}"),
         }
@@ -729,6 +728,30 @@ async fn identical_variants_share_one_file_until_the_last_image_goes() {
 }
 
 #[tokio::test]
+async fn deleting_the_account_removes_its_images_and_files() {
+    let app = upload_app(&[]).await;
+    let token = dev_token("leo");
+    let recipe = create_recipe(&app, &token, "Gone").await;
+    upload_results(
+        &app,
+        &token,
+        &recipe,
+        &[
+            part("a.jpg", "image/jpeg", jpeg(200, 100)),
+            part("b.png", "image/jpeg", png(16, 16)),
+        ],
+    )
+    .await;
+    assert!(!files_under(&app.media_dir()).is_empty());
+    assert_eq!(files_under(&app.quarantine_dir()).len(), 1);
+    let deleted = app.gql_as(&token, "mutation { deleteAccount }", json!({})).await;
+    assert_eq!(deleted["data"]["deleteAccount"], true, "{deleted}");
+    assert_eq!(app.count("media", "true").await, 0);
+    assert!(files_under(&app.media_dir()).is_empty());
+    assert!(files_under(&app.quarantine_dir()).is_empty());
+}
+
+#[tokio::test]
 async fn admins_review_the_quarantine_and_others_are_refused() {
     let app = upload_app(&[("admin_user_ids", "dev_admin")]).await;
     let token = dev_token("henry");
@@ -809,9 +832,7 @@ async fn retention_purges_old_quarantined_files() {
     )
     .await
     .unwrap();
-    let rocket = app.client.rocket();
-    let media = rocket.state::<std::sync::Arc<homechef::media::MediaService>>().unwrap();
-    media.maintain(rocket.state::<homechef::db::DbPool>().unwrap()).await;
+    run_maintenance(&app).await;
     assert_eq!(app.count("media", "true").await, 0);
     assert!(!app.quarantine_dir().join(id).exists());
 }
