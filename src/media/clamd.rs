@@ -20,36 +20,57 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_REPLY: usize = 4096;
 
 pub async fn scan(addr: &str, bytes: &[u8]) -> std::io::Result<ClamVerdict> {
-    tokio::time::timeout(TIMEOUT, scan_inner(addr, bytes))
+    let reply = ask(addr, Command::Instream(bytes), TIMEOUT).await?;
+    parse_reply(&reply)
+}
+
+/// Whether clamd answers `PING` within a few seconds.
+pub async fn ping(addr: &str) -> bool {
+    ask(addr, Command::Ping, Duration::from_secs(5))
+        .await
+        .is_ok_and(|reply| reply.starts_with(b"PONG"))
+}
+
+enum Command<'a> {
+    Ping,
+    Instream(&'a [u8]),
+}
+
+async fn ask(addr: &str, command: Command<'_>, timeout: Duration) -> std::io::Result<Vec<u8>> {
+    let unix = addr
+        .strip_prefix("unix:")
+        .or_else(|| addr.starts_with('/').then_some(addr));
+    let conversation = async {
+        match unix {
+            Some(path) => exchange(tokio::net::UnixStream::connect(path).await?, command).await,
+            None => {
+                let host = addr.strip_prefix("tcp://").unwrap_or(addr);
+                exchange(tokio::net::TcpStream::connect(host).await?, command).await
+            }
+        }
+    };
+    tokio::time::timeout(timeout, conversation)
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "clamd did not answer in time"))?
 }
 
-async fn scan_inner(addr: &str, bytes: &[u8]) -> std::io::Result<ClamVerdict> {
-    let unix = addr
-        .strip_prefix("unix:")
-        .or_else(|| addr.starts_with('/').then_some(addr));
-    match unix {
-        Some(path) => exchange(tokio::net::UnixStream::connect(path).await?, bytes).await,
-        None => {
-            let host = addr.strip_prefix("tcp://").unwrap_or(addr);
-            exchange(tokio::net::TcpStream::connect(host).await?, bytes).await
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, command: Command<'_>) -> std::io::Result<Vec<u8>> {
+    match command {
+        Command::Ping => stream.write_all(b"zPING\0").await?,
+        Command::Instream(bytes) => {
+            stream.write_all(b"zINSTREAM\0").await?;
+            for chunk in bytes.chunks(CHUNK) {
+                let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+                stream.write_all(&len.to_be_bytes()).await?;
+                stream.write_all(chunk).await?;
+            }
+            stream.write_all(&0u32.to_be_bytes()).await?;
         }
     }
-}
-
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, bytes: &[u8]) -> std::io::Result<ClamVerdict> {
-    stream.write_all(b"zINSTREAM\0").await?;
-    for chunk in bytes.chunks(CHUNK) {
-        let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
-        stream.write_all(&len.to_be_bytes()).await?;
-        stream.write_all(chunk).await?;
-    }
-    stream.write_all(&0u32.to_be_bytes()).await?;
     stream.flush().await?;
     let mut reply = Vec::new();
     (&mut stream).take(MAX_REPLY as u64).read_to_end(&mut reply).await?;
-    parse_reply(&reply)
+    Ok(reply)
 }
 
 fn parse_reply(reply: &[u8]) -> std::io::Result<ClamVerdict> {

@@ -222,22 +222,19 @@ impl MediaMutation {
             .await
             .map_err(AppError::from)
             .extend()?;
-        media.check_quota(&mut conn, owner, &parts).await.extend()?;
+        media.check_quota(&mut conn, owner, recipe_id, &parts).await.extend()?;
         let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
         let public = recipe.visibility == "PUBLIC";
         let mut results = Vec::with_capacity(parts.len());
         for part in parts {
             let outcome = media.upload(&mut conn, &meta, owner, recipe_id, part).await.extend()?;
-            let image = match outcome.media.outcome() {
-                Outcome::Promoted => Media::for_recipes(&mut conn, &[recipe_id])
-                    .await
-                    .map_err(AppError::from)
-                    .extend()?
-                    .iter()
-                    .find(|i| i.media.id == outcome.media.id)
-                    .map(|i| ImageView::new(i, public, media)),
-                _ => None,
-            };
+            let image = (outcome.media.outcome() == Outcome::Promoted).then(|| {
+                let stored = StoredImage {
+                    media: outcome.media.clone(),
+                    variants: outcome.variants.clone(),
+                };
+                ImageView::new(&stored, public, media)
+            });
             results.push(UploadResult::new(outcome, image));
         }
         Ok(results)
@@ -317,14 +314,23 @@ impl MediaMutation {
     /// Re-scans a quarantined file and promotes it unless the scan now finds something critical or the
     /// antivirus still cannot be asked (admins only).
     async fn release_quarantined_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UploadResult> {
-        require_admin(ctx)?;
+        let admin = require_admin(ctx)?;
         let mut conn = conn(ctx).await?;
         let row = Media::find_any(&mut conn, id).await.map_err(AppError::from).extend()?;
         if row.outcome() != Outcome::Quarantined {
             return Err(AppError::NotFound).extend();
         }
         let media = service(ctx)?;
-        let outcome = media.rescan(&mut conn, row, true).await.extend()?;
+        let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+        let outcome = media.rescan(&mut conn, &meta, row, true).await.extend()?;
+        let details = serde_json::json!({ "upload_id": id, "outcome": outcome.media.outcome().as_db() });
+        media.security().record(
+            "quarantine_released",
+            Severity::Low,
+            &meta,
+            Some(&admin.to_string()),
+            details,
+        );
         Ok(UploadResult::new(outcome, None))
     }
 

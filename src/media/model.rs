@@ -263,6 +263,16 @@ impl Media {
         Ok((files, bytes))
     }
 
+    /// Images a recipe keeps (promoted or held in quarantine).
+    pub async fn kept_for_recipe(conn: &mut AsyncPgConnection, recipe_id: Uuid) -> QueryResult<i64> {
+        media::table
+            .filter(media::recipe_id.eq(recipe_id))
+            .filter(media::status.ne(Outcome::Rejected.as_db()))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
     /// Quarantined files, oldest first (admin review).
     pub async fn quarantined(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<Media>> {
         media::table

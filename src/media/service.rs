@@ -56,6 +56,8 @@ impl SpooledFiles {
 pub struct UploadOutcome {
     pub media: Media,
     pub findings: Vec<Finding>,
+    /// The stored variants when promoted.
+    pub variants: Vec<MediaVariant>,
 }
 
 /// Limits per user.
@@ -77,6 +79,9 @@ pub struct MediaService {
     pub max_upload_size: u64,
     retention: Duration,
 }
+
+/// Images a recipe may hold (promoted or in quarantine): keeps every recipe view bounded.
+pub const MAX_IMAGES_PER_RECIPE: i64 = 30;
 
 /// How many images are decoded at once: each may hold up to `MAX_DECODE_ALLOC` bytes.
 pub const IMAGE_WORKERS: usize = 2;
@@ -103,9 +108,15 @@ struct UploadLine<'a> {
     size: i64,
     sha256: &'a str,
     score: i32,
-    findings: Vec<(&'a str, FindingSeverity)>,
+    findings: Vec<LoggedFinding<'a>>,
     outcome: &'a str,
     duration_ms: u128,
+}
+
+#[derive(Serialize)]
+struct LoggedFinding<'a> {
+    code: &'a str,
+    severity: FindingSeverity,
 }
 
 impl MediaService {
@@ -142,10 +153,16 @@ impl MediaService {
         &self,
         conn: &mut PooledConnection,
         owner_id: Uuid,
+        recipe_id: Uuid,
         files: &[SpooledFile],
     ) -> AppResult<()> {
         let (today, stored) = Media::usage(conn, owner_id).await?;
         let count = i64::try_from(files.len()).unwrap_or(i64::MAX);
+        if Media::kept_for_recipe(conn, recipe_id).await? + count > MAX_IMAGES_PER_RECIPE {
+            return Err(AppError::QuotaExceeded(format!(
+                "a recipe holds at most {MAX_IMAGES_PER_RECIPE} images; delete some first"
+            )));
+        }
         if today + count > self.quotas.files_per_day {
             return Err(AppError::QuotaExceeded(format!(
                 "daily upload limit reached: {} files in 24 hours",
@@ -209,18 +226,19 @@ impl MediaService {
             self.store
                 .keep_in_quarantine(file.spool, id)
                 .map_err(AppError::internal)?;
-            let inserted = Media::insert(conn, new, variants).await;
+            let inserted = Media::insert(conn, new, Vec::new()).await;
             if inserted.is_err() {
                 let _ = self.store.remove(Area::Quarantine, &id.to_string());
             }
             inserted?
         } else {
-            Media::insert(conn, new, variants).await?
+            Media::insert(conn, new, variants.clone()).await?
         };
         self.record(meta, &media, &scanned.findings, started);
         Ok(UploadOutcome {
             media,
             findings: scanned.findings,
+            variants,
         })
     }
 
@@ -375,7 +393,13 @@ impl MediaService {
 
     /// Re-scans a quarantined file and promotes it unless the re-scan finds something critical or the
     /// antivirus still cannot be asked (admin review: the score alone no longer holds it back).
-    pub async fn rescan(&self, conn: &mut PooledConnection, media: Media, release: bool) -> AppResult<UploadOutcome> {
+    pub async fn rescan(
+        &self,
+        conn: &mut PooledConnection,
+        meta: &RequestMeta,
+        media: Media,
+        release: bool,
+    ) -> AppResult<UploadOutcome> {
         let started = Instant::now();
         let path = self.store.path(Area::Quarantine, &media.id.to_string());
         let bytes = match tokio::fs::read(&path).await {
@@ -405,12 +429,13 @@ impl MediaService {
             height: scanned.height,
             blurhash: scanned.rendition.as_ref().and_then(|r| r.blurhash.clone()),
         };
-        let media = Media::resolve(conn, media.id, resolution, variants).await?;
-        self.record(&RequestMeta::default(), &media, &scanned.findings, started);
+        let media = Media::resolve(conn, media.id, resolution, variants.clone()).await?;
+        self.record(meta, &media, &scanned.findings, started);
         self.collect_garbage(conn).await;
         Ok(UploadOutcome {
             media,
             findings: scanned.findings,
+            variants,
         })
     }
 
@@ -428,7 +453,13 @@ impl MediaService {
             size: media.size_bytes,
             sha256: &media.sha256,
             score: media.score,
-            findings: findings.iter().map(|f| (f.code.as_str(), f.severity)).collect(),
+            findings: findings
+                .iter()
+                .map(|f| LoggedFinding {
+                    code: &f.code,
+                    severity: f.severity,
+                })
+                .collect(),
             outcome: outcome.as_db(),
             duration_ms: started.elapsed().as_millis(),
         });
@@ -486,9 +517,14 @@ impl MediaService {
         let Ok(mut conn) = pool.get().await else {
             return;
         };
-        if self.clamd_addr.is_some() {
+        // Pending files are retried only once clamd answers, so an outage does not re-log them every minute.
+        let clamd_up = match self.clamd_addr.as_deref() {
+            Some(addr) => clamd::ping(addr).await,
+            None => false,
+        };
+        if clamd_up {
             for media in Media::pending_scans(&mut conn, 20).await.unwrap_or_default() {
-                if let Err(e) = self.rescan(&mut conn, media, false).await {
+                if let Err(e) = self.rescan(&mut conn, &RequestMeta::default(), media, false).await {
                     tracing::warn!(error = %e, "antivirus retry failed");
                 }
             }

@@ -73,24 +73,13 @@ impl Clamd {
             .unwrap();
         let clamd = Self { child, dir };
         for _ in 0..300 {
-            if ping(port).await {
+            if homechef::media::clamd::ping(&format!("127.0.0.1:{port}")).await {
                 return clamd;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("clamd did not start; see {}", clamd.dir.display());
     }
-}
-
-async fn ping(port: u16) -> bool {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
-        return false;
-    };
-    let mut reply = Vec::new();
-    stream.write_all(b"zPING\0").await.is_ok()
-        && stream.read_to_end(&mut reply).await.is_ok()
-        && reply.starts_with(b"PONG")
 }
 
 impl Drop for Clamd {

@@ -790,6 +790,10 @@ async fn admins_review_the_quarantine_and_others_are_refused() {
         released["data"]["releaseQuarantinedImage"]["status"], "PROMOTED",
         "{released}"
     );
+    assert!(app
+        .security_events()
+        .iter()
+        .any(|e| e["event_type"] == "quarantine_released" && e["details"]["outcome"] == "PROMOTED"));
     assert!(!app.quarantine_dir().join(first).exists());
     assert_eq!(
         files_under(&app.media_dir()).len(),
@@ -857,6 +861,31 @@ async fn quotas_refuse_the_request_with_a_clear_error() {
     assert_eq!(error_code(&json), "QUOTA_EXCEEDED");
     assert_eq!(app.count("media", "true").await, 0);
     no_partial_files(&app);
+}
+
+#[tokio::test]
+async fn a_recipe_holds_at_most_thirty_images() {
+    let app = upload_app(&[]).await;
+    let token = dev_token("nina");
+    let recipe = create_recipe(&app, &token, "Gallery").await;
+    for _ in 0..6 {
+        let five: Vec<FilePart> = (0..5)
+            .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(16, 16)))
+            .collect();
+        let results = upload_results(&app, &token, &recipe, &five).await;
+        assert!(results.iter().all(|r| r["status"] == "PROMOTED"));
+    }
+    let json = upload(&app, &token, &recipe, &[part("31.jpg", "image/jpeg", jpeg(16, 16))])
+        .await
+        .json();
+    assert_eq!(error_code(&json), "QUOTA_EXCEEDED");
+    assert!(json["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 30 images"));
+    let other = create_recipe(&app, &token, "Another").await;
+    let results = upload_results(&app, &token, &other, &[part("a.jpg", "image/jpeg", jpeg(16, 16))]).await;
+    assert_eq!(results[0]["status"], "PROMOTED", "the cap is per recipe");
 }
 
 #[tokio::test]
