@@ -196,6 +196,7 @@ impl Media {
         ids: &[Uuid],
     ) -> QueryResult<Option<Vec<StoredImage>>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            lock_recipe(conn, recipe_id).await?;
             let mut current: Vec<Uuid> = promoted_of(owner_id, recipe_id).select(media::id).load(conn).await?;
             let mut wanted = ids.to_vec();
             current.sort_unstable();
@@ -222,6 +223,7 @@ impl Media {
         id: Uuid,
     ) -> QueryResult<Option<Media>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            lock_recipe(conn, recipe_id).await?;
             let found: Option<Uuid> = promoted_of(owner_id, recipe_id)
                 .filter(media::id.eq(id))
                 .select(media::id)
@@ -335,6 +337,18 @@ fn promoted_of(owner_id: Uuid, recipe_id: Uuid) -> PromotedOf {
     media::table
         .filter(media::owner_id.eq(owner_id).and(media::recipe_id.eq(recipe_id)))
         .filter(media::status.eq(Outcome::Promoted.as_db()))
+}
+
+/// Serialises changes to one recipe's images (the one-cover index would otherwise fail a racing request).
+async fn lock_recipe(conn: &mut AsyncPgConnection, recipe_id: Uuid) -> QueryResult<()> {
+    recipes::table
+        .find(recipe_id)
+        .select(recipes::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await
+        .optional()
+        .map(|_| ())
 }
 
 async fn with_variants(conn: &mut AsyncPgConnection, rows: Vec<Media>) -> QueryResult<Vec<StoredImage>> {

@@ -45,12 +45,17 @@ pub fn decode(bytes: &[u8], ty: ImageType) -> Result<Decoded, Finding> {
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
-    let failed = |_| {
-        Finding::new(
+    let failed = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => Finding::new(
+            "DIMENSIONS_TOO_LARGE",
+            FindingSeverity::Critical,
+            "decoding the image would need more memory than allowed (256 MiB)",
+        ),
+        _ => Finding::new(
             "DECODE_FAILED",
             FindingSeverity::Critical,
             "the image is truncated or corrupt",
-        )
+        ),
     };
     let mut reader = reader();
     reader.limits(limits);

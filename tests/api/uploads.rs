@@ -697,6 +697,27 @@ async fn images_can_be_reordered_given_a_cover_and_deleted_with_their_files() {
 }
 
 #[tokio::test]
+async fn racing_cover_changes_all_succeed_and_leave_one_cover() {
+    let app = upload_app(&[]).await;
+    let token = dev_token("omar");
+    let recipe = create_recipe(&app, &token, "Race").await;
+    let files: Vec<FilePart> = (0..4)
+        .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(16, 16)))
+        .collect();
+    let ids: Vec<String> = upload_results(&app, &token, &recipe, &files)
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let set_cover = "mutation($r: UUID!, $i: UUID!) { setRecipeCoverImage(recipeId: $r, imageId: $i) { id } }";
+    let requests = (0..12).map(|n| app.gql_as(&token, set_cover, json!({ "r": recipe, "i": ids[n % 4] })));
+    for answer in rocket::futures::future::join_all(requests).await {
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    assert_eq!(app.count("media", "is_cover").await, 1);
+}
+
+#[tokio::test]
 async fn identical_variants_share_one_file_until_the_last_image_goes() {
     let app = upload_app(&[]).await;
     let token = dev_token("gina");
