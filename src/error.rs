@@ -1,8 +1,9 @@
 //! The one error type resolvers and services return, and the stable codes clients see in
 //! `extensions.code`. Internal causes are logged once, here, and never shown to the client.
 //!
-//! Resolvers return `async_graphql::Result<T>` and convert with `async_graphql::ResultExt::extend()`:
-//! a bare `?` would go through async-graphql's blanket `Display` conversion and drop the code.
+//! Resolvers return `async_graphql::Result<T>` and convert with `async_graphql::ResultExt::extend()` (an
+//! `AppResult`) or `GqlResult::gql()` (a model-layer `QueryResult`): a bare `?` would go through async-graphql's
+//! blanket `Display` conversion and drop the code, or leak SQL text.
 
 use async_graphql::ErrorExtensions;
 
@@ -124,6 +125,18 @@ impl AppError {
     pub fn to_json(&self) -> serde_json::Value {
         let error = self.extend();
         serde_json::json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] })
+    }
+}
+
+/// A model-layer result (diesel, the pool) as a resolver result carrying its stable code:
+/// `Recipe::find(..).await.gql()?` instead of `.gql()?`.
+pub trait GqlResult<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T, E: Into<AppError>> GqlResult<T> for Result<T, E> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.into().extend())
     }
 }
 

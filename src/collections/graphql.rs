@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{Collection, CollectionChangeset};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 use crate::recipes::{list_recipes, page_cost, CollectionScope, RecipeConnection, RecipeFilter, RecipeSort};
 
@@ -123,15 +123,9 @@ impl CollectionQuery {
     async fn collections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CollectionView>> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let list = Collection::list(&mut conn, owner)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let list = Collection::list(&mut conn, owner).await.gql()?;
         let ids: Vec<Uuid> = list.iter().map(|c| c.id).collect();
-        let counts = Collection::recipe_counts(&mut conn, &ids)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let counts = Collection::recipe_counts(&mut conn, &ids).await.gql()?;
         Ok(list
             .into_iter()
             .map(|c| {
@@ -145,10 +139,7 @@ impl CollectionQuery {
     async fn collection(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<CollectionView> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let c = Collection::find(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let c = Collection::find(&mut conn, owner, id).await.gql()?;
         view(&mut conn, c).await.extend()
     }
 }
@@ -164,10 +155,7 @@ async fn collection_for_ids(
         return Err(AppError::bad_input("recipeIds", format!("at most {MAX_IDS} ids"))).extend();
     }
     let mut conn = conn(ctx).await?;
-    let collection = Collection::find(&mut conn, owner, id)
-        .await
-        .map_err(AppError::from)
-        .extend()?;
+    let collection = Collection::find(&mut conn, owner, id).await.gql()?;
     Ok((conn, collection))
 }
 
@@ -224,11 +212,7 @@ impl CollectionMutation {
     async fn delete_collection(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match Collection::delete(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?
-        {
+        match Collection::delete(&mut conn, owner, id).await.gql()? {
             true => Ok(true),
             false => Err(AppError::NotFound).extend(),
         }
@@ -245,11 +229,7 @@ impl CollectionMutation {
         unique.sort_unstable();
         unique.dedup();
         let (mut conn, c) = collection_for_ids(ctx, id, &recipe_ids).await?;
-        let owned = c
-            .add_recipes(&mut conn, &recipe_ids)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let owned = c.add_recipes(&mut conn, &recipe_ids).await.gql()?;
         if owned != unique.len() {
             return Err(AppError::bad_input("recipeIds", "unknown recipe id")).extend();
         }
@@ -264,10 +244,7 @@ impl CollectionMutation {
         recipe_ids: Vec<Uuid>,
     ) -> async_graphql::Result<CollectionView> {
         let (mut conn, c) = collection_for_ids(ctx, id, &recipe_ids).await?;
-        c.remove_recipes(&mut conn, &recipe_ids)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        c.remove_recipes(&mut conn, &recipe_ids).await.gql()?;
         view(&mut conn, c).await.extend()
     }
 }

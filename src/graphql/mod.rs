@@ -44,12 +44,8 @@ pub fn viewer_id(ctx: &async_graphql::Context<'_>) -> crate::error::AppResult<uu
 
 /// A pooled connection for a resolver (`SERVICE_UNAVAILABLE` when the pool cannot provide one in time).
 pub async fn conn(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<crate::db::PooledConnection> {
-    use async_graphql::ResultExt as _;
-    ctx.data::<DbPool>()?
-        .get()
-        .await
-        .map_err(crate::error::AppError::from)
-        .extend()
+    use crate::error::GqlResult as _;
+    ctx.data::<DbPool>()?.get().await.gql()
 }
 
 /// Bounds every document: a hostile query cannot make the server do unbounded work.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::model::{Media, StoredImage};
 use super::scan::{Finding, Outcome};
 use super::service::{MediaService, SpooledFiles, UploadOutcome};
-use crate::error::AppError;
+use crate::error::{AppError, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 use crate::recipes::Recipe;
 use crate::security_log::{RequestMeta, Severity};
@@ -180,10 +180,7 @@ impl MediaQuery {
         require_admin(ctx)?;
         let mut conn = conn(ctx).await?;
         let limit = i64::from(first.unwrap_or(50).clamp(1, MAX_REVIEW_PAGE));
-        let rows = Media::quarantined(&mut conn, limit)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let rows = Media::quarantined(&mut conn, limit).await.gql()?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 }
@@ -218,10 +215,7 @@ impl MediaMutation {
         }
         let media = service(ctx)?;
         let mut conn = conn(ctx).await?;
-        let recipe = Recipe::find(&mut conn, owner, recipe_id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let recipe = Recipe::find(&mut conn, owner, recipe_id).await.gql()?;
         media.check_quota(&mut conn, owner, recipe_id, &parts).await.extend()?;
         let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
         let public = recipe.visibility == "PUBLIC";
@@ -244,10 +238,7 @@ impl MediaMutation {
     async fn delete_recipe_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let deleted = Media::delete_owned(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let deleted = Media::delete_owned(&mut conn, owner, id).await.gql()?;
         if !deleted {
             return Err(AppError::NotFound).extend();
         }
@@ -264,14 +255,10 @@ impl MediaMutation {
     ) -> async_graphql::Result<Vec<ImageView>> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let recipe = Recipe::find(&mut conn, owner, recipe_id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let recipe = Recipe::find(&mut conn, owner, recipe_id).await.gql()?;
         let images = Media::reorder(&mut conn, owner, recipe_id, &image_ids)
             .await
-            .map_err(AppError::from)
-            .extend()?
+            .gql()?
             .ok_or_else(|| AppError::bad_input("imageIds", "list each of the recipe's images exactly once"))
             .extend()?;
         let media = service(ctx)?;
@@ -288,20 +275,13 @@ impl MediaMutation {
     ) -> async_graphql::Result<ImageView> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let recipe = Recipe::find(&mut conn, owner, recipe_id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let recipe = Recipe::find(&mut conn, owner, recipe_id).await.gql()?;
         Media::set_cover(&mut conn, owner, recipe_id, image_id)
             .await
-            .map_err(AppError::from)
-            .extend()?
+            .gql()?
             .ok_or(AppError::NotFound)
             .extend()?;
-        let images = Media::for_recipes(&mut conn, &[recipe_id])
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let images = Media::for_recipes(&mut conn, &[recipe_id]).await.gql()?;
         let media = service(ctx)?;
         images
             .iter()
@@ -316,7 +296,7 @@ impl MediaMutation {
     async fn release_quarantined_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UploadResult> {
         let admin = require_admin(ctx)?;
         let mut conn = conn(ctx).await?;
-        let row = Media::find_any(&mut conn, id).await.map_err(AppError::from).extend()?;
+        let row = Media::find_any(&mut conn, id).await.gql()?;
         if row.outcome() != Outcome::Quarantined {
             return Err(AppError::NotFound).extend();
         }
@@ -338,14 +318,11 @@ impl MediaMutation {
     async fn delete_quarantined_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let mut conn = conn(ctx).await?;
-        let row = Media::find_any(&mut conn, id).await.map_err(AppError::from).extend()?;
+        let row = Media::find_any(&mut conn, id).await.gql()?;
         if row.outcome() != Outcome::Quarantined {
             return Err(AppError::NotFound).extend();
         }
-        Media::delete_any(&mut conn, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        Media::delete_any(&mut conn, id).await.gql()?;
         service(ctx)?.collect_garbage(&mut conn).await;
         Ok(true)
     }

@@ -14,7 +14,7 @@ use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS, UNITS};
 use super::quantity::Quantity;
 use std::sync::Arc;
 
-use crate::error::AppError;
+use crate::error::{AppError, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 use crate::media::{ImageView, MediaService, StoredImage};
 use crate::tags::{Tag, TagView};
@@ -365,10 +365,7 @@ pub async fn list_recipes(
         if distinct.len() > 50 {
             return Err(AppError::bad_input(field, "at most 50 tags")).extend();
         }
-        let owned = Tag::count_owned(&mut conn, owner, ids)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let owned = Tag::count_owned(&mut conn, owner, ids).await.gql()?;
         if usize::try_from(owned).unwrap_or(0) != distinct.len() {
             return Err(AppError::bad_input(field, "unknown tag id")).extend();
         }
@@ -415,10 +412,7 @@ pub async fn list_recipes(
         limit: i64::from(first),
     };
     let server_time = Utc::now();
-    let page = Recipe::list(&mut conn, owner, &query)
-        .await
-        .map_err(AppError::from)
-        .extend()?;
+    let page = Recipe::list(&mut conn, owner, &query).await.gql()?;
     let edges: Vec<RecipeEdge> = page
         .recipes
         .into_iter()
@@ -447,10 +441,7 @@ impl RecipeQuery {
     /// A recipe its owner shared (`PUBLIC` or `UNLISTED`); no sign-in needed. Private ones are `NOT_FOUND`.
     async fn public_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
         let mut conn = conn(ctx).await?;
-        let full = Recipe::find_shared(&mut conn, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let full = Recipe::find_shared(&mut conn, id).await.gql()?;
         Ok(full.into())
     }
 
@@ -481,10 +472,7 @@ impl RecipeQuery {
     async fn recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let full = Recipe::find_full(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let full = Recipe::find_full(&mut conn, owner, id).await.gql()?;
         Ok(full.into())
     }
 
@@ -515,10 +503,7 @@ impl RecipeMutation {
         let owner = viewer_id(ctx).extend()?;
         let (recipe, ingredients, steps) = validate(owner, &input).extend()?;
         let mut conn = conn(ctx).await?;
-        let full = Recipe::create(&mut conn, recipe, ingredients, steps)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let full = Recipe::create(&mut conn, recipe, ingredients, steps).await.gql()?;
         Ok(full.into())
     }
 
@@ -533,15 +518,11 @@ impl RecipeMutation {
     ) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let current = Recipe::find(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let current = Recipe::find(&mut conn, owner, id).await.gql()?;
         let valid = validate_patch(&current, &patch).extend()?;
         match Recipe::update(&mut conn, owner, id, expected_version, valid)
             .await
-            .map_err(AppError::from)
-            .extend()?
+            .gql()?
         {
             Some(full) => Ok(full.into()),
             None => Err(AppError::Conflict(format!(
@@ -571,14 +552,8 @@ impl RecipeMutation {
             }
         }
         let mut conn = conn(ctx).await?;
-        Tag::set_for_recipe(&mut conn, owner, recipe_id, &unique)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
-        let full = Recipe::find_full(&mut conn, owner, recipe_id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        Tag::set_for_recipe(&mut conn, owner, recipe_id, &unique).await.gql()?;
+        let full = Recipe::find_full(&mut conn, owner, recipe_id).await.gql()?;
         Ok(full.into())
     }
 
@@ -586,10 +561,7 @@ impl RecipeMutation {
     async fn duplicate_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RecipeView> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let copy = Recipe::duplicate(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?;
+        let copy = Recipe::duplicate(&mut conn, owner, id).await.gql()?;
         Ok(copy.into())
     }
 
@@ -597,11 +569,7 @@ impl RecipeMutation {
     async fn delete_recipe(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        if !Recipe::delete(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?
-        {
+        if !Recipe::delete(&mut conn, owner, id).await.gql()? {
             return Err(AppError::NotFound).extend();
         }
         // The recipe's images went with it; their files go now rather than at the next maintenance run.

@@ -4,7 +4,7 @@ use async_graphql::{Context, MaybeUndefined, Object, ResultExt as _, SimpleObjec
 use uuid::Uuid;
 
 use super::model::{Tag, TagChangeset};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 
 pub const MAX_TAG_NAME: usize = 50;
@@ -58,7 +58,7 @@ impl TagQuery {
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TagView>> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let tags = Tag::list(&mut conn, owner).await.map_err(AppError::from).extend()?;
+        let tags = Tag::list(&mut conn, owner).await.gql()?;
         Ok(tags.iter().map(TagView::from).collect())
     }
 }
@@ -105,11 +105,7 @@ impl TagMutation {
     async fn delete_tag(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match Tag::delete(&mut conn, owner, id)
-            .await
-            .map_err(AppError::from)
-            .extend()?
-        {
+        match Tag::delete(&mut conn, owner, id).await.gql()? {
             true => Ok(true),
             false => Err(AppError::NotFound).extend(),
         }
