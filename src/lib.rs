@@ -19,6 +19,7 @@ pub mod recipes;
 pub mod security_log;
 pub mod tags;
 pub mod telemetry;
+pub mod text;
 pub mod threats;
 pub mod users;
 

@@ -8,6 +8,7 @@ use super::model::{Collection, CollectionChangeset};
 use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 use crate::recipes::{list_recipes, page_cost, CollectionScope, RecipeConnection, RecipeFilter, RecipeSort};
+use crate::text::{self, Lines};
 
 pub const MAX_NAME: usize = 255;
 pub const MAX_DESCRIPTION: usize = 1_000;
@@ -71,27 +72,11 @@ pub struct CollectionInput {
 }
 
 fn name(field: &str, value: &str) -> AppResult<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > MAX_NAME || value.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            field,
-            format!("a name must be 1 to {MAX_NAME} characters"),
-        ));
-    }
-    Ok(value.to_owned())
+    text::required(field, value, MAX_NAME, Lines::Single)
 }
 
 fn description(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    if value.chars().count() > MAX_DESCRIPTION {
-        return Err(AppError::bad_input(
-            field,
-            format!("at most {MAX_DESCRIPTION} characters"),
-        ));
-    }
-    Ok(Some(value.to_owned()))
+    text::optional(field, value, MAX_DESCRIPTION, Lines::Multi)
 }
 
 /// The named unique constraint, as the client sees it.

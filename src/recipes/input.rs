@@ -11,6 +11,7 @@ use super::model::{ingredient_text, Ingredient, NewRecipe, RecipeChangeset, Step
 use super::parser::{parse_line, UNITS};
 use super::quantity::Quantity;
 use crate::error::{AppError, AppResult};
+use crate::text::Lines;
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_DESCRIPTION: usize = 10_000;
@@ -163,28 +164,13 @@ pub struct StepInput {
     pub section: Option<String>,
 }
 
-/// Trimmed text within `max` characters; control characters other than newlines and tabs are refused.
+/// Recipe fields keep their rule from before the shared `text` module: newlines and tabs allowed in each.
 fn text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    if value.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} must be at most {max} characters"),
-        ));
-    }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} must not contain control characters"),
-        ));
-    }
-    Ok(Some(value.to_owned()))
+    crate::text::optional(field, value, max, Lines::Multi)
 }
 
 fn required(field: &str, value: &str, max: usize) -> AppResult<String> {
-    text(field, Some(value), max)?.ok_or_else(|| AppError::bad_input(field, format!("{field} must not be empty")))
+    crate::text::required(field, value, max, Lines::Multi)
 }
 
 fn minutes(field: &str, value: Option<i32>) -> AppResult<Option<i32>> {

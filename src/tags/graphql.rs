@@ -30,14 +30,7 @@ impl From<&Tag> for TagView {
 
 /// A tag name: trimmed, 1 to 50 characters, no control characters.
 pub fn tag_name(field: &str, name: &str) -> AppResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_TAG_NAME || name.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            field,
-            format!("a tag name must be 1 to {MAX_TAG_NAME} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    crate::text::required(field, name, MAX_TAG_NAME, crate::text::Lines::Single)
 }
 
 /// `#rrggbb`, stored in lower case.

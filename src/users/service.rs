@@ -103,17 +103,11 @@ pub async fn apply_clerk_event(pool: &DbPool, svix_id: &str, event: ClerkEvent) 
 
 /// Sets the viewer's display name (trimmed, 1 to 200 characters, no control characters).
 pub async fn update_profile(pool: &DbPool, user: &User, name: &str) -> AppResult<User> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            "name",
-            format!("name must be 1 to {MAX_NAME_CHARS} characters without control characters"),
-        ));
-    }
+    let name = crate::text::required("name", name, MAX_NAME_CHARS, crate::text::Lines::Single)?;
     let mut conn = pool.get().await?;
     let changes = UserChangeset {
         email: None,
-        name: Some(Some(name.to_owned())),
+        name: Some(Some(name)),
     };
     Ok(User::update(&mut conn, user.id, changes).await?)
 }
