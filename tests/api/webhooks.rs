@@ -244,3 +244,28 @@ async fn delete_account_removes_the_user_and_their_data() {
     assert_eq!(response, json!({"data": {"deleteAccount": true}}));
     assert_eq!(app.count("users", "clerk_id = 'dev_leaver'").await, 0);
 }
+
+#[tokio::test]
+async fn a_deleted_users_images_and_files_go_with_them() {
+    use crate::uploads::{files_under, jpeg, part, run_maintenance, upload_results};
+    let app = webhook_app().await;
+    let token = dev_token("zoe");
+    let recipe = crate::helpers::create_recipe(&app, &token, "Zoe's").await;
+    upload_results(&app, &token, &recipe, &[part("a.jpg", "image/jpeg", jpeg(400, 300))]).await;
+    assert_eq!(
+        files_under(&app.media_dir()).len(),
+        3,
+        "150, 300 and one 400 px file for 600 and 1200"
+    );
+    let deleted = json!({"type": "user.deleted", "data": {"id": "dev_zoe", "deleted": true}}).to_string();
+    assert_eq!(
+        deliver_signed(&app, "msg_zoe", &deleted).await.json()["outcome"],
+        "applied"
+    );
+    assert_eq!(app.count("media", "true").await, 0);
+    run_maintenance(&app).await;
+    assert!(
+        files_under(&app.media_dir()).is_empty(),
+        "the maintenance run removes the files"
+    );
+}
