@@ -396,6 +396,16 @@ impl Garbage {
         .await
     }
 
+    /// Holds a content-addressed file's lock until the transaction ends: the collector and a promotion that
+    /// reuses the file take it, so a file is never removed between "it is there" and "a row refers to it".
+    pub async fn lock_file(conn: &mut AsyncPgConnection, storage_key: &str) -> QueryResult<()> {
+        diesel::sql_query("select pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(storage_key)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn done(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
         diesel::delete(media_garbage::table.find(id))
             .execute(conn)

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use diesel_async::AsyncConnection as _;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -58,6 +59,12 @@ pub struct UploadOutcome {
     pub findings: Vec<Finding>,
     /// The stored variants when promoted.
     pub variants: Vec<MediaVariant>,
+}
+
+/// The row a scan ends in: a new upload, or a decision about a held one.
+enum Row {
+    New(NewMedia),
+    Resolved(MediaResolution),
 }
 
 /// Limits per user.
@@ -205,7 +212,6 @@ impl MediaService {
             (Some(sniffed), scanned)
         };
         let id = Uuid::now_v7();
-        let variants = self.write_variants(id, scanned.rendition.as_ref()).await?;
         let new = NewMedia {
             id,
             owner_id,
@@ -222,7 +228,7 @@ impl MediaService {
             scan_pending: scanned.findings.iter().any(|f| f.code == SCAN_PENDING),
             blurhash: scanned.rendition.as_ref().and_then(|r| r.blurhash.clone()),
         };
-        let media = if scanned.outcome == Outcome::Quarantined {
+        let (media, variants) = if scanned.outcome == Outcome::Quarantined {
             self.store
                 .keep_in_quarantine(file.spool, id)
                 .map_err(AppError::internal)?;
@@ -230,9 +236,10 @@ impl MediaService {
             if inserted.is_err() {
                 let _ = self.store.remove(Area::Quarantine, &id.to_string());
             }
-            inserted?
+            (inserted?, Vec::new())
         } else {
-            Media::insert(conn, new, variants.clone()).await?
+            self.persist(conn, id, scanned.rendition.as_ref(), Row::New(new))
+                .await?
         };
         self.record(meta, &media, &scanned.findings, started);
         Ok(UploadOutcome {
@@ -368,7 +375,41 @@ impl MediaService {
         }
     }
 
-    async fn write_variants(&self, id: Uuid, rendition: Option<&Rendition>) -> AppResult<Vec<MediaVariant>> {
+    /// Writes the variants' files and the row in one transaction holding each file's lock, so the garbage
+    /// collector cannot remove a shared content-addressed file between "it is there" and "a row uses it".
+    async fn persist(
+        &self,
+        conn: &mut PooledConnection,
+        id: Uuid,
+        rendition: Option<&Rendition>,
+        row: Row,
+    ) -> AppResult<(Media, Vec<MediaVariant>)> {
+        let mut keys: Vec<String> = rendition
+            .map(|r| {
+                r.variants
+                    .iter()
+                    .map(|v| MediaStore::key(&v.sha256, v.extension))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // One order for every transaction: two promotions sharing files cannot deadlock.
+        keys.sort_unstable();
+        keys.dedup();
+        conn.transaction::<_, AppError, _>(async |conn| {
+            for key in &keys {
+                Garbage::lock_file(conn, key).await?;
+            }
+            let variants = self.write_variants(id, rendition)?;
+            let media = match row {
+                Row::New(new) => Media::insert(conn, new, variants.clone()).await?,
+                Row::Resolved(resolution) => Media::resolve(conn, id, resolution, variants.clone()).await?,
+            };
+            Ok((media, variants))
+        })
+        .await
+    }
+
+    fn write_variants(&self, id: Uuid, rendition: Option<&Rendition>) -> AppResult<Vec<MediaVariant>> {
         let Some(rendition) = rendition else {
             return Ok(Vec::new());
         };
@@ -419,7 +460,6 @@ impl MediaService {
             })
             .collect();
         let (_, scanned) = self.scan(bytes, None, carried, release).await?;
-        let variants = self.write_variants(media.id, scanned.rendition.as_ref()).await?;
         let resolution = MediaResolution {
             status: scanned.outcome.as_db().to_owned(),
             score: scanned.score,
@@ -429,7 +469,9 @@ impl MediaService {
             height: scanned.height,
             blurhash: scanned.rendition.as_ref().and_then(|r| r.blurhash.clone()),
         };
-        let media = Media::resolve(conn, media.id, resolution, variants.clone()).await?;
+        let (media, variants) = self
+            .persist(conn, media.id, scanned.rendition.as_ref(), Row::Resolved(resolution))
+            .await?;
         self.record(meta, &media, &scanned.findings, started);
         self.collect_garbage(conn).await;
         Ok(UploadOutcome {
@@ -497,16 +539,24 @@ impl MediaService {
             }
             for item in batch {
                 let area = Area::from_db(&item.area);
-                let in_use =
-                    area == Area::Media && Garbage::still_referenced(conn, &item.storage_key).await.unwrap_or(true);
-                if !in_use {
-                    match self.store.remove(area, &item.storage_key) {
-                        Ok(()) => removed += 1,
-                        Err(e) => tracing::warn!(error = %e, "could not remove a media file"),
-                    }
-                }
-                if Garbage::done(conn, item.id).await.is_err() {
-                    return removed;
+                let collected = conn
+                    .transaction::<_, diesel::result::Error, _>(async |conn| {
+                        if area == Area::Media {
+                            Garbage::lock_file(conn, &item.storage_key).await?;
+                            if Garbage::still_referenced(conn, &item.storage_key).await? {
+                                return Garbage::done(conn, item.id).await.map(|()| false);
+                            }
+                        }
+                        if let Err(e) = self.store.remove(area, &item.storage_key) {
+                            tracing::warn!(error = %e, "could not remove a media file");
+                        }
+                        Garbage::done(conn, item.id).await.map(|()| true)
+                    })
+                    .await;
+                match collected {
+                    Ok(true) => removed += 1,
+                    Ok(false) => {}
+                    Err(_) => return removed,
                 }
             }
         }

@@ -100,7 +100,7 @@ impl MediaStore {
     /// Writes one variant under its content address; an identical file already there is reused.
     pub fn write_variant(&self, bytes: &[u8], sha256: &str, extension: &str) -> std::io::Result<String> {
         let prefix = sha256.get(..2).unwrap_or("00");
-        let key = format!("{prefix}/{sha256}.{extension}");
+        let key = Self::key(sha256, extension);
         let target = self.media_dir.join(&key);
         if target.exists() {
             return Ok(key);
@@ -122,6 +122,11 @@ impl MediaStore {
             let _ = std::fs::remove_file(&temp);
         }
         result.map(|()| key)
+    }
+
+    /// The content address of a variant: `<first 2 hex digits>/<sha256>.<ext>`.
+    pub fn key(sha256: &str, extension: &str) -> String {
+        format!("{}/{sha256}.{extension}", sha256.get(..2).unwrap_or("00"))
     }
 
     /// Removes a stored file; a file already gone is fine.
