@@ -396,6 +396,19 @@ impl Garbage {
         .await
     }
 
+    /// Queues media files for the collector (files written for a row that was never stored).
+    pub async fn enqueue(conn: &mut AsyncPgConnection, storage_keys: &[String]) -> QueryResult<()> {
+        let rows: Vec<_> = storage_keys
+            .iter()
+            .map(|key| (media_garbage::area.eq("media"), media_garbage::storage_key.eq(key)))
+            .collect();
+        diesel::insert_into(media_garbage::table)
+            .values(rows)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
     /// Holds a content-addressed file's lock until the transaction ends: the collector and a promotion that
     /// reuses the file take it, so a file is never removed between "it is there" and "a row refers to it".
     pub async fn lock_file(conn: &mut AsyncPgConnection, storage_key: &str) -> QueryResult<()> {

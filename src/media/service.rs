@@ -395,18 +395,26 @@ impl MediaService {
         // One order for every transaction: two promotions sharing files cannot deadlock.
         keys.sort_unstable();
         keys.dedup();
-        conn.transaction::<_, AppError, _>(async |conn| {
-            for key in &keys {
-                Garbage::lock_file(conn, key).await?;
+        let stored = conn
+            .transaction::<_, AppError, _>(async |conn| {
+                for key in &keys {
+                    Garbage::lock_file(conn, key).await?;
+                }
+                let variants = self.write_variants(id, rendition)?;
+                let media = match row {
+                    Row::New(new) => Media::insert(conn, new, variants.clone()).await?,
+                    Row::Resolved(resolution) => Media::resolve(conn, id, resolution, variants.clone()).await?,
+                };
+                Ok((media, variants))
+            })
+            .await;
+        if stored.is_err() && !keys.is_empty() {
+            // Files written for rows that were never stored: the collector removes those nobody else uses.
+            if Garbage::enqueue(conn, &keys).await.is_ok() {
+                self.collect_garbage(conn).await;
             }
-            let variants = self.write_variants(id, rendition)?;
-            let media = match row {
-                Row::New(new) => Media::insert(conn, new, variants.clone()).await?,
-                Row::Resolved(resolution) => Media::resolve(conn, id, resolution, variants.clone()).await?,
-            };
-            Ok((media, variants))
-        })
-        .await
+        }
+        stored
     }
 
     fn write_variants(&self, id: Uuid, rendition: Option<&Rendition>) -> AppResult<Vec<MediaVariant>> {

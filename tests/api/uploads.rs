@@ -718,6 +718,32 @@ async fn racing_cover_changes_all_succeed_and_leave_one_cover() {
 }
 
 #[tokio::test]
+async fn a_database_failure_after_the_files_are_written_leaves_no_file_and_no_sql_text() {
+    let app = upload_app(&[]).await;
+    let token = dev_token("quinn");
+    let recipe = create_recipe(&app, &token, "Doomed").await;
+    let mut conn = app.db_conn().await;
+    for statement in [
+        "create function refuse_media() returns trigger as $$ begin raise exception 'refused by test trigger'; end; $$ language plpgsql",
+        "create trigger refuse_media before insert on media for each row execute function refuse_media()",
+    ] {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut conn)
+            .await
+            .unwrap();
+    }
+    let response = upload(&app, &token, &recipe, &[part("a.jpg", "image/jpeg", jpeg(300, 200))]).await;
+    let json = response.json();
+    assert_eq!(error_code(&json), "INTERNAL", "{json}");
+    assert!(!response.body.contains("refused by test trigger") && !response.body.contains("insert"));
+    assert!(
+        files_under(&app.media_dir()).is_empty(),
+        "variants written for the lost row are removed"
+    );
+    no_partial_files(&app);
+    assert_eq!(app.count("media_garbage", "true").await, 0);
+}
+
+#[tokio::test]
 async fn identical_variants_share_one_file_until_the_last_image_goes() {
     let app = upload_app(&[]).await;
     let token = dev_token("gina");
