@@ -148,6 +148,7 @@ impl Finding {
 
 /// What happens to a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "UploadStatus")]
 pub enum Outcome {
     /// Safe: re-encoded copies are served.
     Promoted,
