@@ -24,11 +24,12 @@ use crate::security_log::{RequestMeta, SecurityLog};
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 pub const MEDIA_CSP: &str = "default-src 'none'; sandbox";
 
-/// Runs `MediaService::maintain` once after launch and then every `MAINTENANCE_INTERVAL`.
+/// After launch: the orphan sweep once, then `MediaService::maintain` every `MAINTENANCE_INTERVAL`.
 pub fn maintenance(media: Arc<MediaService>, pool: DbPool) -> AdHoc {
     AdHoc::on_liftoff("media maintenance", move |_| {
         Box::pin(async move {
             tokio::spawn(async move {
+                media.sweep_orphans(&pool).await;
                 let mut ticks = tokio::time::interval(MAINTENANCE_INTERVAL);
                 loop {
                     ticks.tick().await;

@@ -286,6 +286,16 @@ impl Media {
             .await
     }
 
+    /// Which of these ids are quarantined rows (whose files quarantine must keep).
+    pub async fn quarantined_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+        media::table
+            .filter(media::id.eq_any(ids))
+            .filter(media::status.eq(Outcome::Quarantined.as_db()))
+            .select(media::id)
+            .load(conn)
+            .await
+    }
+
     /// Quarantined files waiting for the antivirus.
     pub async fn pending_scans(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<Media>> {
         media::table
@@ -387,6 +397,16 @@ impl Garbage {
             .await
     }
 
+    /// Which of these content-addressed files rows refer to.
+    pub async fn referenced(conn: &mut AsyncPgConnection, storage_keys: &[String]) -> QueryResult<Vec<String>> {
+        media_variants::table
+            .filter(media_variants::storage_key.eq_any(storage_keys))
+            .select(media_variants::storage_key)
+            .distinct()
+            .load(conn)
+            .await
+    }
+
     /// Whether a content-addressed file is still used by another row (identical variants share files).
     pub async fn still_referenced(conn: &mut AsyncPgConnection, storage_key: &str) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
@@ -396,11 +416,12 @@ impl Garbage {
         .await
     }
 
-    /// Queues media files for the collector (files written for a row that was never stored).
-    pub async fn enqueue(conn: &mut AsyncPgConnection, storage_keys: &[String]) -> QueryResult<()> {
+    /// Queues files for the collector (`area`: `media` or `quarantine`): files written for a row that was never
+    /// stored, or found on disk with no row.
+    pub async fn enqueue(conn: &mut AsyncPgConnection, area: &str, storage_keys: &[String]) -> QueryResult<()> {
         let rows: Vec<_> = storage_keys
             .iter()
-            .map(|key| (media_garbage::area.eq("media"), media_garbage::storage_key.eq(key)))
+            .map(|key| (media_garbage::area.eq(area), media_garbage::storage_key.eq(key)))
             .collect();
         diesel::insert_into(media_garbage::table)
             .values(rows)

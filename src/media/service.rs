@@ -16,7 +16,7 @@ use super::clamd::{self, ClamVerdict};
 use super::model::{Garbage, Media, MediaResolution, MediaVariant, NewMedia};
 use super::process::{self, Rendition};
 use super::scan::{self, Finding, FindingSeverity, ImageType, Outcome, Sniffed, SCAN_PENDING};
-use super::store::{Area, MediaStore, Spool};
+use super::store::{Area, MediaStore, Spool, STALE_PARTIAL};
 use super::urls::UrlSigner;
 use crate::config::AppConfig;
 use crate::db::{DbPool, PooledConnection};
@@ -129,7 +129,7 @@ struct LoggedFinding<'a> {
 impl MediaService {
     pub fn new(config: &AppConfig, security: SecurityLog) -> anyhow::Result<Self> {
         let store = MediaStore::open(&config.media_dir, &config.quarantine_dir)?;
-        let swept = store.sweep_partials(super::store::STALE_PARTIAL);
+        let swept = store.sweep_partials(STALE_PARTIAL);
         if swept > 0 {
             tracing::info!(swept, "removed partial uploads left by an earlier run");
         }
@@ -410,7 +410,7 @@ impl MediaService {
             .await;
         if stored.is_err() && !keys.is_empty() {
             // Files written for rows that were never stored: the collector removes those nobody else uses.
-            if Garbage::enqueue(conn, &keys).await.is_ok() {
+            if Garbage::enqueue(conn, "media", &keys).await.is_ok() {
                 self.collect_garbage(conn).await;
             }
         }
@@ -568,6 +568,46 @@ impl MediaService {
                 }
             }
         }
+    }
+
+    /// Files no row accounts for (a crash between writing a file and committing its row) go to the collector,
+    /// which removes a media file only if, under its lock, no row refers to it. Run once at start-up.
+    pub async fn sweep_orphans(&self, pool: &DbPool) -> usize {
+        let Ok(mut conn) = pool.get().await else {
+            return 0;
+        };
+        let mut queued = 0;
+        for chunk in self.store.settled_keys(Area::Media, STALE_PARTIAL).chunks(500) {
+            let used = Garbage::referenced(&mut conn, chunk)
+                .await
+                .unwrap_or_else(|_| chunk.to_vec());
+            let unused: Vec<String> = chunk.iter().filter(|k| !used.contains(k)).cloned().collect();
+            if !unused.is_empty() && Garbage::enqueue(&mut conn, "media", &unused).await.is_ok() {
+                queued += unused.len();
+            }
+        }
+        for chunk in self.store.settled_keys(Area::Quarantine, STALE_PARTIAL).chunks(500) {
+            let ids: Vec<Uuid> = chunk.iter().filter_map(|k| Uuid::parse_str(k).ok()).collect();
+            let Ok(held) = Media::quarantined_ids(&mut conn, &ids).await else {
+                continue;
+            };
+            let unused: Vec<String> = chunk
+                .iter()
+                .filter(|k| Uuid::parse_str(k).map_or(true, |id| !held.contains(&id)))
+                .cloned()
+                .collect();
+            if !unused.is_empty() && Garbage::enqueue(&mut conn, "quarantine", &unused).await.is_ok() {
+                queued += unused.len();
+            }
+        }
+        if queued > 0 {
+            tracing::info!(
+                queued,
+                "files with no row found at start-up; removing those still unused"
+            );
+            self.collect_garbage(&mut conn).await;
+        }
+        queued
     }
 
     /// The periodic chores: antivirus retries, retention, garbage.

@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use uuid::Uuid;
 
-/// Partial uploads older than this are left-overs of a crash, swept at start-up.
+/// Files younger than this may belong to work in flight; older partial uploads, half-written variants and
+/// files no row accounts for are a crash's left-overs, swept at start-up.
 pub const STALE_PARTIAL: Duration = Duration::from_secs(15 * 60);
 const PARTIAL_SUFFIX: &str = ".part";
 
@@ -56,21 +57,50 @@ impl MediaStore {
         })
     }
 
-    /// Removes partial uploads older than `age` (a crash's left-overs); returns how many.
+    /// Removes partial uploads and half-written variants older than `age`; returns how many.
     pub fn sweep_partials(&self, age: Duration) -> usize {
-        let Ok(entries) = std::fs::read_dir(&self.quarantine_dir) else {
-            return 0;
-        };
-        entries
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(PARTIAL_SUFFIX))
-            .filter(|e| {
-                e.metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t.elapsed().is_ok_and(|elapsed| elapsed >= age))
-            })
-            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        let media_temps = list(&self.media_dir)
+            .into_iter()
+            .filter(|(_, meta)| meta.is_dir())
+            .flat_map(|(dir, _)| list(&dir))
+            .filter(|(path, _)| file_name(path).starts_with('.'));
+        list(&self.quarantine_dir)
+            .into_iter()
+            .filter(|(path, _)| file_name(path).ends_with(PARTIAL_SUFFIX))
+            .chain(media_temps)
+            .filter(|(_, meta)| older_than(meta, age))
+            .filter(|(path, _)| std::fs::remove_file(path).is_ok())
             .count()
+    }
+
+    /// The stored files of an area older than `age`, as keys (`ab/<sha256>.<ext>`, `<media id>`); partial and
+    /// temporary files are not listed.
+    pub fn settled_keys(&self, area: Area, age: Duration) -> Vec<String> {
+        let settled = |(path, meta): &(PathBuf, std::fs::Metadata)| {
+            meta.is_file()
+                && older_than(meta, age)
+                && !file_name(path).starts_with('.')
+                && !file_name(path).ends_with(PARTIAL_SUFFIX)
+        };
+        match area {
+            Area::Quarantine => list(&self.quarantine_dir)
+                .iter()
+                .filter(|entry| settled(entry))
+                .map(|(path, _)| file_name(path))
+                .collect(),
+            Area::Media => list(&self.media_dir)
+                .into_iter()
+                .filter(|(_, meta)| meta.is_dir())
+                .flat_map(|(dir, _)| {
+                    let prefix = file_name(&dir);
+                    list(&dir)
+                        .iter()
+                        .filter(|entry| settled(entry))
+                        .map(|(path, _)| format!("{prefix}/{}", file_name(path)))
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+        }
     }
 
     /// A new, private, empty spool file for one incoming part.
@@ -142,6 +172,28 @@ impl MediaStore {
     }
 }
 
+fn list(dir: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| Some((e.path(), e.metadata().ok()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn older_than(meta: &std::fs::Metadata, age: Duration) -> bool {
+    meta.modified()
+        .is_ok_and(|t| t.elapsed().is_ok_and(|elapsed| elapsed >= age))
+}
+
 /// A spooled part: removed when dropped unless it was kept in quarantine, so no error path leaves one behind.
 #[derive(Debug)]
 pub struct Spool {
@@ -208,7 +260,12 @@ mod tests {
         let old_path = old.path().map(Path::to_path_buf).unwrap_or_default();
         std::mem::forget(old);
         let (fresh, _file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(store.sweep_partials(STALE_PARTIAL), 1);
+        let temp = root.join("m").join("ab").join(".0192.tmp");
+        assert!(std::fs::create_dir_all(root.join("m").join("ab")).is_ok());
+        let temp_file = std::fs::File::create(&temp).and_then(|f| f.set_modified(an_hour_ago));
+        assert!(temp_file.is_ok());
+        assert_eq!(store.sweep_partials(STALE_PARTIAL), 2);
+        assert!(!temp.exists(), "half-written variants go too");
         assert!(!old_path.exists());
         assert!(fresh.path().is_some_and(Path::exists));
         let _ = std::fs::remove_dir_all(root);

@@ -956,6 +956,50 @@ async fn uploads_are_rate_limited_per_user() {
         .any(|e| e["event_type"] == "rate_limited" && e["details"]["class"] == "uploads"));
 }
 
+fn backdate(path: &Path) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn files_no_row_accounts_for_are_swept_and_the_rest_kept() {
+    let app = upload_app(&[]).await;
+    let token = dev_token("rita");
+    let recipe = create_recipe(&app, &token, "Crash").await;
+    let results = upload_results(
+        &app,
+        &token,
+        &recipe,
+        &[
+            part("a.jpg", "image/jpeg", jpeg(64, 64)),
+            part("held.png", "image/jpeg", png(16, 16)),
+        ],
+    )
+    .await;
+    let held = app.quarantine_dir().join(results[1]["id"].as_str().unwrap());
+    let kept_variant = files_under(&app.media_dir()).pop().unwrap();
+    let orphan_variant = app.media_dir().join("ab").join("ab12cd.jpg");
+    let orphan_quarantined = app.quarantine_dir().join(uuid::Uuid::new_v4().to_string());
+    let fresh_orphan = app.media_dir().join("ab").join("ab34ef.jpg");
+    std::fs::create_dir_all(app.media_dir().join("ab")).unwrap();
+    for path in [&orphan_variant, &orphan_quarantined, &fresh_orphan] {
+        std::fs::write(path, b"left by a crash").unwrap();
+    }
+    for path in [&held, &kept_variant, &orphan_variant, &orphan_quarantined] {
+        backdate(path);
+    }
+    let rocket = app.client.rocket();
+    let media = rocket.state::<std::sync::Arc<homechef::media::MediaService>>().unwrap();
+    let queued = media
+        .sweep_orphans(rocket.state::<homechef::db::DbPool>().unwrap())
+        .await;
+    assert_eq!(queued, 2);
+    assert!(!orphan_variant.exists() && !orphan_quarantined.exists());
+    assert!(held.exists() && kept_variant.exists(), "files rows refer to are kept");
+    assert!(fresh_orphan.exists(), "young files may belong to work in flight");
+}
+
 #[tokio::test]
 async fn stale_partial_uploads_are_swept_at_start_up() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sweep-{}", uuid::Uuid::new_v4()));
