@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{create_recipe, dev_token, TestApp};
+use crate::helpers::{dev_token, TestApp};
 use crate::uploads::{
-    codes, files_under, jpeg, part, run_maintenance, upload_app, upload_results, with_segment, EICAR,
+    codes, cook, files_under, jpeg, part, run_maintenance, upload_app, upload_results, with_segment, EICAR,
 };
 
 /// A clamd of our own; killed when dropped.
@@ -99,8 +99,7 @@ async fn clamd_detects_eicar_and_its_own_signatures() {
     let _clamd = Clamd::start(port).await;
     let addr = format!("127.0.0.1:{port}");
     let app = upload_app(&[("clamd_addr", &addr)]).await;
-    let token = dev_token("olga");
-    let recipe = create_recipe(&app, &token, "Scanned").await;
+    let (token, recipe) = cook(&app, "olga").await;
     let marked = with_segment(&jpeg(64, 64), 0xFE, b"HOMECHEF-CLAMAV-TEST-MARKER");
     let results = upload_results(
         &app,
@@ -134,8 +133,7 @@ async fn with_clamd_stopped_files_stay_quarantined_until_a_retry_can_scan_them()
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let app: TestApp = upload_app(&[("clamd_addr", &addr), ("admin_user_ids", "dev_admin")]).await;
-    let token = dev_token("pete");
-    let recipe = create_recipe(&app, &token, "Pending").await;
+    let (token, recipe) = cook(&app, "pete").await;
     let results = upload_results(&app, &token, &recipe, &[part("a.jpg", "image/jpeg", jpeg(64, 64))]).await;
     let id = results[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(results[0]["status"], "QUARANTINED");

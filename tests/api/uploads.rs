@@ -237,6 +237,13 @@ pub fn no_partial_files(app: &TestApp) {
     assert!(temp.is_empty(), "left behind: {temp:?}");
 }
 
+/// A signed-in user with one recipe: (token, recipe id).
+pub async fn cook(app: &TestApp, user: &str) -> (String, String) {
+    let token = dev_token(user);
+    let recipe = create_recipe(app, &token, &format!("{user}'s recipe")).await;
+    (token, recipe)
+}
+
 /// An app without rate limits (the local client shares one user across many uploads).
 pub async fn upload_app(extra: &[(&str, &str)]) -> TestApp {
     let mut overrides = vec![("rate_limit_enabled", "false")];
@@ -278,8 +285,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn real_images_are_promoted_as_reencoded_copies_without_metadata() {
     let app = upload_app(&[]).await;
-    let token = dev_token("alice");
-    let recipe = create_recipe(&app, &token, "Pancakes").await;
+    let (token, recipe) = cook(&app, "alice").await;
     // 400 × 200 stored sideways: EXIF orientation 6 means "rotate 90° clockwise to view".
     let photo = with_segment(&jpeg(400, 200), 0xE1, &exif(6, "HOMECHEF-GPS-SECRET"));
     let files = [
@@ -371,8 +377,7 @@ async fn real_images_are_promoted_as_reencoded_copies_without_metadata() {
 #[tokio::test]
 async fn hostile_files_get_their_documented_outcomes_and_never_reach_the_media_store() {
     let app = upload_app(&[]).await;
-    let token = dev_token("mallory");
-    let recipe = create_recipe(&app, &token, "Target").await;
+    let (token, recipe) = cook(&app, "mallory").await;
     let php = with_segment(&jpeg(64, 64), 0xFE, b"<?php system($_GET['c']); ?>");
     let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
     elf.resize(4096, 0);
@@ -476,8 +481,7 @@ async fn hostile_files_get_their_documented_outcomes_and_never_reach_the_media_s
 #[tokio::test]
 async fn malformed_multipart_requests_are_refused_whole_and_leave_nothing_behind() {
     let app = upload_app(&[]).await;
-    let token = dev_token("bob");
-    let recipe = create_recipe(&app, &token, "Soup").await;
+    let (token, recipe) = cook(&app, "bob").await;
     let six: Vec<FilePart> = (0..6)
         .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(16, 16)))
         .collect();
@@ -544,8 +548,7 @@ async fn malformed_multipart_requests_are_refused_whole_and_leave_nothing_behind
 #[tokio::test]
 async fn media_of_private_recipes_need_a_valid_signature_and_public_ones_do_not() {
     let app = upload_app(&[]).await;
-    let token = dev_token("dana");
-    let recipe = create_recipe(&app, &token, "Bread").await;
+    let (token, recipe) = cook(&app, "dana").await;
     let results = upload_results(
         &app,
         &token,
@@ -607,8 +610,7 @@ async fn media_of_private_recipes_need_a_valid_signature_and_public_ones_do_not(
 #[tokio::test]
 async fn images_can_be_reordered_given_a_cover_and_deleted_with_their_files() {
     let app = upload_app(&[]).await;
-    let token = dev_token("erin");
-    let recipe = create_recipe(&app, &token, "Curry").await;
+    let (token, recipe) = cook(&app, "erin").await;
     let files: Vec<FilePart> = (0..3)
         .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(1300 + i * 10, 20)))
         .collect();
@@ -699,8 +701,7 @@ async fn images_can_be_reordered_given_a_cover_and_deleted_with_their_files() {
 #[tokio::test]
 async fn racing_cover_changes_all_succeed_and_leave_one_cover() {
     let app = upload_app(&[]).await;
-    let token = dev_token("omar");
-    let recipe = create_recipe(&app, &token, "Race").await;
+    let (token, recipe) = cook(&app, "omar").await;
     let files: Vec<FilePart> = (0..4)
         .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(16, 16)))
         .collect();
@@ -720,8 +721,7 @@ async fn racing_cover_changes_all_succeed_and_leave_one_cover() {
 #[tokio::test]
 async fn a_database_failure_after_the_files_are_written_leaves_no_file_and_no_sql_text() {
     let app = upload_app(&[]).await;
-    let token = dev_token("quinn");
-    let recipe = create_recipe(&app, &token, "Doomed").await;
+    let (token, recipe) = cook(&app, "quinn").await;
     let mut conn = app.db_conn().await;
     for statement in [
         "create function refuse_media() returns trigger as $$ begin raise exception 'refused by test trigger'; end; $$ language plpgsql",
@@ -746,8 +746,7 @@ async fn a_database_failure_after_the_files_are_written_leaves_no_file_and_no_sq
 #[tokio::test]
 async fn identical_variants_share_one_file_until_the_last_image_goes() {
     let app = upload_app(&[]).await;
-    let token = dev_token("gina");
-    let recipe = create_recipe(&app, &token, "Twins").await;
+    let (token, recipe) = cook(&app, "gina").await;
     let photo = jpeg(120, 80);
     let results = upload_results(
         &app,
@@ -777,8 +776,7 @@ async fn identical_variants_share_one_file_until_the_last_image_goes() {
 #[tokio::test]
 async fn deleting_the_account_removes_its_images_and_files() {
     let app = upload_app(&[]).await;
-    let token = dev_token("leo");
-    let recipe = create_recipe(&app, &token, "Gone").await;
+    let (token, recipe) = cook(&app, "leo").await;
     upload_results(
         &app,
         &token,
@@ -801,8 +799,7 @@ async fn deleting_the_account_removes_its_images_and_files() {
 #[tokio::test]
 async fn admins_review_the_quarantine_and_others_are_refused() {
     let app = upload_app(&[("admin_user_ids", "dev_admin")]).await;
-    let token = dev_token("henry");
-    let recipe = create_recipe(&app, &token, "Held").await;
+    let (token, recipe) = cook(&app, "henry").await;
     let held = upload_results(
         &app,
         &token,
@@ -871,8 +868,7 @@ async fn admins_review_the_quarantine_and_others_are_refused() {
 #[tokio::test]
 async fn retention_purges_old_quarantined_files() {
     let app = upload_app(&[]).await;
-    let token = dev_token("ivan");
-    let recipe = create_recipe(&app, &token, "Old").await;
+    let (token, recipe) = cook(&app, "ivan").await;
     let held = upload_results(&app, &token, &recipe, &[part("x.png", "image/jpeg", png(16, 16))]).await;
     let id = held[0]["id"].as_str().unwrap();
     assert!(app.quarantine_dir().join(id).exists());
@@ -891,8 +887,7 @@ async fn retention_purges_old_quarantined_files() {
 #[tokio::test]
 async fn quotas_refuse_the_request_with_a_clear_error() {
     let app = upload_app(&[("upload_daily_file_limit", "2"), ("upload_quota_bytes", "5000")]).await;
-    let token = dev_token("judy");
-    let recipe = create_recipe(&app, &token, "Quota").await;
+    let (token, recipe) = cook(&app, "judy").await;
     let three: Vec<FilePart> = (0..3)
         .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(16, 16)))
         .collect();
@@ -913,8 +908,7 @@ async fn quotas_refuse_the_request_with_a_clear_error() {
 #[tokio::test]
 async fn a_recipe_holds_at_most_thirty_images() {
     let app = upload_app(&[]).await;
-    let token = dev_token("nina");
-    let recipe = create_recipe(&app, &token, "Gallery").await;
+    let (token, recipe) = cook(&app, "nina").await;
     for _ in 0..6 {
         let five: Vec<FilePart> = (0..5)
             .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(16, 16)))
@@ -938,8 +932,7 @@ async fn a_recipe_holds_at_most_thirty_images() {
 #[tokio::test]
 async fn uploads_are_rate_limited_per_user() {
     let app = TestApp::spawn().await;
-    let token = dev_token("kim");
-    let recipe = create_recipe(&app, &token, "Fast").await;
+    let (token, recipe) = cook(&app, "kim").await;
     for _ in 0..3 {
         let response = upload(&app, &token, &recipe, &[part("a.jpg", "image/jpeg", jpeg(16, 16))]).await;
         assert_eq!(response.status, Status::Ok, "{}", response.body);
@@ -965,8 +958,7 @@ fn backdate(path: &Path) {
 #[tokio::test]
 async fn files_no_row_accounts_for_are_swept_and_the_rest_kept() {
     let app = upload_app(&[]).await;
-    let token = dev_token("rita");
-    let recipe = create_recipe(&app, &token, "Crash").await;
+    let (token, recipe) = cook(&app, "rita").await;
     let results = upload_results(
         &app,
         &token,
