@@ -100,6 +100,29 @@ impl UploadResult {
     }
 }
 
+/// One of your uploads held for review: what the scanner found, never the file itself.
+#[derive(SimpleObject)]
+pub struct HeldImage {
+    pub id: Uuid,
+    pub score: i32,
+    pub findings: Vec<Finding>,
+    /// True while the antivirus could not be asked yet; the file is retried automatically.
+    pub scan_pending: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Media> for HeldImage {
+    fn from(m: Media) -> Self {
+        Self {
+            findings: m.findings(),
+            id: m.id,
+            score: m.score,
+            scan_pending: m.scan_pending,
+            created_at: m.created_at,
+        }
+    }
+}
+
 /// A file held in quarantine, for admins.
 #[derive(SimpleObject)]
 pub struct QuarantinedImage {

@@ -14,6 +14,6 @@ mod service;
 pub mod store;
 pub mod urls;
 
-pub use graphql::{ImageView, MediaMutation, MediaQuery, MAX_FILES};
+pub use graphql::{HeldImage, ImageView, MediaMutation, MediaQuery, MAX_FILES};
 pub use model::{Media, StoredImage};
 pub use service::{MediaService, Quotas, SpooledFile, SpooledFiles, StreamingDigest, IMAGE_WORKERS, UPLOAD_LOG};

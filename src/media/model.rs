@@ -163,6 +163,17 @@ impl Media {
         with_variants(conn, rows).await
     }
 
+    /// The owner's uploads to this recipe that are held in quarantine, oldest first (empty for anyone else).
+    pub async fn held_for(conn: &mut AsyncPgConnection, owner_id: Uuid, recipe_id: Uuid) -> QueryResult<Vec<Media>> {
+        media::table
+            .filter(media::owner_id.eq(owner_id).and(media::recipe_id.eq(recipe_id)))
+            .filter(media::status.eq(Outcome::Quarantined.as_db()))
+            .order((media::created_at, media::id))
+            .select(Media::as_select())
+            .load(conn)
+            .await
+    }
+
     /// The owner's image; `NotFound` for a missing or foreign id alike.
     pub async fn find_owned(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<Media> {
         media::table

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::error::{AppError, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
-use crate::media::{ImageView, MediaService, StoredImage};
+use crate::media::{HeldImage, ImageView, Media, MediaService, StoredImage};
 use crate::tags::{Tag, TagView};
 
 /// Lines per `parseIngredients` call (the catalogue's own per-recipe limit).
@@ -126,6 +126,16 @@ impl RecipeView {
             .iter()
             .map(|i| ImageView::new(i, public, media))
             .collect())
+    }
+
+    /// Your uploads to this recipe that are held in quarantine for review (empty for anyone but the owner).
+    async fn held_images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HeldImage>> {
+        let Ok(viewer) = viewer_id(ctx) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = conn(ctx).await?;
+        let held = Media::held_for(&mut conn, viewer, self.id).await.gql()?;
+        Ok(held.into_iter().map(Into::into).collect())
     }
 
     /// The image chosen with `setRecipeCoverImage`, else the first one.

@@ -568,8 +568,22 @@ async fn media_of_private_recipes_need_a_valid_signature_and_public_ones_do_not(
         Status::NotFound,
         "signature bound to the variant"
     );
-    let expired = format!("/media/{id}/300?expires=1000&sig=AAAA");
-    assert_eq!(get_bytes(&app, &expired, &[]).await.0, Status::NotFound);
+    let forged = format!("/media/{id}/300?expires=1000&sig=AAAA");
+    assert_eq!(get_bytes(&app, &forged, &[]).await.0, Status::NotFound);
+    // A URL we signed ten hours ago has expired: 403 with a clear message, not a silent 404.
+    let signer = homechef::media::urls::UrlSigner::new(&crate::helpers::TEST_SECRET_KEY.to_owned().into());
+    let stale = signer.url(
+        id.parse().unwrap(),
+        "300",
+        false,
+        chrono::Utc::now().timestamp() - 36_000,
+    );
+    let expired = app.get(&stale).await;
+    assert_eq!(expired.status, Status::Forbidden);
+    assert!(expired.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
     assert_eq!(
         get_bytes(&app, &format!("/media/{id}/999"), &[]).await.0,
         Status::NotFound
@@ -811,6 +825,25 @@ async fn admins_review_the_quarantine_and_others_are_refused() {
     )
     .await;
     assert!(held.iter().all(|r| r["status"] == "QUARANTINED"));
+    // The owner sees what is held and why; nobody else does, even on a shared recipe.
+    let held_query = "query($id: UUID!) { recipe(id: $id) { heldImages { id score findings { code } } } }";
+    let mine = app.gql_as(&token, held_query, json!({ "id": recipe })).await;
+    let mine = mine["data"]["recipe"]["heldImages"].as_array().unwrap().clone();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0]["findings"][0]["code"], "SUSPICIOUS_FILENAME");
+    app.gql_as(
+        &token,
+        "mutation($id: UUID!) { updateRecipe(id: $id, expectedVersion: 1, patch: { visibility: PUBLIC }) { version } }",
+        json!({ "id": recipe }),
+    )
+    .await;
+    let shared = "query($id: UUID!) { publicRecipe(id: $id) { heldImages { id } } }";
+    let theirs = app
+        .gql_as(&dev_token("stranger"), shared, json!({ "id": recipe }))
+        .await;
+    assert_eq!(theirs["data"]["publicRecipe"]["heldImages"], json!([]), "{theirs}");
+    let anonymous = app.gql(shared, json!({ "id": recipe })).await;
+    assert_eq!(anonymous["data"]["publicRecipe"]["heldImages"], json!([]));
     let list = "{ quarantinedImages { id score scanPending findings { code } sniffedType sha256 } }";
     let refused = app.gql_as(&token, list, json!({})).await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
