@@ -373,6 +373,9 @@ async fn lock_recipe(conn: &mut AsyncPgConnection, recipe_id: Uuid) -> QueryResu
 }
 
 async fn with_variants(conn: &mut AsyncPgConnection, rows: Vec<Media>) -> QueryResult<Vec<StoredImage>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let variants = MediaVariant::belonging_to(&rows)
         .select(MediaVariant::as_select())
         .load(conn)

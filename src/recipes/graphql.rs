@@ -420,6 +420,10 @@ pub async fn list_recipes(
         descending: sort.direction == SortDirection::Desc,
         after: after.as_deref().map(|c| decode_cursor(c, key)).transpose().extend()?,
         limit: i64::from(first),
+        with_images: {
+            let node = ctx.look_ahead().field("edges").field("node");
+            node.field("images").exists() || node.field("coverImage").exists()
+        },
     };
     let server_time = Utc::now();
     let page = Recipe::list(&mut conn, owner, &query).await.gql()?;

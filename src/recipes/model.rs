@@ -79,6 +79,8 @@ pub struct ListQuery {
     pub descending: bool,
     pub after: Option<(SortValue, Uuid)>,
     pub limit: i64,
+    /// Load the page's images too (only when the selection asks for them: two statements saved otherwise).
+    pub with_images: bool,
 }
 
 /// One page: the rows with their parts, whether more follow, and how many match in all.
@@ -483,7 +485,12 @@ impl Recipe {
             tags.entry(recipe_id).or_default().push(tag);
         }
         let mut images: std::collections::HashMap<Uuid, Vec<StoredImage>> = std::collections::HashMap::new();
-        for image in Media::for_recipes(conn, &ids).await? {
+        let stored = if q.with_images {
+            Media::for_recipes(conn, &ids).await?
+        } else {
+            Vec::new()
+        };
+        for image in stored {
             images.entry(image.media.recipe_id).or_default().push(image);
         }
         let recipes = rows

@@ -354,6 +354,17 @@ async fn real_images_are_promoted_as_reencoded_copies_without_metadata() {
     let images = recipe_view["data"]["recipe"]["images"].as_array().unwrap();
     assert_eq!(images.iter().map(|i| &i["id"]).collect::<Vec<_>>(), ids);
     assert_eq!(recipe_view["data"]["recipe"]["coverImage"]["id"], *ids[0]);
+    // The list loads images only when they are selected, through fragments too.
+    let listed = app
+        .gql_as(
+            &token,
+            "query { recipes { edges { node { ...Photos } } } } fragment Photos on Recipe { images { id } coverImage { id } }",
+            json!({}),
+        )
+        .await;
+    let node = &listed["data"]["recipes"]["edges"][0]["node"];
+    assert_eq!(node["images"].as_array().map(Vec::len), Some(3), "{listed}");
+    assert_eq!(node["coverImage"]["id"], *ids[0]);
 
     let log = upload_log(&app);
     assert_eq!(log.len(), 3);
