@@ -40,7 +40,6 @@ pub struct SpooledFile {
 
 /// The spooled parts of one request, by upload index; a resolver takes each at most once, and whatever is
 /// left when the request ends is removed with its spool.
-#[derive(Default)]
 pub struct SpooledFiles(std::sync::Mutex<Vec<Option<SpooledFile>>>);
 
 impl SpooledFiles {
