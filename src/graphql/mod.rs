@@ -34,12 +34,15 @@ pub struct MutationRoot(
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// The signed-in user's id, or `UNAUTHENTICATED`.
-pub fn viewer_id(ctx: &async_graphql::Context<'_>) -> crate::error::AppResult<uuid::Uuid> {
+/// Who is asking (anonymous when the request carried no credentials).
+pub fn viewer<'a>(ctx: &'a async_graphql::Context<'_>) -> &'a crate::auth::Viewer {
     ctx.data_opt::<crate::auth::Viewer>()
         .unwrap_or(&crate::auth::Viewer::Anonymous)
-        .user()
-        .map(|u| u.id)
+}
+
+/// The signed-in user's id, or `UNAUTHENTICATED`.
+pub fn viewer_id(ctx: &async_graphql::Context<'_>) -> crate::error::AppResult<uuid::Uuid> {
+    viewer(ctx).user().map(|u| u.id)
 }
 
 /// A pooled connection for a resolver (`SERVICE_UNAVAILABLE` when the pool cannot provide one in time).

@@ -11,7 +11,7 @@ use super::model::{Media, StoredImage};
 use super::scan::{Finding, Outcome};
 use super::service::{MediaService, SpooledFiles, UploadOutcome};
 use crate::error::{AppError, GqlResult as _};
-use crate::graphql::{conn, viewer_id};
+use crate::graphql::{conn, viewer, viewer_id};
 use crate::recipes::Recipe;
 use crate::security_log::{RequestMeta, Severity};
 
@@ -168,11 +168,7 @@ fn service<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<MediaService>
 
 /// The viewer, if an admin (`ADMIN_USER_IDS`); anyone else gets `FORBIDDEN` and an `access_denied` event.
 fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<Uuid> {
-    let viewer = ctx
-        .data_opt::<crate::auth::Viewer>()
-        .unwrap_or(&crate::auth::Viewer::Anonymous)
-        .user()
-        .extend()?;
+    let viewer = viewer(ctx).user().extend()?;
     let media = service(ctx)?;
     if media.is_admin(&viewer.clerk_id) {
         return Ok(viewer.id);

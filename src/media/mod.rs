@@ -16,4 +16,4 @@ pub mod urls;
 
 pub use graphql::{HeldImage, ImageView, MediaMutation, MediaQuery, MAX_FILES};
 pub use model::{Media, StoredImage};
-pub use service::{MediaService, Quotas, SpooledFile, SpooledFiles, StreamingDigest, IMAGE_WORKERS, UPLOAD_LOG};
+pub use service::{MediaService, Quotas, SpooledFile, SpooledFiles, StreamingDigest, UPLOAD_LOG};

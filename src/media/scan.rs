@@ -23,15 +23,6 @@ impl ImageType {
         }
     }
 
-    pub fn from_mime(mime: &str) -> Option<Self> {
-        match mime {
-            "image/jpeg" => Some(Self::Jpeg),
-            "image/png" => Some(Self::Png),
-            "image/webp" => Some(Self::Webp),
-            _ => None,
-        }
-    }
-
     fn extensions(self) -> &'static [&'static str] {
         match self {
             Self::Jpeg => &["jpg", "jpeg", "jpe", "jfif"],

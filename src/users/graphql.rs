@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::service;
-use crate::auth::Viewer;
 use crate::db::DbPool;
+use crate::graphql::viewer;
 
 /// A signed-in person, as they see themselves.
 #[derive(SimpleObject)]
@@ -27,10 +27,6 @@ impl From<&super::User> for UserView {
             created_at: user.created_at,
         }
     }
-}
-
-fn viewer<'a>(ctx: &'a Context<'_>) -> &'a Viewer {
-    ctx.data_opt::<Viewer>().unwrap_or(&Viewer::Anonymous)
 }
 
 #[derive(Default)]
