@@ -42,27 +42,23 @@ impl Media {
     }
 }
 
+/// A scanned upload's row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = media)]
 pub struct NewMedia {
     pub id: Uuid,
     pub owner_id: Uuid,
     pub recipe_id: Uuid,
-    pub status: String,
     pub declared_type: Option<String>,
     pub sniffed_type: Option<String>,
     pub size_bytes: i64,
     pub sha256: String,
-    pub width: Option<i32>,
-    pub height: Option<i32>,
-    pub score: i32,
-    pub findings: serde_json::Value,
-    pub scan_pending: bool,
-    pub blurhash: Option<String>,
+    #[diesel(embed)]
+    pub scan: MediaResolution,
 }
 
-/// What a scan decided for an existing row (release, retried antivirus scan).
-#[derive(Debug, AsChangeset)]
+/// What a scan decided: written with a new upload, or over a held one (release, retried antivirus scan).
+#[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = media)]
 pub struct MediaResolution {
     pub status: String,

@@ -102,6 +102,21 @@ struct Scanned {
     rendition: Option<Rendition>,
 }
 
+impl Scanned {
+    /// The columns a scan decides, for a new row or an existing one.
+    fn resolution(&self) -> MediaResolution {
+        MediaResolution {
+            status: self.outcome.as_db().to_owned(),
+            score: self.score,
+            findings: serde_json::to_value(&self.findings).unwrap_or_default(),
+            scan_pending: self.findings.iter().any(|f| f.code == SCAN_PENDING),
+            width: self.width,
+            height: self.height,
+            blurhash: self.rendition.as_ref().and_then(|r| r.blurhash.clone()),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct UploadLine<'a> {
     time: String,
@@ -215,17 +230,11 @@ impl MediaService {
             id,
             owner_id,
             recipe_id,
-            status: scanned.outcome.as_db().to_owned(),
             declared_type: file.declared_type.as_deref().map(|t| scan::clip(t, 100)),
             sniffed_type: sniffed.map(|s| s.mime().to_owned()),
             size_bytes: i64::try_from(file.size).unwrap_or(i64::MAX),
             sha256: file.sha256.clone(),
-            width: scanned.width,
-            height: scanned.height,
-            score: scanned.score,
-            findings: serde_json::to_value(&scanned.findings).unwrap_or_default(),
-            scan_pending: scanned.findings.iter().any(|f| f.code == SCAN_PENDING),
-            blurhash: scanned.rendition.as_ref().and_then(|r| r.blurhash.clone()),
+            scan: scanned.resolution(),
         };
         let (media, variants) = if scanned.outcome == Outcome::Quarantined {
             self.store
@@ -467,15 +476,7 @@ impl MediaService {
             })
             .collect();
         let (_, scanned) = self.scan(bytes, None, carried, release).await?;
-        let resolution = MediaResolution {
-            status: scanned.outcome.as_db().to_owned(),
-            score: scanned.score,
-            findings: serde_json::to_value(&scanned.findings).unwrap_or_default(),
-            scan_pending: scanned.findings.iter().any(|f| f.code == SCAN_PENDING),
-            width: scanned.width,
-            height: scanned.height,
-            blurhash: scanned.rendition.as_ref().and_then(|r| r.blurhash.clone()),
-        };
+        let resolution = scanned.resolution();
         let (media, variants) = self
             .persist(conn, media.id, scanned.rendition.as_ref(), Row::Resolved(resolution))
             .await?;
