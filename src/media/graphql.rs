@@ -315,10 +315,7 @@ impl MediaMutation {
     async fn release_quarantined_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UploadResult> {
         let admin = require_admin(ctx)?;
         let mut conn = conn(ctx).await?;
-        let row = Media::find_any(&mut conn, id).await.gql()?;
-        if row.outcome() != Outcome::Quarantined {
-            return Err(AppError::NotFound).extend();
-        }
+        let row = Media::find_quarantined(&mut conn, id).await.gql()?;
         let media = service(ctx)?;
         let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
         let outcome = media.rescan(&mut conn, &meta, row, true).await.extend()?;
@@ -337,11 +334,9 @@ impl MediaMutation {
     async fn delete_quarantined_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let mut conn = conn(ctx).await?;
-        let row = Media::find_any(&mut conn, id).await.gql()?;
-        if row.outcome() != Outcome::Quarantined {
+        if !Media::delete_quarantined(&mut conn, id).await.gql()? {
             return Err(AppError::NotFound).extend();
         }
-        Media::delete_any(&mut conn, id).await.gql()?;
         service(ctx)?.collect_garbage(&mut conn).await;
         Ok(true)
     }

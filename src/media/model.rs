@@ -179,9 +179,14 @@ impl Media {
             .await
     }
 
-    /// Any user's row (admin review and background work only).
-    pub async fn find_any(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Media> {
-        media::table.find(id).select(Media::as_select()).first(conn).await
+    /// Any user's upload held in quarantine (admin review only); `NotFound` for anything else.
+    pub async fn find_quarantined(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Media> {
+        media::table
+            .find(id)
+            .filter(media::status.eq(Outcome::Quarantined.as_db()))
+            .select(Media::as_select())
+            .first(conn)
+            .await
     }
 
     pub async fn delete_owned(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
@@ -191,8 +196,12 @@ impl Media {
         Ok(deleted > 0)
     }
 
-    pub async fn delete_any(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-        Ok(diesel::delete(media::table.find(id)).execute(conn).await? > 0)
+    /// Deletes any user's upload held in quarantine (admin review only); false when there is none.
+    pub async fn delete_quarantined(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+        let held = media::table
+            .find(id)
+            .filter(media::status.eq(Outcome::Quarantined.as_db()));
+        Ok(diesel::delete(held).execute(conn).await? > 0)
     }
 
     /// Puts the recipe's promoted images in the given order; `None` unless `ids` is exactly that set.

@@ -889,6 +889,14 @@ async fn admins_review_the_quarantine_and_others_are_refused() {
         "64 px: all four variants are one file"
     );
 
+    // A promoted image is no longer the review's business.
+    for mutation in [
+        "mutation($i: UUID!) { deleteQuarantinedImage(id: $i) }",
+        "mutation($i: UUID!) { releaseQuarantinedImage(id: $i) { status } }",
+    ] {
+        let refused = app.gql_as(&admin, mutation, json!({ "i": first })).await;
+        assert_eq!(error_code(&refused), "NOT_FOUND", "{refused}");
+    }
     let second = held[1]["id"].as_str().unwrap();
     let deleted = app
         .gql_as(
