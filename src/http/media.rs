@@ -41,13 +41,13 @@ pub fn maintenance(media: Arc<MediaService>, pool: DbPool) -> AdHoc {
 }
 
 pub struct MediaFile {
-    file: tokio::fs::File,
+    /// `None` for a 304: the client's copy is current and the file is not opened.
+    file: Option<tokio::fs::File>,
     len: u64,
     content_type: ContentType,
     etag: String,
     cache_control: String,
     disposition: String,
-    not_modified: bool,
 }
 
 impl<'r> Responder<'r, 'static> for MediaFile {
@@ -58,13 +58,13 @@ impl<'r> Responder<'r, 'static> for MediaFile {
             .raw_header("Cache-Control", self.cache_control)
             .raw_header("Content-Security-Policy", MEDIA_CSP)
             .raw_header("Cross-Origin-Resource-Policy", "cross-origin");
-        if self.not_modified {
+        let Some(file) = self.file else {
             return response.status(Status::NotModified).ok();
-        }
+        };
         response
             .header(self.content_type)
             .raw_header("Content-Disposition", self.disposition)
-            .sized_body(usize::try_from(self.len).ok(), self.file)
+            .sized_body(usize::try_from(self.len).ok(), file)
             .ok()
     }
 }
@@ -124,11 +124,16 @@ pub async fn serve(
     let not_modified = if_none_match
         .0
         .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag));
-    let path = media.store.path(crate::media::store::Area::Media, &v.storage_key);
-    let file = tokio::fs::File::open(&path).await.map_err(|e| {
-        tracing::error!(error = %e, media_id = %id, "a promoted variant's file is missing");
-        AppError::NotFound
-    })?;
+    let file = if not_modified {
+        None
+    } else {
+        let path = media.store.path(crate::media::store::Area::Media, &v.storage_key);
+        let opened = tokio::fs::File::open(&path).await.map_err(|e| {
+            tracing::error!(error = %e, media_id = %id, "a promoted variant's file is missing");
+            AppError::NotFound
+        })?;
+        Some(opened)
+    };
     let extension = v.storage_key.rsplit('.').next().unwrap_or("bin");
     Ok(MediaFile {
         file,
@@ -137,7 +142,6 @@ pub async fn serve(
         etag,
         cache_control,
         disposition: format!("inline; filename=\"{id}-{variant}.{extension}\""),
-        not_modified,
     })
 }
 
