@@ -45,9 +45,9 @@ pub enum AppError {
     /// An uploaded file was refused by the scanner.
     #[error("{0}")]
     UploadRejected(String),
-    /// The GraphQL document exceeds a limit (size, tokens, aliases, depth, complexity).
-    #[error("{0}")]
-    QueryLimit(String),
+    /// The GraphQL document exceeds a limit; `limit` names which (`extensions.limit`).
+    #[error("{message}")]
+    QueryLimit { limit: &'static str, message: String },
     /// Introspection was asked for where it is disabled (production).
     #[error("introspection is disabled")]
     IntrospectionDisabled,
@@ -80,7 +80,7 @@ impl AppError {
             Self::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::UploadRejected(_) => "UPLOAD_REJECTED",
-            Self::QueryLimit(_) => "QUERY_LIMIT_EXCEEDED",
+            Self::QueryLimit { .. } => "QUERY_LIMIT_EXCEEDED",
             Self::IntrospectionDisabled => "INTROSPECTION_DISABLED",
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::ExecutionTimeout => "EXECUTION_TIMEOUT",
@@ -102,7 +102,7 @@ impl AppError {
             Self::QuotaExceeded(_) => 403,
             Self::PayloadTooLarge { .. } => 413,
             Self::UploadRejected(_) => 422,
-            Self::QueryLimit(_) | Self::IntrospectionDisabled => 400,
+            Self::QueryLimit { .. } | Self::IntrospectionDisabled => 400,
             Self::RequestTimeout => 408,
             Self::ExecutionTimeout | Self::ServiceUnavailable => 503,
             Self::Internal(_) => 500,
@@ -168,6 +168,7 @@ impl ErrorExtensions for AppError {
                 Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
                 Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
                 Self::PayloadTooLarge { limit_bytes } => ext.set("limitBytes", *limit_bytes),
+                Self::QueryLimit { limit, .. } => ext.set("limit", *limit),
                 _ => {}
             }
         })
@@ -231,8 +232,11 @@ mod tests {
                 json!({"message": "not an image", "extensions": {"code": "UPLOAD_REJECTED"}}),
             ),
             (
-                AppError::QueryLimit("too many aliases (limit 15)".into()),
-                json!({"message": "too many aliases (limit 15)", "extensions": {"code": "QUERY_LIMIT_EXCEEDED"}}),
+                AppError::QueryLimit {
+                    limit: "aliases",
+                    message: "too many aliases (limit 15)".into(),
+                },
+                json!({"message": "too many aliases (limit 15)", "extensions": {"code": "QUERY_LIMIT_EXCEEDED", "limit": "aliases"}}),
             ),
             (
                 AppError::IntrospectionDisabled,

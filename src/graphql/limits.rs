@@ -1,56 +1,141 @@
-//! Checks on a GraphQL document before execution, for what async-graphql does not bound itself:
-//! document size, token count, aliases, and (in production) introspection with an explicit error.
-//! Depth, complexity, recursion and directives are set on the schema (`graphql::build`).
+//! Checks on a GraphQL document before the library validates it, for what async-graphql does not bound
+//! itself: document size, token count, aliases, the size of the document with every fragment expanded,
+//! fragment cycles, and (in production) introspection with an explicit error. Depth, complexity,
+//! recursion and directives are set on the schema (`graphql::build`) and coded by `graphql::refusals`.
+//!
+//! The expanded size matters because validation walks a fragment's selection again at every spread: 13
+//! fragments that each spread the previous one 10 times are 1.3 KB of text and 10¹³ fields to validate.
+//! Here each fragment's expanded size is computed once (memoised, cycle-safe, saturating), so deciding
+//! costs time linear in the text.
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::Positioned;
+use std::collections::HashMap;
+
+use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
+use async_graphql::{Name, Positioned};
 
 pub const MAX_DOCUMENT_BYTES: usize = 15_000;
 pub const MAX_TOKENS: usize = 1_000;
 pub const MAX_ALIASES: usize = 15;
+/// Fields of every operation and fragment definition with all spreads expanded. The standard
+/// introspection query is about 400; a 20-recipe page with everything on it about 100.
+pub const MAX_EXPANDED_FIELDS: u64 = 2_000;
 
-/// A refused document; `kind` names the limit for the security log.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Violation {
-    pub kind: &'static str,
-    pub message: String,
+/// Why a document was refused before validation.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Over a limit; `kind` names it (security log and `extensions.limit`).
+    Limit { kind: &'static str, message: String },
+    /// Introspection where it is disabled.
+    Introspection,
+    /// Not a GraphQL document.
+    Parse(async_graphql::ServerError),
+    /// A fragment that spreads itself, directly or not (a validation error, decided here for free).
+    FragmentCycle(String),
 }
 
-fn violation(kind: &'static str, message: String) -> Violation {
-    Violation { kind, message }
+fn limit(kind: &'static str, message: String) -> Refusal {
+    Refusal::Limit { kind, message }
 }
 
-/// Checks a document; returns it parsed (`None` when it does not parse: execution reports that error).
-pub fn check(query: &str, introspection_allowed: bool) -> Result<Option<ExecutableDocument>, Violation> {
+/// A document that passed: parsed, with its expanded size (what validating it will cost).
+#[derive(Debug)]
+pub struct Checked {
+    pub document: ExecutableDocument,
+    pub expanded_fields: u64,
+}
+
+/// Checks a document and returns it parsed.
+pub fn check(query: &str, introspection_allowed: bool) -> Result<Checked, Refusal> {
     if query.len() > MAX_DOCUMENT_BYTES {
-        return Err(violation(
+        return Err(limit(
             "document_size",
             format!("document larger than {MAX_DOCUMENT_BYTES} bytes"),
         ));
     }
     if count_tokens(query) > MAX_TOKENS {
-        return Err(violation(
-            "tokens",
-            format!("document has more than {MAX_TOKENS} tokens"),
-        ));
+        return Err(limit("tokens", format!("document has more than {MAX_TOKENS} tokens")));
     }
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return Ok(None);
-    };
+    let document = async_graphql::parser::parse_query(query).map_err(|e| Refusal::Parse(e.into()))?;
     let mut stats = Stats::default();
+    let mut expansion = Expansion::new(&document.fragments);
+    let mut expanded_fields = 0u64;
     for (_, operation) in document.operations.iter() {
         stats.walk(&operation.node.selection_set);
+        expanded_fields = expanded_fields.saturating_add(expansion.fields(&operation.node.selection_set.node));
     }
-    for fragment in document.fragments.values() {
+    for (name, fragment) in &document.fragments {
         stats.walk(&fragment.node.selection_set);
+        // Unused fragments are validated too, so they count.
+        expanded_fields = expanded_fields.saturating_add(expansion.fragment(name));
+    }
+    if let Some(name) = expansion.cycle {
+        return Err(Refusal::FragmentCycle(format!("fragment \"{name}\" spreads itself")));
+    }
+    if expanded_fields > MAX_EXPANDED_FIELDS {
+        return Err(limit(
+            "expanded_fields",
+            format!("document has more than {MAX_EXPANDED_FIELDS} fields with its fragments expanded"),
+        ));
     }
     if stats.aliases > MAX_ALIASES {
-        return Err(violation("aliases", format!("too many aliases (limit {MAX_ALIASES})")));
+        return Err(limit("aliases", format!("too many aliases (limit {MAX_ALIASES})")));
     }
     if stats.introspection && !introspection_allowed {
-        return Err(violation("introspection", "introspection is disabled".into()));
+        return Err(Refusal::Introspection);
     }
-    Ok(Some(document))
+    Ok(Checked {
+        document,
+        expanded_fields,
+    })
+}
+
+/// Expanded field counts, each fragment's computed once.
+struct Expansion<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// `None` while the fragment is being expanded: meeting it again then is a cycle.
+    memo: HashMap<&'a str, Option<u64>>,
+    cycle: Option<&'a str>,
+}
+
+impl<'a> Expansion<'a> {
+    fn new(fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>) -> Self {
+        Self {
+            fragments,
+            memo: HashMap::new(),
+            cycle: None,
+        }
+    }
+
+    fn fields(&mut self, set: &'a SelectionSet) -> u64 {
+        set.items.iter().fold(0u64, |total, item| {
+            let n = match &item.node {
+                Selection::Field(field) => 1u64.saturating_add(self.fields(&field.node.selection_set.node)),
+                Selection::InlineFragment(inline) => self.fields(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name.node),
+            };
+            total.saturating_add(n)
+        })
+    }
+
+    fn fragment(&mut self, name: &'a str) -> u64 {
+        match self.memo.get(name) {
+            Some(Some(n)) => return *n,
+            Some(None) => {
+                self.cycle.get_or_insert(name);
+                return 0;
+            }
+            None => {}
+        }
+        // An unknown fragment expands to nothing; validation names it.
+        let Some((name, definition)) = self.fragments.get_key_value(name) else {
+            return 0;
+        };
+        let name: &'a str = name;
+        self.memo.insert(name, None);
+        let n = self.fields(&definition.node.selection_set.node);
+        self.memo.insert(name, Some(n));
+        n
+    }
 }
 
 #[derive(Default)]
@@ -138,39 +223,93 @@ mod tests {
         assert_eq!(count_tokens("\"\"\"block \"\" string\"\"\" { a ...F }"), 6);
     }
 
-    #[test]
-    fn aliases_are_counted_through_fragments() {
-        let many: String = (0..16).map(|i| format!("a{i}: health {{ status }} ")).collect();
-        assert_eq!(
-            check(&format!("{{ {many} }}"), true).err().map(|v| v.kind),
-            Some("aliases")
-        );
-        let in_fragment: String = (0..16).map(|i| format!("a{i}: status ")).collect();
-        let doc = format!("{{ health {{ ...F }} }} fragment F on HealthReport {{ {in_fragment} }}");
-        assert_eq!(check(&doc, true).err().map(|v| v.kind), Some("aliases"));
-        let few: String = (0..15).map(|i| format!("a{i}: health {{ status }} ")).collect();
-        assert!(check(&format!("{{ {few} }}"), true).is_ok());
+    fn refused(query: &str, introspection_allowed: bool) -> Option<&'static str> {
+        match check(query, introspection_allowed) {
+            Ok(_) => None,
+            Err(Refusal::Limit { kind, .. }) => Some(kind),
+            Err(Refusal::Introspection) => Some("introspection"),
+            Err(Refusal::Parse(_)) => Some("parse"),
+            Err(Refusal::FragmentCycle(_)) => Some("cycle"),
+        }
+    }
+
+    /// `levels` fragments, each spreading the previous one `fan_out` times (the shape that stalled us).
+    fn fan_out_chain(levels: usize, fan_out: usize) -> String {
+        let mut doc = format!("{{ health {{ ...F{levels} }} }}\nfragment F1 on HealthReport {{ status }}\n");
+        for level in 2..=levels {
+            let spreads = format!("...F{} ", level - 1).repeat(fan_out);
+            doc.push_str(&format!("fragment F{level} on HealthReport {{ {spreads}}}\n"));
+        }
+        doc
     }
 
     #[test]
-    fn size_tokens_and_introspection() {
+    fn aliases_are_counted_through_fragments() {
+        let many: String = (0..16).map(|i| format!("a{i}: health {{ status }} ")).collect();
+        assert_eq!(refused(&format!("{{ {many} }}"), true), Some("aliases"));
+        let in_fragment: String = (0..16).map(|i| format!("a{i}: status ")).collect();
+        let doc = format!("{{ health {{ ...F }} }} fragment F on HealthReport {{ {in_fragment} }}");
+        assert_eq!(refused(&doc, true), Some("aliases"));
+        let few: String = (0..15).map(|i| format!("a{i}: health {{ status }} ")).collect();
+        assert_eq!(refused(&format!("{{ {few} }}"), true), None);
+    }
+
+    #[test]
+    fn size_tokens_parse_and_introspection() {
+        assert_eq!(refused(&" ".repeat(15_001), true), Some("document_size"));
+        assert_eq!(refused(&"{a}".repeat(400), true), Some("tokens"));
+        assert_eq!(refused("{ __schema { types { name } } }", false), Some("introspection"));
         assert_eq!(
-            check(&" ".repeat(15_001), true).err().map(|v| v.kind),
-            Some("document_size")
-        );
-        assert_eq!(check(&"{a}".repeat(400), true).err().map(|v| v.kind), Some("tokens"));
-        assert_eq!(
-            check("{ __schema { types { name } } }", false).err().map(|v| v.kind),
+            refused("{ h: __type(name: \"X\") { name } }", false),
             Some("introspection")
         );
-        assert_eq!(
-            check("{ h: __type(name: \"X\") { name } }", false)
-                .err()
-                .map(|v| v.kind),
-            Some("introspection")
+        assert_eq!(refused("{ __typename }", false), None);
+        assert_eq!(refused("{ __schema { types { name } } }", true), None);
+        assert_eq!(refused("{ unclosed", true), Some("parse"));
+    }
+
+    #[test]
+    fn the_reported_fan_out_chain_is_refused_by_its_expanded_size() {
+        let doc = fan_out_chain(13, 10);
+        assert!(
+            doc.len() < 1_500 && count_tokens(&doc) < MAX_TOKENS,
+            "under the text limits"
         );
-        assert!(check("{ __typename }", false).is_ok());
-        assert!(check("{ __schema { types { name } } }", true).is_ok());
-        assert!(check("{ unclosed", true).is_ok_and(|doc| doc.is_none()));
+        assert_eq!(refused(&doc, true), Some("expanded_fields"));
+        // 8^24 is past u64: the count saturates instead of overflowing.
+        assert_eq!(refused(&fan_out_chain(25, 8), true), Some("expanded_fields"));
+        assert_eq!(refused(&fan_out_chain(3, 10), true), None);
+    }
+
+    #[test]
+    fn inline_fragments_unused_fragments_and_several_operations_count() {
+        let inline = format!(
+            "{{ health {{ {}status{} }} }}",
+            "... on HealthReport { ".repeat(8),
+            " }".repeat(8)
+        );
+        assert_eq!(check(&inline, true).map(|c| c.expanded_fields).ok(), Some(2));
+        let wide = format!("fragment W on HealthReport {{ {} }}", "status ".repeat(120));
+        let unused = format!(
+            "{{ health {{ status }} }} {wide} fragment X on HealthReport {{ {} }}",
+            "...W ".repeat(20)
+        );
+        assert_eq!(refused(&unused, true), Some("expanded_fields"));
+        let ops: String = (0..20)
+            .map(|i| format!("query Q{i} {{ health {{ ...W ...W ...W }} }} "))
+            .collect();
+        assert_eq!(refused(&format!("{ops} {wide}"), true), Some("expanded_fields"));
+    }
+
+    #[test]
+    fn fragment_cycles_are_refused_without_recursing_forever() {
+        assert_eq!(
+            refused("{ health { ...A } } fragment A on HealthReport { ...A }", true),
+            Some("cycle")
+        );
+        let ring = "{ health { ...A } } fragment A on HealthReport { status ...B } \
+                    fragment B on HealthReport { ...C } fragment C on HealthReport { ...A }";
+        assert_eq!(refused(ring, true), Some("cycle"));
+        assert_eq!(refused("{ health { ...Missing } }", true), None, "left to validation");
     }
 }

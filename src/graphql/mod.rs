@@ -1,6 +1,7 @@
 //! Schema assembly: every domain contributes its slice; limits and production switches live here.
 
 pub mod limits;
+pub mod refusals;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -69,7 +70,8 @@ pub fn build(config: &AppConfig, pool: DbPool, media: std::sync::Arc<MediaServic
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .limit_directives(MAX_DIRECTIVES);
+        .limit_directives(MAX_DIRECTIVES)
+        .extension(refusals::OffloadValidation);
     if config.is_production() {
         schema = schema.disable_introspection().disable_suggestions();
     }

@@ -288,40 +288,107 @@ async fn multipart_needs_a_preflight_header() {
     assert_eq!(accepted.json(), json!({"data": {"health": {"status": "OK"}}}));
 }
 
+/// The README's refusal table: every refusal of a document has a code, limits have 400 and `limit`,
+/// parse and validation errors 200 (GraphQL over HTTP, `application/json`), and limits are logged.
 #[tokio::test]
-async fn documents_over_the_limits_are_refused_and_logged() {
+async fn every_document_refusal_has_one_shape() {
     let app = TestApp::spawn().await;
     let aliases: String = (0..16).map(|i| format!("a{i}: health {{ status }} ")).collect();
-    let tokens = format!("{{ health {{ {} }} }}", "status ".repeat(1000));
-    let size = format!("{{ health {{ status }} }} #{}", "x".repeat(15_000));
-    for (query, limit) in [
-        (format!("{{ {aliases} }}"), "aliases"),
-        (tokens, "tokens"),
-        (size, "document_size"),
-    ] {
-        let response = app.gql_with(&[], &query, json!({})).await;
-        assert_eq!(response.status, Status::BadRequest, "{limit}");
-        assert_eq!(error_code(&response.json()), "QUERY_LIMIT_EXCEEDED", "{limit}");
-        assert!(
-            events(&app, "limit_violation")
-                .iter()
-                .any(|e| e["details"]["limit"] == limit),
-            "{limit}"
-        );
+    let fan_out = crate::adversarial::fan_out_chain(13, 10);
+    let of_type = |n: usize| format!("{}name{}", "ofType { ".repeat(n), " }".repeat(n));
+    // (document, operation name, status, code, limit)
+    type Case<'a> = (String, Option<&'a str>, u16, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            format!("{{ {aliases} }}"),
+            None,
+            400,
+            "QUERY_LIMIT_EXCEEDED",
+            Some("aliases"),
+        ),
+        (
+            format!("{{ health {{ {} }} }}", "status ".repeat(1000)),
+            None,
+            400,
+            "QUERY_LIMIT_EXCEEDED",
+            Some("tokens"),
+        ),
+        (
+            format!("{{ health {{ status }} }} #{}", "x".repeat(15_000)),
+            None,
+            400,
+            "QUERY_LIMIT_EXCEEDED",
+            Some("document_size"),
+        ),
+        (fan_out, None, 400, "QUERY_LIMIT_EXCEEDED", Some("expanded_fields")),
+        (
+            format!(
+                "{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
+                of_type(6)
+            ),
+            None,
+            400,
+            "QUERY_LIMIT_EXCEEDED",
+            Some("depth"),
+        ),
+        (
+            format!(
+                "{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
+                of_type(13)
+            ),
+            None,
+            400,
+            "QUERY_LIMIT_EXCEEDED",
+            Some("recursive_depth"),
+        ),
+        (
+            format!("{{ health {{ status {} }} }}", "@include(if: true) ".repeat(6)),
+            None,
+            400,
+            "QUERY_LIMIT_EXCEEDED",
+            Some("directives"),
+        ),
+        ("{ unclosed".into(), None, 200, "GRAPHQL_PARSE_FAILED", None),
+        ("{ nope }".into(), None, 200, "GRAPHQL_VALIDATION_FAILED", None),
+        (
+            "{ health { ...A } } fragment A on HealthReport { ...A }".into(),
+            None,
+            200,
+            "GRAPHQL_VALIDATION_FAILED",
+            None,
+        ),
+        (
+            "query A { health { status } } query B { health { status } }".into(),
+            None,
+            200,
+            "GRAPHQL_VALIDATION_FAILED",
+            None,
+        ),
+        (
+            "query A { health { status } }".into(),
+            Some("Nope"),
+            200,
+            "GRAPHQL_VALIDATION_FAILED",
+            None,
+        ),
+    ];
+    for (query, operation_name, status, code, limit) in cases {
+        let body = json!({ "query": query, "operationName": operation_name }).to_string();
+        let response = app.post_graphql_raw(ContentType::JSON, body, &[]).await;
+        let what = limit.unwrap_or(code);
+        assert_eq!(response.status.code, status, "{what}: {}", response.body);
+        let json = response.json();
+        assert_eq!(error_code(&json), code, "{what}: {json}");
+        assert_eq!(json["errors"][0]["extensions"]["limit"].as_str(), limit, "{what}");
+        if let Some(limit) = limit {
+            assert!(
+                events(&app, "limit_violation")
+                    .iter()
+                    .any(|e| e["details"]["limit"] == limit),
+                "{limit} logged"
+            );
+        }
     }
-    let deep = format!(
-        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
-        "ofType { ".repeat(6),
-        " }".repeat(6)
-    );
-    let response = app.gql(&deep, json!({})).await;
-    assert!(response["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("nested too deep"));
-    assert!(events(&app, "limit_violation")
-        .iter()
-        .any(|e| e["details"]["limit"] == "depth"));
 }
 
 #[tokio::test]
