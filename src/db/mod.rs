@@ -26,6 +26,13 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 const POOL_WAIT: Duration = Duration::from_secs(5);
 
 /// Builds the pool; connections are opened lazily, so this does not touch the network.
+/// Whether PostgreSQL's `timestamptz` (4713 BC to 294276 AD) can hold an instant: one outside is the
+/// client's mistake and must be refused as such, not sent to the database to fail there.
+pub fn fits_timestamptz(instant: &chrono::DateTime<chrono::Utc>) -> bool {
+    use chrono::Datelike as _;
+    (-4712..=294_275).contains(&instant.year())
+}
+
 pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
     let mut setup = diesel_async::pooled_connection::ManagerConfig::default();
     setup.custom_setup = Box::new(|url| {

@@ -1,5 +1,6 @@
 //! Schema assembly: every domain contributes its slice; limits and production switches live here.
 
+pub mod inputs;
 pub mod limits;
 pub mod refusals;
 

@@ -23,6 +23,7 @@ use crate::auth::{bearer_token, AuthError, Authenticator, Viewer, ViewerError};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppError;
+use crate::graphql::inputs;
 use crate::graphql::limits::{self, Refusal};
 use crate::graphql::refusals::{self, DocumentCost};
 use crate::graphql::AppSchema;
@@ -314,6 +315,9 @@ async fn execute(
             "only queries may be sent with GET; use POST for mutations",
         )
         .header("Allow", "POST"));
+    }
+    if let Err(error) = inputs::check_strings(&checked.document, &request.variables) {
+        return Err(JsonResponse::new(Status::Ok, error.to_json()));
     }
     report_probes(gw, &request);
     if operation == Some(OperationType::Mutation) {

@@ -322,7 +322,12 @@ fn decode_cursor(cursor: &str, key: SortKey) -> Result<(SortValue, Uuid), AppErr
             | (SortKey::Title, SortValue::Text(_))
             | (SortKey::TotalTime, SortValue::Int(_))
     );
-    if !fits {
+    let storable = match &cursor.v {
+        SortValue::Time(time) => crate::db::fits_timestamptz(time),
+        SortValue::Text(text) => !text.contains('\0'),
+        SortValue::Int(_) | SortValue::Rank(_) => true,
+    };
+    if !fits || !storable {
         return Err(bad());
     }
     Ok((cursor.v, cursor.i))
@@ -412,7 +417,12 @@ pub async fn list_recipes(
         ingredient: ingredient.map(str::to_owned),
         max_total_minutes: filter.max_total_minutes,
         source_type: filter.source_type.map(SourceType::as_db),
-        updated_since: filter.updated_since,
+        updated_since: match filter.updated_since {
+            Some(since) if !crate::db::fits_timestamptz(&since) => {
+                return Err(AppError::bad_input("filter.updatedSince", "instant out of range")).extend()
+            }
+            since => since,
+        },
         tags_any: tag_filter.any,
         tags_all: tag_filter.all,
         tags_none: tag_filter.none,

@@ -13,6 +13,7 @@ mod db_schema;
 mod graphql_transport;
 mod health;
 mod helpers;
+mod inputs;
 mod perimeter;
 mod recipes;
 mod tags;
