@@ -75,6 +75,8 @@ struct RawConfig {
     clerk_jwks_url: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     clerk_authorized_parties: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    clerk_audience: Option<String>,
     #[serde(default, deserialize_with = "lossy_secret")]
     clerk_webhook_secret: Option<SecretString>,
     #[serde(default, deserialize_with = "lossy_string")]
@@ -118,6 +120,8 @@ pub struct ClerkConfig {
     pub jwt_key: Option<String>,
     pub jwks_url: Option<String>,
     pub authorized_parties: Vec<String>,
+    /// `CLERK_AUDIENCE`: set, tokens must carry this `aud`; unset, a token carrying any `aud` is refused.
+    pub audience: Option<String>,
     pub webhook_secret: Option<SecretString>,
 }
 
@@ -212,6 +216,7 @@ impl AppConfig {
                 jwt_key: raw.clerk_jwt_key,
                 jwks_url: raw.clerk_jwks_url,
                 authorized_parties,
+                audience: raw.clerk_audience.filter(|a| !a.trim().is_empty()),
                 webhook_secret: raw.clerk_webhook_secret,
             },
             media_dir: PathBuf::from(raw.media_dir.unwrap_or_else(|| "./media".into())),

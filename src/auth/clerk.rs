@@ -23,12 +23,15 @@ enum KeySource {
 pub struct ClerkVerifier {
     issuer: String,
     authorized_parties: Vec<String>,
+    audience: Option<String>,
     keys: KeySource,
 }
 
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    /// Only looked at for presence when no audience is configured (decoding checks it otherwise).
+    aud: Option<serde_json::Value>,
     iat: u64,
     azp: Option<String>,
     email: Option<String>,
@@ -66,6 +69,7 @@ impl ClerkVerifier {
         Ok(Some(Self {
             issuer,
             authorized_parties: config.authorized_parties.clone(),
+            audience: config.audience.clone(),
             keys,
         }))
     }
@@ -77,26 +81,44 @@ impl ClerkVerifier {
                 header.alg
             )));
         }
+        // Clerk always sends a `kid`; a token without one was not minted by Clerk, PEM mode included.
+        let kid = header
+            .kid
+            .as_deref()
+            .ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
+        // `typ` is optional, but when present it must say JWT: `at+jwt` and friends were minted for others.
+        if header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(AuthError::InvalidToken("typ is not JWT".into()));
+        }
         let key = match &self.keys {
             KeySource::Pem(key) => key.clone(),
-            KeySource::Jwks(cache) => {
-                let kid = header
-                    .kid
-                    .as_deref()
-                    .ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
-                cache.key(kid).await?
-            }
+            KeySource::Jwks(cache) => cache.key(kid).await?,
         };
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.validate_aud = false;
         validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+        match &self.audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub", "aud"]);
+            }
+            None => {
+                validation.validate_aud = false;
+                validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+            }
+        }
         let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| AuthError::InvalidToken(format!("{:?}", e.kind())))?
             .claims;
+        if self.audience.is_none() && claims.aud.is_some() {
+            return Err(AuthError::InvalidToken("aud present but no audience configured".into()));
+        }
         if claims.iat > jsonwebtoken::get_current_timestamp() + LEEWAY_SECS {
             return Err(AuthError::InvalidToken("iat in the future".into()));
         }

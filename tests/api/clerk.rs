@@ -75,6 +75,8 @@ pub struct JwksServer {
     pub url: String,
     keys: Arc<Mutex<Vec<Value>>>,
     hits: Arc<AtomicUsize>,
+    /// While set, requests are read and never answered.
+    hang: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl JwksServer {
@@ -83,9 +85,18 @@ impl JwksServer {
         let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().unwrap());
         let keys = Arc::new(Mutex::new(initial.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()));
         let hits = Arc::new(AtomicUsize::new(0));
-        let (served, counted) = (keys.clone(), hits.clone());
+        let hang = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (served, counted, hanging) = (keys.clone(), hits.clone(), hang.clone());
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
+                if hanging.load(Ordering::SeqCst) {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        drop(stream);
+                    });
+                    continue;
+                }
                 let mut request = Vec::new();
                 let mut buf = [0u8; 1024];
                 while !request.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -103,7 +114,11 @@ impl JwksServer {
                 let _ = stream.write_all(response.as_bytes()).await;
             }
         });
-        Self { url, keys, hits }
+        Self { url, keys, hits, hang }
+    }
+
+    pub fn hang(&self, hang: bool) {
+        self.hang.store(hang, Ordering::SeqCst);
     }
 
     pub fn serve(&self, keys: &[&TestKey]) {
@@ -306,6 +321,41 @@ async fn with_the_key_server_down_authenticated_calls_get_503_and_anonymous_ones
     );
 }
 
+/// A key server that accepts connections and never answers: signed-in requests get 503 within the 5 s
+/// bound, together (one fetch), and the next ones at once (back-off); anonymous requests never wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_key_server_costs_one_fetch_and_at_most_five_seconds() {
+    let jwks = JwksServer::start(&[&keys()[0]]).await;
+    jwks.hang(true);
+    let app = std::sync::Arc::new(clerk_app(&jwks.url).await);
+    let started = std::time::Instant::now();
+    let requests: Vec<_> = (0..4)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move { status_with(&app, &sign(&keys()[0], &claims(&format!("user_hang{i}")))).await })
+        })
+        .collect();
+    let anonymous = app.gql("{ health { status } }", json!({})).await;
+    assert!(anonymous["errors"].is_null(), "anonymous requests do not wait for keys");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    for request in requests {
+        assert_eq!(request.await.unwrap(), Status::ServiceUnavailable);
+    }
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_millis(6_500), "waited {took:?}");
+    assert_eq!(jwks.hits(), 1, "one fetch for everybody");
+    let again = std::time::Instant::now();
+    assert_eq!(
+        status_with(&app, &sign(&keys()[0], &claims("user_hang9"))).await,
+        Status::ServiceUnavailable
+    );
+    assert!(
+        again.elapsed() < std::time::Duration::from_secs(1),
+        "backing off, not waiting again"
+    );
+    assert_eq!(jwks.hits(), 1);
+}
+
 #[tokio::test]
 async fn a_networkless_pem_key_verifies_without_any_jwks() {
     let pem = keys()[0].public_pem.replace('\n', "\\n");
@@ -350,4 +400,92 @@ async fn auth_failures_are_logged_with_a_fingerprint_never_the_token() {
     assert!(event["time"].as_str().unwrap().ends_with('Z'));
     assert!(!app.security_log_text().contains(&token));
     assert!(!app.security_log_text().contains(token.split('.').nth(2).unwrap()));
+}
+
+fn sign_with_header(key: &TestKey, claims: &Value, edit: impl Fn(&mut Header)) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(key.kid.to_owned());
+    edit(&mut header);
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_rsa_pem(key.private_pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn pem_app(extra: &[(&str, &str)]) -> TestApp {
+    let pem = keys()[0].public_pem.replace('\n', "\\n");
+    let mut overrides = vec![
+        ("clerk_jwt_key", pem.as_str()),
+        ("clerk_issuer", ISSUER),
+        ("allowed_origins", FRONTEND),
+    ];
+    overrides.extend_from_slice(extra);
+    TestApp::spawn_with(&overrides).await
+}
+
+#[tokio::test]
+async fn kid_is_required_and_typ_must_say_jwt_in_pem_mode_too() {
+    let app = pem_app(&[]).await;
+    let good = claims("user_rules");
+    let cases = [
+        (
+            "no kid",
+            sign_with_header(&keys()[0], &good, |h| h.kid = None),
+            Status::Unauthorized,
+        ),
+        (
+            "typ at+jwt",
+            sign_with_header(&keys()[0], &good, |h| h.typ = Some("at+jwt".into())),
+            Status::Unauthorized,
+        ),
+        (
+            "typ JOSE",
+            sign_with_header(&keys()[0], &good, |h| h.typ = Some("JOSE".into())),
+            Status::Unauthorized,
+        ),
+        (
+            "no typ",
+            sign_with_header(&keys()[0], &good, |h| h.typ = None),
+            Status::Ok,
+        ),
+        ("typ JWT", sign(&keys()[0], &good), Status::Ok),
+    ];
+    for (case, token, expected) in cases {
+        assert_eq!(status_with(&app, &token).await, expected, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn an_audience_is_required_when_configured_and_refused_when_not() {
+    let with_aud = |aud: Value| {
+        let mut c = claims("user_aud");
+        c["aud"] = aud;
+        sign(&keys()[0], &c)
+    };
+    let unset = pem_app(&[]).await;
+    assert_eq!(
+        status_with(&unset, &with_aud(json!("homechef-api"))).await,
+        Status::Unauthorized,
+        "minted for something else"
+    );
+    assert_eq!(
+        status_with(&unset, &sign(&keys()[0], &claims("user_aud"))).await,
+        Status::Ok
+    );
+
+    let set = pem_app(&[("clerk_audience", "homechef-api")]).await;
+    for (aud, expected) in [
+        (json!("homechef-api"), Status::Ok),
+        (json!(["other", "homechef-api"]), Status::Ok),
+        (json!("other-api"), Status::Unauthorized),
+    ] {
+        assert_eq!(status_with(&set, &with_aud(aud.clone())).await, expected, "{aud}");
+    }
+    assert_eq!(
+        status_with(&set, &sign(&keys()[0], &claims("user_aud"))).await,
+        Status::Unauthorized,
+        "no aud"
+    );
 }
