@@ -11,8 +11,12 @@ use crate::log_file::LogFile;
 pub use crate::log_file::{MAX_FILE_BYTES, ROTATED_FILES};
 
 pub const FILE_NAME: &str = "security_events.log";
-/// Client-supplied text (user agent, route) is cut to this many characters.
-const MAX_FIELD_CHARS: usize = 256;
+/// Every text value in a line (user agent, route, each string in `details`) is cut to this many characters.
+pub const MAX_FIELD_CHARS: usize = 256;
+/// No line is longer: a refused request cannot grow the log by more than this.
+pub const MAX_LINE_BYTES: usize = 2048;
+/// Appended to text that was cut.
+const TRUNCATED: &str = "…[truncated]";
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -66,16 +70,18 @@ impl SecurityLog {
         self.file.path()
     }
 
-    /// Appends one event and mirrors it to the tracing log.
+    /// Appends one event and mirrors it to the tracing log. Attacker-controlled text anywhere in it is
+    /// bounded: each string to `MAX_FIELD_CHARS`, the whole line to `MAX_LINE_BYTES`.
     pub fn record(
         &self,
         event_type: &str,
         severity: Severity,
         meta: &RequestMeta,
         user_id: Option<&str>,
-        details: serde_json::Value,
+        mut details: serde_json::Value,
     ) {
-        let line = Line {
+        bound_strings(&mut details);
+        let mut line = Line {
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             event_type,
             severity,
@@ -86,8 +92,33 @@ impl SecurityLog {
             user_agent: meta.user_agent.as_deref().map(truncate),
             details,
         };
+        // Many long fields of multi-byte text can still add up: then keep the facts, drop the client text.
+        if serde_json::to_string(&line).map_or(0, |text| text.len()) > MAX_LINE_BYTES {
+            line.route = truncate_to(&line.route, 64);
+            line.user_agent = line.user_agent.map(|ua| truncate_to(&ua, 64));
+            line.details = serde_json::json!({ "truncated": true });
+        }
         tracing::warn!(target: "homechef::security", event_type, request_id = %meta.request_id, "security event");
         self.file.append(&line);
+    }
+}
+
+/// Cuts every string (and the key set of every object) in a JSON value to the field limit.
+fn bound_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => *text = truncate(text),
+        serde_json::Value::Array(items) => {
+            items.truncate(32);
+            items.iter_mut().for_each(bound_strings);
+        }
+        serde_json::Value::Object(map) => {
+            if map.len() > 32 || map.keys().any(|k| k.chars().count() > 64) {
+                *value = serde_json::json!({ "truncated": true });
+            } else {
+                map.values_mut().for_each(bound_strings);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -96,8 +127,19 @@ pub fn fingerprint(token: &str) -> String {
     hex::encode(&Sha256::digest(token.as_bytes())[..8])
 }
 
-fn truncate(text: &str) -> String {
-    text.chars().take(MAX_FIELD_CHARS).filter(|c| !c.is_control()).collect()
+/// Client text for a log: control characters removed, at most `MAX_FIELD_CHARS` characters, and marked
+/// when it was cut.
+pub fn truncate(text: &str) -> String {
+    truncate_to(text, MAX_FIELD_CHARS)
+}
+
+fn truncate_to(text: &str, max: usize) -> String {
+    let mut kept: String = text.chars().filter(|c| !c.is_control()).take(max + 1).collect();
+    if kept.chars().count() > max {
+        kept = kept.chars().take(max).collect();
+        kept.push_str(TRUNCATED);
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -148,6 +190,37 @@ mod tests {
     #[test]
     fn client_text_is_truncated_and_stripped_of_control_characters() {
         assert_eq!(truncate("a\nb\u{1b}[31mc"), "ab[31mc");
-        assert_eq!(truncate(&"x".repeat(1000)).len(), MAX_FIELD_CHARS);
+        assert_eq!(truncate(&"x".repeat(256)), "x".repeat(256));
+        assert_eq!(truncate(&"x".repeat(1000)), format!("{}{TRUNCATED}", "x".repeat(256)));
+    }
+
+    #[test]
+    fn one_event_stays_under_two_kilobytes_whatever_the_client_sent() {
+        let dir = std::env::temp_dir().join(format!("homechef-seclog-{}", uuid::Uuid::new_v4()));
+        let log = SecurityLog::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let huge = "é".repeat(100_000);
+        let meta = RequestMeta {
+            request_id: "r1".into(),
+            client_ip: Some("203.0.113.1".into()),
+            route: format!("POST /{huge}"),
+            user_agent: Some(huge.clone()),
+        };
+        let many: serde_json::Map<String, serde_json::Value> =
+            (0..100).map(|i| (format!("k{i}"), serde_json::json!(huge))).collect();
+        for details in [
+            serde_json::json!({ "reason": format!("unknown kid {huge:?}") }),
+            serde_json::json!({ "list": vec![huge.clone(); 1000] }),
+            serde_json::Value::Object(many),
+            serde_json::json!({ "a": huge, "b": huge, "c": huge, "d": huge }),
+        ] {
+            log.record("auth_failure", Severity::Medium, &meta, None, details);
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+        assert_eq!(text.lines().count(), 4);
+        for line in text.lines() {
+            assert!(line.len() <= MAX_LINE_BYTES, "{} bytes", line.len());
+            assert!(line.contains(TRUNCATED) || line.contains("\"truncated\":true"));
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -105,7 +105,7 @@ impl Fairing for RequestLog {
             target: "homechef::request",
             request_id = %ctx.id,
             method = %req.method(),
-            path = %req.uri().path(),
+            path = %crate::security_log::truncate(req.uri().path().as_str()),
             status = res.status().code,
             duration_ms = ctx.started.elapsed().as_micros() as f64 / 1000.0,
             operation = ctx.operation().as_deref().unwrap_or(""),

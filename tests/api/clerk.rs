@@ -489,3 +489,41 @@ async fn an_audience_is_required_when_configured_and_refused_when_not() {
         "no aud"
     );
 }
+
+/// Huge attacker-chosen header fields, user agents and operation names cannot grow the security log by
+/// more than 2 KB per refused request.
+#[tokio::test]
+async fn a_refused_request_adds_at_most_two_kilobytes_to_the_security_log() {
+    let jwks = JwksServer::start(&[&keys()[0]]).await;
+    let app = clerk_app(&jwks.url).await;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let body = b64(claims("user_logs"));
+    let huge = "A".repeat(100_000);
+    let tokens = [
+        format!("{}.{body}.c2ln", b64(json!({ "alg": huge, "typ": "JWT" }))),
+        format!(
+            "{}.{body}.c2ln",
+            b64(json!({ "alg": "RS256", "typ": "JWT", "kid": huge }))
+        ),
+        format!(
+            "{}.{body}.c2ln",
+            b64(json!({ "alg": "RS256", "typ": huge, "kid": "key-1" }))
+        ),
+        format!("{huge}.{body}.c2ln"),
+    ];
+    let log_size = || std::fs::metadata(app.log_dir.join(homechef::security_log::FILE_NAME)).map_or(0, |m| m.len());
+    for token in tokens {
+        let before = log_size();
+        let query = format!("query {} {{ me {{ name }} }}", "Op".repeat(5_000));
+        let response = app
+            .gql_with(
+                &[("Authorization", &format!("Bearer {token}")), ("User-Agent", &huge)],
+                &query,
+                json!({}),
+            )
+            .await;
+        assert_eq!(response.status, Status::Unauthorized);
+        let grown = log_size() - before;
+        assert!(grown > 0 && grown <= 2_048, "{grown} bytes for one refused request");
+    }
+}
