@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql_rocket::GraphQLResponse;
-use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::data::{self, Data, FromData};
 use rocket::http::{Method, Status};
 use rocket::request::{FromRequest, Outcome};
 use rocket::Request;
 use serde_json::json;
 use tracing::Instrument as _;
 
+use super::body;
 use super::context::RequestContext;
 use super::multipart;
 use super::rate_limit::{GraphqlLimit, Limited, RateLimits};
@@ -86,15 +87,35 @@ async fn read_body(req: &Request<'_>, data: Data<'_>) -> Result<GraphQLBody, Bod
     };
     let content_type = req.content_type();
     let multipart = content_type.is_some_and(|ct| ct.top() == "multipart" && ct.sub() == "form-data");
-    // Browsers send form posts and text/plain cross-site without a preflight: refusing them closes CSRF.
-    if multipart && !has_preflight_header(req) {
-        return Err(AppError::UnsupportedMediaType.into());
-    }
-    if !multipart && !content_type.is_some_and(|ct| ct.is_json()) {
-        return Err(AppError::UnsupportedMediaType.into());
+    let cap = if multipart {
+        config.max_request_size
+    } else {
+        MAX_JSON_BODY
+    };
+    body::check_declared(req, cap)?;
+    // Refusals decided before reading still drain the body, so that the client hears them.
+    let refusal = if multipart && !has_preflight_header(req) {
+        // Browsers send form posts cross-site without a preflight: refusing them closes CSRF.
+        Some(BodyError::App(AppError::UnsupportedMediaType))
+    } else if !multipart && !content_type.is_some_and(|ct| ct.is_json()) {
+        Some(BodyError::App(AppError::UnsupportedMediaType))
+    } else if let Outcome::Success(Err(limited)) = req
+        .guard::<GraphqlLimit<'_>>()
+        .await
+        .map(|g| limits.route("graphql", &g))
+    {
+        // The route guard's verdict, cached for this request (not counted twice); the handler answers it.
+        Some(BodyError::Limited(limited))
+    } else if multipart {
+        limits.upload_from(req.client_ip()).err().map(BodyError::Limited)
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        body::drain(req, data, config.max_request_size, config.body_timeout).await;
+        return Err(refusal);
     }
     if multipart {
-        limits.upload_from(req.client_ip()).map_err(BodyError::Limited)?;
         let raw_type = req.headers().get_one("Content-Type").unwrap_or_default();
         // Spooled files are removed when dropped: a timeout or refusal leaves nothing in quarantine.
         let read = multipart::read(data, raw_type, config.max_request_size, media);
@@ -106,19 +127,7 @@ async fn read_body(req: &Request<'_>, data: Data<'_>) -> Result<GraphQLBody, Bod
             files: parsed.files,
         });
     }
-    // The cap is enforced while streaming (chunked bodies too): we stop reading at limit + 1 bytes.
-    let read = tokio::time::timeout(config.body_timeout, data.open((MAX_JSON_BODY + 1).bytes()).into_bytes()).await;
-    let body = match read {
-        Err(_) => return Err(AppError::RequestTimeout.into()),
-        Ok(Err(_)) => return Err(AppError::BadRequest("could not read the request body".into()).into()),
-        Ok(Ok(body)) if body.value.len() as u64 > MAX_JSON_BODY => {
-            return Err(AppError::PayloadTooLarge {
-                limit_bytes: MAX_JSON_BODY,
-            }
-            .into())
-        }
-        Ok(Ok(body)) => body.into_inner(),
-    };
+    let body = body::read(req, data, MAX_JSON_BODY, config.body_timeout).await?;
     Ok(GraphQLBody {
         request: parse_body(&body)?,
         files: Vec::new(),

@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, guards, fairings and catchers. The only module that knows Rocket.
 
+mod body;
 mod client_addr;
 mod context;
 mod graphiql;

@@ -42,6 +42,8 @@ impl From<AppError> for JsonResponse {
         let response = Self::new(status, error.to_json());
         match error {
             AppError::Unauthenticated => response.header("WWW-Authenticate", r#"Bearer error="invalid_token""#),
+            // The rest of the body will not be read: the connection cannot carry another request.
+            AppError::PayloadTooLarge { .. } => response.header("Connection", "close"),
             AppError::RateLimited { retry_after_secs } => {
                 response.header("Retry-After", retry_after_secs.max(1).to_string())
             }

@@ -1,6 +1,6 @@
 //! `POST /webhooks/clerk`: Svix-signed Clerk user events.
 
-use rocket::data::{Data, ToByteUnit};
+use rocket::data::{Data, FromData};
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome};
 use rocket::{Request, State};
@@ -9,6 +9,7 @@ use serde_json::json;
 use super::rate_limit::{RateLimits, WebhookLimit};
 use super::response::JsonResponse;
 use crate::auth::svix::SvixVerifier;
+use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppError;
 use crate::security_log::{RequestMeta, SecurityLog, Severity};
@@ -40,6 +41,22 @@ impl<'r> FromRequest<'r> for SvixHeaders {
     }
 }
 
+/// The body, read under the cap and the deadline (or why it could not be).
+pub struct WebhookBody(Result<Vec<u8>, AppError>);
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for WebhookBody {
+    type Error = std::convert::Infallible;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> rocket::data::Outcome<'r, Self> {
+        let deadline = req
+            .rocket()
+            .state::<AppConfig>()
+            .map_or(std::time::Duration::from_secs(10), |c| c.body_timeout);
+        rocket::data::Outcome::Success(Self(super::body::read(req, data, MAX_WEBHOOK_BODY, deadline).await))
+    }
+}
+
 #[rocket::post("/webhooks/clerk", data = "<body>")]
 #[expect(clippy::too_many_arguments, reason = "Rocket guards are arguments")]
 pub async fn clerk(
@@ -50,7 +67,7 @@ pub async fn clerk(
     security_log: &State<SecurityLog>,
     meta: RequestMeta,
     headers: SvixHeaders,
-    body: Data<'_>,
+    body: WebhookBody,
 ) -> JsonResponse {
     if let Err(limited) = limits.route("webhooks", &limit) {
         return limited.respond(security_log, &meta, None);
@@ -62,15 +79,9 @@ pub async fn clerk(
             "webhooks are not configured",
         );
     };
-    let body = match body.open(MAX_WEBHOOK_BODY.bytes()).into_bytes().await {
-        Ok(body) if body.is_complete() => body.into_inner(),
-        Ok(_) => {
-            return AppError::PayloadTooLarge {
-                limit_bytes: MAX_WEBHOOK_BODY,
-            }
-            .into()
-        }
-        Err(_) => return AppError::BadRequest("could not read the request body".into()).into(),
+    let body = match body.0 {
+        Ok(body) => body,
+        Err(e) => return e.into(),
     };
     let now = chrono::Utc::now().timestamp();
     if let Err(reason) = verifier.verify(&headers.id, &headers.timestamp, &headers.signature, &body, now) {

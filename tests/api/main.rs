@@ -5,6 +5,7 @@
 
 mod adversarial;
 mod auth;
+mod bodies;
 mod clamav;
 mod clerk;
 mod cli;
