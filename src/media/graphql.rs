@@ -235,22 +235,25 @@ impl MediaMutation {
         let media = service(ctx)?;
         let mut conn = conn(ctx).await?;
         let recipe = Recipe::find(&mut conn, owner, recipe_id).await.gql()?;
-        media.check_quota(&mut conn, owner, recipe_id, &parts).await.extend()?;
         let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+        let outcomes = media
+            .upload_all(&mut conn, &meta, owner, recipe_id, parts)
+            .await
+            .extend()?;
         let public = recipe.visibility == "PUBLIC";
-        let mut results = Vec::with_capacity(parts.len());
-        for part in parts {
-            let outcome = media.upload(&mut conn, &meta, owner, recipe_id, part).await.extend()?;
-            let image = (outcome.media.outcome() == Outcome::Promoted).then(|| {
-                let stored = StoredImage {
-                    media: outcome.media.clone(),
-                    variants: outcome.variants.clone(),
-                };
-                ImageView::new(&stored, public, media)
-            });
-            results.push(UploadResult::new(outcome, image));
-        }
-        Ok(results)
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| {
+                let image = (outcome.media.outcome() == Outcome::Promoted).then(|| {
+                    let stored = StoredImage {
+                        media: outcome.media.clone(),
+                        variants: outcome.variants.clone(),
+                    };
+                    ImageView::new(&stored, public, media)
+                });
+                UploadResult::new(outcome, image)
+            })
+            .collect())
     }
 
     /// Deletes one of your images (its files go with it).

@@ -96,6 +96,16 @@ pub struct Servable {
 }
 
 impl Media {
+    /// Serialises one user's uploads until the transaction ends: quotas are checked and rows stored under
+    /// it, so concurrent requests of one user are decided one after the other, exactly.
+    pub async fn lock_uploads_of(conn: &mut AsyncPgConnection, owner_id: Uuid) -> QueryResult<()> {
+        diesel::sql_query("select pg_advisory_xact_lock(727001, hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(owner_id.to_string())
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
     /// Inserts a scanned upload (and its variants when promoted) at the end of the recipe's images.
     pub async fn insert(
         conn: &mut AsyncPgConnection,

@@ -19,7 +19,9 @@ use super::scan::{self, Finding, FindingSeverity, ImageType, Outcome, Sniffed, S
 use super::store::{Area, MediaStore, Spool, STALE_PARTIAL};
 use super::urls::UrlSigner;
 use crate::config::AppConfig;
-use crate::db::{DbPool, PooledConnection};
+use diesel_async::AsyncPgConnection;
+
+use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::log_file::{LogFile, MAX_FILE_BYTES};
 use crate::security_log::{RequestMeta, SecurityLog, Severity};
@@ -170,9 +172,9 @@ impl MediaService {
     }
 
     /// Refuses the whole request when it would go over the user's daily file count or stored bytes.
-    pub async fn check_quota(
+    async fn check_quota(
         &self,
-        conn: &mut PooledConnection,
+        conn: &mut AsyncPgConnection,
         owner_id: Uuid,
         recipe_id: Uuid,
         files: &[SpooledFile],
@@ -200,10 +202,33 @@ impl MediaService {
         Ok(())
     }
 
+    /// Checks the quotas for a request's files and uploads them, in one transaction holding the user's
+    /// upload lock: the check sees every file an earlier request of the same user stored, however many
+    /// requests arrive at once, so the daily count, the per-recipe cap and the byte quota hold exactly.
+    pub async fn upload_all(
+        &self,
+        conn: &mut AsyncPgConnection,
+        meta: &RequestMeta,
+        owner_id: Uuid,
+        recipe_id: Uuid,
+        files: Vec<SpooledFile>,
+    ) -> AppResult<Vec<UploadOutcome>> {
+        conn.transaction::<_, AppError, _>(async |conn| {
+            Media::lock_uploads_of(conn, owner_id).await?;
+            self.check_quota(conn, owner_id, recipe_id, &files).await?;
+            let mut outcomes = Vec::with_capacity(files.len());
+            for file in files {
+                outcomes.push(self.upload(conn, meta, owner_id, recipe_id, file).await?);
+            }
+            Ok(outcomes)
+        })
+        .await
+    }
+
     /// Scans one spooled file and stores the outcome.
     pub async fn upload(
         &self,
-        conn: &mut PooledConnection,
+        conn: &mut AsyncPgConnection,
         meta: &RequestMeta,
         owner_id: Uuid,
         recipe_id: Uuid,
@@ -387,7 +412,7 @@ impl MediaService {
     /// collector cannot remove a shared content-addressed file between "it is there" and "a row uses it".
     async fn persist(
         &self,
-        conn: &mut PooledConnection,
+        conn: &mut AsyncPgConnection,
         id: Uuid,
         rendition: Option<&Rendition>,
         row: Row,
@@ -452,7 +477,7 @@ impl MediaService {
     /// antivirus still cannot be asked (admin review: the score alone no longer holds it back).
     pub async fn rescan(
         &self,
-        conn: &mut PooledConnection,
+        conn: &mut AsyncPgConnection,
         meta: &RequestMeta,
         media: Media,
         release: bool,
@@ -536,7 +561,7 @@ impl MediaService {
     }
 
     /// Removes files whose rows are gone (content-addressed files only once nothing refers to them).
-    pub async fn collect_garbage(&self, conn: &mut PooledConnection) -> usize {
+    pub async fn collect_garbage(&self, conn: &mut AsyncPgConnection) -> usize {
         let mut removed = 0;
         loop {
             let Ok(batch) = Garbage::next_batch(conn, 200).await else {

@@ -1060,3 +1060,65 @@ async fn stale_partial_uploads_are_swept_at_start_up() {
     assert!(fresh.exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Five requests of one user at once: the daily count, the per-recipe cap and the byte quota hold
+/// exactly (each request is decided after the ones before it are stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_hold_exactly_under_concurrent_requests() {
+    let app = std::sync::Arc::new(upload_app(&[("upload_daily_file_limit", "4")]).await);
+    let (token, recipe) = cook(&app, "racer").await;
+    let send = |app: std::sync::Arc<TestApp>, token: String, recipe: String, n: usize| async move {
+        let files: Vec<FilePart> = (0..n)
+            .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(16, 16)))
+            .collect();
+        upload(&app, &token, &recipe, &files).await
+    };
+    let requests: Vec<_> = (0..5)
+        .map(|_| tokio::spawn(send(app.clone(), token.clone(), recipe.clone(), 2)))
+        .collect();
+    let mut accepted = 0;
+    for request in requests {
+        let json = request.await.unwrap().json();
+        if json["errors"].is_null() {
+            accepted += 1;
+        } else {
+            assert_eq!(error_code(&json), "QUOTA_EXCEEDED", "{json}");
+        }
+    }
+    assert_eq!(accepted, 2);
+    assert_eq!(app.count("media", "true").await, 4, "daily limit of 4 files");
+
+    // The per-recipe cap: 28 images, then five requests of 2 at once: exactly one fits.
+    let app = std::sync::Arc::new(upload_app(&[]).await);
+    let (token, recipe) = cook(&app, "crowd").await;
+    for _ in 0..7 {
+        let four: Vec<FilePart> = (0..4)
+            .map(|i| part(&format!("{i}.jpg"), "image/jpeg", jpeg(16, 16)))
+            .collect();
+        upload_results(&app, &token, &recipe, &four).await;
+    }
+    let requests: Vec<_> = (0..5)
+        .map(|_| tokio::spawn(send(app.clone(), token.clone(), recipe.clone(), 2)))
+        .collect();
+    for request in requests {
+        request.await.unwrap();
+    }
+    assert_eq!(
+        app.count("media", "status <> 'REJECTED'").await,
+        30,
+        "at most 30 images on a recipe"
+    );
+
+    // The byte quota: room for two small files, five requests of one file at once.
+    let size = part("x.jpg", "image/jpeg", jpeg(16, 16)).bytes.len();
+    let quota = (size * 2 + size / 2).to_string();
+    let app = std::sync::Arc::new(upload_app(&[("upload_quota_bytes", &quota)]).await);
+    let (token, recipe) = cook(&app, "hoarder").await;
+    let requests: Vec<_> = (0..5)
+        .map(|_| tokio::spawn(send(app.clone(), token.clone(), recipe.clone(), 1)))
+        .collect();
+    for request in requests {
+        request.await.unwrap();
+    }
+    assert_eq!(app.count("media", "status <> 'REJECTED'").await, 2, "byte quota");
+}
