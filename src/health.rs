@@ -1,5 +1,6 @@
-//! Service health: is the database reachable and fully migrated? Shared by `GET /health/ready` and the
-//! `health` GraphQL query.
+//! Service health: is the database reachable and fully migrated, and is the antivirus (when configured)
+//! answering? Shared by `GET /health`, `GET /health/ready` and the `health` GraphQL query. Readiness
+//! depends on the database only: with the antivirus down, uploads are held in quarantine, not refused.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 use diesel_async::RunQueryDsl;
 
 use crate::db::{self, DbPool};
+use crate::media::MediaService;
 
 /// A readiness probe must answer quickly even when the database hangs.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
@@ -15,7 +17,8 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 pub enum ServiceStatus {
     /// Everything needed to serve requests works.
     Ok,
-    /// A dependency is down; the service answers but cannot serve data.
+    /// A dependency is down: without the database nothing is served; without the antivirus uploads are
+    /// held in quarantine until it answers again.
     Degraded,
 }
 
@@ -25,6 +28,8 @@ pub enum ComponentStatus {
     Down,
     /// The database answers but migrations are missing.
     Pending,
+    /// Not configured (the antivirus without `CLAMD_ADDR`).
+    Disabled,
 }
 
 #[derive(Clone, Debug, SimpleObject)]
@@ -32,17 +37,29 @@ pub struct HealthReport {
     pub status: ServiceStatus,
     pub database: ComponentStatus,
     pub migrations: ComponentStatus,
+    /// ClamAV (`CLAMD_ADDR`): `DOWN` makes the status `DEGRADED` but not the service unready.
+    pub antivirus: ComponentStatus,
     pub version: &'static str,
 }
 
 impl HealthReport {
+    /// Ready to serve: the database answers and is fully migrated.
     pub fn is_ready(&self) -> bool {
-        self.status == ServiceStatus::Ok
+        self.database == ComponentStatus::Up && self.migrations == ComponentStatus::Up
     }
 }
 
-/// Checks the database and its migrations, within `CHECK_TIMEOUT`.
-pub async fn check(pool: &DbPool) -> HealthReport {
+/// The antivirus's state, as the health report names it.
+pub async fn antivirus(media: &MediaService) -> ComponentStatus {
+    match media.antivirus_up().await {
+        None => ComponentStatus::Disabled,
+        Some(true) => ComponentStatus::Up,
+        Some(false) => ComponentStatus::Down,
+    }
+}
+
+/// Checks the database and its migrations, within `CHECK_TIMEOUT`, and the antivirus.
+pub async fn check(pool: &DbPool, media: &MediaService) -> HealthReport {
     let probe = async {
         let mut conn = pool.get().await.ok()?;
         diesel::sql_query("select 1").execute(&mut conn).await.ok()?;
@@ -53,15 +70,18 @@ pub async fn check(pool: &DbPool) -> HealthReport {
         Ok(Some(false)) => (ComponentStatus::Up, ComponentStatus::Pending),
         Ok(None) | Err(_) => (ComponentStatus::Down, ComponentStatus::Down),
     };
-    let status = if database == ComponentStatus::Up && migrations == ComponentStatus::Up {
-        ServiceStatus::Ok
-    } else {
-        ServiceStatus::Degraded
-    };
+    let antivirus = antivirus(media).await;
+    let all_up =
+        database == ComponentStatus::Up && migrations == ComponentStatus::Up && antivirus != ComponentStatus::Down;
     HealthReport {
-        status,
+        status: if all_up {
+            ServiceStatus::Ok
+        } else {
+            ServiceStatus::Degraded
+        },
         database,
         migrations,
+        antivirus,
         version: env!("CARGO_PKG_VERSION"),
     }
 }
@@ -73,6 +93,6 @@ pub struct HealthQuery;
 impl HealthQuery {
     /// Whether the service and its database are working.
     async fn health(&self, ctx: &Context<'_>) -> async_graphql::Result<HealthReport> {
-        Ok(check(ctx.data::<DbPool>()?).await)
+        Ok(check(ctx.data::<DbPool>()?, ctx.data::<std::sync::Arc<MediaService>>()?).await)
     }
 }

@@ -26,9 +26,51 @@ pub async fn scan(addr: &str, bytes: &[u8]) -> std::io::Result<ClamVerdict> {
 
 /// Whether clamd answers `PING` within a few seconds.
 pub async fn ping(addr: &str) -> bool {
-    ask(addr, Command::Ping, Duration::from_secs(5))
+    ping_within(addr, Duration::from_secs(5)).await
+}
+
+pub async fn ping_within(addr: &str, timeout: Duration) -> bool {
+    ask(addr, Command::Ping, timeout)
         .await
         .is_ok_and(|reply| reply.starts_with(b"PONG"))
+}
+
+/// How long a health probe trusts what uploads last saw of clamd before asking it again.
+const STATE_TTL: Duration = Duration::from_secs(10);
+
+/// clamd as a dependency: where it is (when configured) and whether it last answered.
+pub struct Antivirus {
+    addr: Option<String>,
+    /// Up or not, and when we learned it.
+    seen: std::sync::Mutex<Option<(bool, std::time::Instant)>>,
+}
+
+impl Antivirus {
+    pub fn new(addr: Option<String>) -> Self {
+        Self {
+            addr,
+            seen: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn addr(&self) -> Option<&str> {
+        self.addr.as_deref()
+    }
+
+    /// Records whether clamd answered; `true` when this starts an outage (it answered last time, or we
+    /// had not asked yet), so that an outage is reported once, not per file.
+    pub fn observe(&self, up: bool) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let was_up = seen.is_none_or(|(up, _)| up);
+        *seen = Some((up, std::time::Instant::now()));
+        was_up && !up
+    }
+
+    /// What was seen of clamd in the last `STATE_TTL`, if anything.
+    pub fn recent(&self) -> Option<bool> {
+        let seen = *self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.filter(|(_, at)| at.elapsed() < STATE_TTL).map(|(up, _)| up)
+    }
 }
 
 enum Command<'a> {

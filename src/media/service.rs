@@ -78,7 +78,7 @@ pub struct Quotas {
 pub struct MediaService {
     pub store: MediaStore,
     pub signer: UrlSigner,
-    clamd_addr: Option<String>,
+    antivirus: clamd::Antivirus,
     workers: Semaphore,
     log: LogFile,
     security: SecurityLog,
@@ -152,7 +152,7 @@ impl MediaService {
         Ok(Self {
             store,
             signer: UrlSigner::new(&config.secret_key),
-            clamd_addr: config.clamd_addr.clone(),
+            antivirus: clamd::Antivirus::new(config.clamd_addr.clone()),
             workers: Semaphore::new(IMAGE_WORKERS),
             log: LogFile::open(&config.log_dir, UPLOAD_LOG, MAX_FILE_BYTES)?,
             security,
@@ -387,10 +387,12 @@ impl MediaService {
 
     /// clamd's verdict as findings: infected is critical, unreachable holds the file as pending.
     async fn antivirus(&self, bytes: &[u8]) -> Vec<Finding> {
-        let Some(addr) = self.clamd_addr.as_deref() else {
+        let Some(addr) = self.antivirus.addr() else {
             return Vec::new();
         };
-        match clamd::scan(addr, bytes).await {
+        let verdict = clamd::scan(addr, bytes).await;
+        self.antivirus_seen(verdict.as_ref().err().map(ToString::to_string));
+        match verdict {
             Ok(ClamVerdict::Clean) => Vec::new(),
             Ok(ClamVerdict::Infected(signature)) => vec![Finding::new(
                 "ANTIVIRUS_DETECTED",
@@ -405,6 +407,33 @@ impl MediaService {
                     "the antivirus scan is pending; the file is held until it completes",
                 )]
             }
+        }
+    }
+
+    /// `None` when no antivirus is configured; otherwise whether it is up, asking it (1 s at most) when
+    /// nothing recent is known (health probes).
+    pub async fn antivirus_up(&self) -> Option<bool> {
+        let addr = self.antivirus.addr()?;
+        if let Some(up) = self.antivirus.recent() {
+            return Some(up);
+        }
+        let up = clamd::ping_within(addr, Duration::from_secs(1)).await;
+        self.antivirus_seen((!up).then(|| "no answer to PING".to_owned()));
+        Some(up)
+    }
+
+    /// Records whether clamd answered (`error` when not); the start of an outage is a security event, once.
+    fn antivirus_seen(&self, error: Option<String>) {
+        if self.antivirus.observe(error.is_none()) {
+            let error = error.unwrap_or_default();
+            tracing::error!(%error, "antivirus unavailable: uploads are held in quarantine until it answers");
+            self.security.record(
+                "antivirus_unavailable",
+                Severity::High,
+                &RequestMeta::default(),
+                None,
+                json!({ "error": error }),
+            );
         }
     }
 
@@ -538,15 +567,16 @@ impl MediaService {
             outcome: outcome.as_db(),
             duration_ms: started.elapsed().as_millis(),
         });
+        // A pending antivirus scan is only informational as a finding, but it is why a file is held.
         let codes: Vec<&str> = findings
             .iter()
-            .filter(|f| f.severity > FindingSeverity::Info)
+            .filter(|f| f.severity > FindingSeverity::Info || f.code == SCAN_PENDING)
             .map(|f| f.code.as_str())
             .collect();
         let event = match outcome {
             Outcome::Rejected => Some(("upload_rejected", Severity::High)),
-            Outcome::Quarantined if !codes.is_empty() => Some(("upload_quarantined", Severity::Medium)),
-            _ => None,
+            Outcome::Quarantined => Some(("upload_quarantined", Severity::Medium)),
+            Outcome::Promoted => None,
         };
         if let Some((event, severity)) = event {
             let user = media.owner_id.to_string();
@@ -641,8 +671,12 @@ impl MediaService {
             return;
         };
         // Pending files are retried only once clamd answers, so an outage does not re-log them every minute.
-        let clamd_up = match self.clamd_addr.as_deref() {
-            Some(addr) => clamd::ping(addr).await,
+        let clamd_up = match self.antivirus.addr() {
+            Some(addr) => {
+                let up = clamd::ping(addr).await;
+                self.antivirus_seen((!up).then(|| "no answer to PING".to_owned()));
+                up
+            }
             None => false,
         };
         if clamd_up {

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rocket::http::Status;
 use serde_json::json;
 
 use crate::helpers::{dev_token, TestApp};
@@ -161,4 +162,42 @@ async fn with_clamd_stopped_files_stay_quarantined_until_a_retry_can_scan_them()
     assert_eq!(view["data"]["recipe"]["images"][0]["id"], id.as_str(), "{view}");
     assert!(files_under(&app.quarantine_dir()).is_empty());
     assert!(!files_under(&app.media_dir()).is_empty());
+}
+
+/// With `CLAMD_ADDR` pointing at nothing: the upload is held and says why in the security log, the outage
+/// is reported once, and health shows it (`DEGRADED`) while readiness stays 200. Needs no clamd binary.
+#[tokio::test]
+async fn an_antivirus_outage_is_logged_once_and_shown_in_health() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let app: TestApp = upload_app(&[("clamd_addr", &addr)]).await;
+    let (token, recipe) = cook(&app, "olga").await;
+    for name in ["a.jpg", "b.jpg"] {
+        let results = upload_results(&app, &token, &recipe, &[part(name, "image/jpeg", jpeg(32, 32))]).await;
+        assert_eq!(results[0]["status"], "QUARANTINED");
+    }
+    let events = app.security_events();
+    let held: Vec<_> = events
+        .iter()
+        .filter(|e| e["event_type"] == "upload_quarantined")
+        .collect();
+    assert_eq!(held.len(), 2, "{events:?}");
+    assert_eq!(held[0]["details"]["findings"], json!(["SCAN_PENDING"]));
+    let outages = events
+        .iter()
+        .filter(|e| e["event_type"] == "antivirus_unavailable")
+        .count();
+    assert_eq!(outages, 1, "one event per outage, not per file");
+
+    assert_eq!(
+        app.get("/health").await.json(),
+        json!({"status": "degraded", "antivirus": "down"})
+    );
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status, Status::Ok, "readiness unchanged");
+    assert_eq!(ready.json()["antivirus"], "down");
+    let health = app.gql("{ health { status database antivirus } }", json!({})).await;
+    assert_eq!(
+        health["data"]["health"],
+        json!({"status": "DEGRADED", "database": "UP", "antivirus": "DOWN"})
+    );
 }
