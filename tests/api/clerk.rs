@@ -60,14 +60,7 @@ pub fn claims(sub: &str) -> Value {
 }
 
 pub fn sign(key: &TestKey, claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(key.kid.to_owned());
-    jsonwebtoken::encode(
-        &header,
-        claims,
-        &EncodingKey::from_rsa_pem(key.private_pem.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    sign_with_header(key, claims, |_| {})
 }
 
 /// A JWKS endpoint on 127.0.0.1 whose key set can be swapped, counting fetches.
@@ -402,6 +395,7 @@ async fn auth_failures_are_logged_with_a_fingerprint_never_the_token() {
     assert!(!app.security_log_text().contains(token.split('.').nth(2).unwrap()));
 }
 
+/// A token signed by `key`, its header edited by `edit` first.
 fn sign_with_header(key: &TestKey, claims: &Value, edit: impl Fn(&mut Header)) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(key.kid.to_owned());
