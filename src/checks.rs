@@ -73,7 +73,11 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         check(
             "SECRET_KEY is set",
             !config.secret_key_generated,
-            "create one with `homechef generate-secret-key`",
+            if config.secret_key_generated {
+                "not set; create one with `homechef generate-secret-key`"
+            } else {
+                "set"
+            },
         ),
         check(
             "SECRET_KEY is long and random",
@@ -83,7 +87,11 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         check(
             "DATABASE_URL is set",
             config.database_url.is_some(),
-            "production never uses the embedded database",
+            if config.database_url.is_some() {
+                "set"
+            } else {
+                "not set; production never uses the embedded database"
+            },
         ),
         check(
             "DATABASE_URL uses TLS",
@@ -93,12 +101,18 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         check(
             "Clerk production keys",
             clerk_live,
-            "CLERK_PUBLISHABLE_KEY pk_live_… and CLERK_SECRET_KEY sk_live_…, not test keys",
+            match (&config.clerk.publishable_key, &config.clerk.secret_key) {
+                (None, _) => "CLERK_PUBLISHABLE_KEY not set",
+                (_, None) => "CLERK_SECRET_KEY not set",
+                _ => "CLERK_PUBLISHABLE_KEY pk_live_… and CLERK_SECRET_KEY sk_live_…, not test keys",
+            },
         ),
         check(
             "ALLOWED_ORIGINS lists the real frontend origins",
             !config.allowed_origins.is_empty() && bad_origins.is_empty(),
-            if bad_origins.is_empty() {
+            if config.allowed_origins.is_empty() {
+                "ALLOWED_ORIGINS not set".to_owned()
+            } else if bad_origins.is_empty() {
                 "https origins only, no wildcard or localhost".to_owned()
             } else {
                 format!("refused: {}", bad_origins.join(", "))
@@ -136,13 +150,29 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
     ]
 }
 
-/// Prints the checklist; true when every item passed.
-pub fn print_report(config: &AppConfig) -> bool {
+/// Prints every configuration problem and every checklist item, whatever fails, under a header saying
+/// which environment is judged; true when nothing failed. `forced` is `--env`.
+pub fn print_report(config: &AppConfig, problems: &[String], forced: bool) -> bool {
+    let env = if config.is_production() {
+        "production"
+    } else {
+        "development"
+    };
+    println!("homechef check-config: the production checklist, for APP_ENV={env}");
+    if !config.is_production() && !forced {
+        println!(
+            "  (this configuration runs in development, where these items may fail; they must all pass before \
+             deploying. `homechef check-config --env production` judges it as production would.)"
+        );
+    }
+    for problem in problems {
+        println!("FAIL configuration is valid  ({problem})");
+    }
     let checks = production_checklist(config);
     for c in &checks {
         println!("{} {}  ({})", if c.passed { "PASS" } else { "FAIL" }, c.item, c.detail);
     }
-    checks.iter().all(|c| c.passed)
+    problems.is_empty() && checks.iter().all(|c| c.passed)
 }
 
 /// `sslmode=require|verify-ca|verify-full`, or a host that needs no TLS.

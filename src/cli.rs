@@ -43,7 +43,11 @@ pub enum Command {
         format: KeyFormat,
     },
     /// Check the configuration against the production checklist; non-zero exit on any failure.
-    CheckConfig,
+    CheckConfig {
+        /// Judge the configuration as this environment would run it (default: `APP_ENV`).
+        #[arg(long, value_enum)]
+        env: Option<CheckedEnv>,
+    },
     /// Exit 0 if and only if the readiness probe answers 200 (for Docker HEALTHCHECK).
     Healthcheck {
         /// Readiness URL (http only).
@@ -61,6 +65,22 @@ pub enum Command {
     },
 }
 
+/// The environment `check-config --env` judges a configuration as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckedEnv {
+    Development,
+    Production,
+}
+
+impl CheckedEnv {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
@@ -74,8 +94,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", generate_secret_key(bytes.into(), format));
             Ok(ExitCode::SUCCESS)
         }
-        Command::CheckConfig => {
-            let passed = crate::checks::print_report(&AppConfig::load()?);
+        Command::CheckConfig { env } => {
+            let mut figment = AppConfig::figment();
+            if let Some(env) = env {
+                figment = figment.merge(("app_env", env.as_str()));
+            }
+            let (config, problems) = AppConfig::from_figment_lenient(figment)?;
+            let passed = crate::checks::print_report(&config, &problems, env.is_some());
             Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Healthcheck { url } => {
@@ -100,7 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
-    if config.is_production() && !crate::checks::print_report(&config) {
+    if config.is_production() && !crate::checks::print_report(&config, &[], false) {
         bail!("refusing to start in production: the configuration fails the checklist above");
     }
     if config.secret_key_generated {
@@ -121,8 +146,11 @@ async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
     }
     .await;
     if let Some(pg) = embedded {
-        pg.stop().await.context("could not stop the embedded PostgreSQL")?;
-        tracing::info!("embedded PostgreSQL stopped");
+        if pg.stop().await.context("could not stop the embedded PostgreSQL")? {
+            tracing::info!("embedded PostgreSQL stopped");
+        } else {
+            tracing::info!("embedded PostgreSQL left running: another process started it");
+        }
     }
     result
 }
@@ -153,14 +181,30 @@ async fn resolve_database(config: &mut AppConfig) -> anyhow::Result<Option<Embed
     }
     let pg = EmbeddedPostgres::start(Path::new(EMBEDDED_DATA_DIR)).await?;
     let url = pg.ensure_database(EMBEDDED_DATABASE).await?;
+    if pg.data_dir() != std::path::absolute(EMBEDDED_DATA_DIR).unwrap_or_default() {
+        tracing::info!(
+            data_dir = %pg.data_dir().display(),
+            "the postgres account cannot reach ./{EMBEDDED_DATA_DIR}: the cluster lives in data_dir instead"
+        );
+    }
+    if !pg.started_here() {
+        tracing::info!(
+            "attached to an embedded PostgreSQL another homechef process started; it keeps running after this one"
+        );
+    }
     tracing::info!(data_dir = %pg.data_dir().display(), "embedded PostgreSQL running; connect with: psql {url}");
     config.database_url = Some(SecretString::from(url));
     Ok(Some(pg))
 }
 
 fn dev_token(config: &AppConfig, user: &str, email: Option<&str>) -> anyhow::Result<String> {
-    if !config.dev_tokens_enabled() {
+    if config.is_production() {
         bail!("dev tokens are accepted only with APP_ENV=development");
+    }
+    if !config.dev_tokens_enabled() {
+        bail!(
+            "dev tokens are accepted only on a loopback address (ROCKET_ADDRESS); set DEV_TOKENS_ON_PUBLIC_ADDRESS=true to accept them on another"
+        );
     }
     if config.secret_key_generated {
         bail!("SECRET_KEY is not set: run `export SECRET_KEY=$(homechef generate-secret-key)` and start the server with the same value");

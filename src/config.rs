@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub const ENV_KEYS: &[&str] = &[
     "APP_ENV",
     "DATABASE_URL",
+    "DATABASE_PASSWORD",
     "SECRET_KEY",
     "ALLOWED_ORIGINS",
     "CLERK_PUBLISHABLE_KEY",
@@ -23,6 +24,7 @@ pub const ENV_KEYS: &[&str] = &[
     "CLERK_JWT_KEY",
     "CLERK_JWKS_URL",
     "CLERK_AUTHORIZED_PARTIES",
+    "CLERK_AUDIENCE",
     "CLERK_WEBHOOK_SECRET",
     "MEDIA_DIR",
     "QUARANTINE_DIR",
@@ -33,6 +35,7 @@ pub const ENV_KEYS: &[&str] = &[
     "MAX_UPLOAD_SIZE",
     "CLAMD_ADDR",
     "GRAPHIQL_ENABLED",
+    "DEV_TOKENS_ON_PUBLIC_ADDRESS",
     "REQUEST_BODY_TIMEOUT_SECS",
     "DATABASE_SSL_EXEMPT_HOSTS",
     "DATABASE_CA_FILE",
@@ -59,6 +62,8 @@ struct RawConfig {
     app_env: Option<String>,
     #[serde(default, deserialize_with = "lossy_secret")]
     database_url: Option<SecretString>,
+    #[serde(default, deserialize_with = "lossy_secret")]
+    database_password: Option<SecretString>,
     #[serde(default, deserialize_with = "lossy_secret")]
     secret_key: Option<SecretString>,
     #[serde(default, deserialize_with = "lossy_string")]
@@ -101,6 +106,8 @@ struct RawConfig {
     database_ssl_exempt_hosts: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     graphiql_enabled: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    dev_tokens_on_public_address: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     admin_user_ids: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
@@ -149,6 +156,8 @@ pub struct AppConfig {
     pub max_upload_size: u64,
     pub clamd_addr: Option<String>,
     pub graphiql_enabled: bool,
+    /// `DEV_TOKENS_ON_PUBLIC_ADDRESS`: accept dev tokens in development on a non-loopback bind address.
+    pub dev_tokens_on_public_address: bool,
     /// Clerk user ids (`user_…`) allowed to review the quarantine.
     pub admin_user_ids: Vec<String>,
     /// Quarantined and rejected uploads are purged after this many days (`QUARANTINE_RETENTION_DAYS`, 30).
@@ -171,41 +180,89 @@ impl AppConfig {
         Self::from_figment(Self::figment())
     }
 
-    /// Validates an explicit figment (tests build theirs without the process environment).
+    /// Validates an explicit figment (tests build theirs without the process environment). Every problem
+    /// is reported, not only the first.
     pub fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        let (config, problems) = Self::from_figment_lenient(figment)?;
+        if !problems.is_empty() {
+            bail!("{}", problems.join("; "));
+        }
+        Ok(config)
+    }
+
+    /// Like `from_figment`, but an invalid value falls back to its safe default and is reported in the list
+    /// instead of stopping the load (`check-config` shows them all next to the checklist). Only a figment
+    /// that cannot be read at all is an error here.
+    pub fn from_figment_lenient(figment: Figment) -> anyhow::Result<(Self, Vec<String>)> {
         let raw: RawConfig = figment
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        let mut problems = Problems::default();
         let env = match raw.app_env.as_deref().map(str::trim) {
             None | Some("") => AppEnv::Development,
             Some(v) if v.eq_ignore_ascii_case("development") => AppEnv::Development,
             Some(v) if v.eq_ignore_ascii_case("production") => AppEnv::Production,
-            Some(v) => bail!("APP_ENV must be `development` or `production`, not `{v}`"),
+            Some(v) => {
+                // Judged as production: the stricter reading of a typo.
+                problems.push(format!("APP_ENV must be `development` or `production`, not `{v}`"));
+                AppEnv::Production
+            }
         };
         let (secret_key, secret_key_generated) = match raw.secret_key.filter(|k| !k.expose_secret().is_empty()) {
             Some(key) => (key, false),
-            None if env == AppEnv::Production => {
-                bail!("SECRET_KEY is required in production; create one with `homechef generate-secret-key`")
+            None => {
+                if env == AppEnv::Production {
+                    problems.push(
+                        "SECRET_KEY is required in production; create one with `homechef generate-secret-key`".into(),
+                    );
+                }
+                (SecretString::from(generate_secret_key(64, KeyFormat::Urlsafe)), true)
             }
-            None => (SecretString::from(generate_secret_key(64, KeyFormat::Urlsafe)), true),
         };
         if secret_key.expose_secret().len() < MIN_SECRET_KEY_LEN {
-            bail!("SECRET_KEY must be at least {MIN_SECRET_KEY_LEN} characters; create one with `homechef generate-secret-key`");
+            problems.push(format!(
+                "SECRET_KEY must be at least {MIN_SECRET_KEY_LEN} characters; create one with `homechef generate-secret-key`"
+            ));
         }
         let allowed_origins = split_list(raw.allowed_origins.as_deref());
         let authorized_parties = match raw.clerk_authorized_parties.as_deref() {
             Some(list) => split_list(Some(list)),
             None => allowed_origins.clone(),
         };
-        let max_upload_size = parse_setting("MAX_UPLOAD_SIZE", raw.max_upload_size)?.unwrap_or(10 * 1024 * 1024);
-        let max_request_size =
-            parse_setting("MAX_REQUEST_SIZE", raw.max_request_size)?.unwrap_or(max_upload_size * 5 + 1024 * 1024);
+        let mut max_upload_size = problems
+            .take(parse_setting("MAX_UPLOAD_SIZE", raw.max_upload_size))
+            .unwrap_or(10 * 1024 * 1024);
+        let mut max_request_size = problems
+            .take(parse_setting("MAX_REQUEST_SIZE", raw.max_request_size))
+            .unwrap_or(max_upload_size * 5 + 1024 * 1024);
         if max_upload_size == 0 || max_request_size == 0 {
-            bail!("MAX_REQUEST_SIZE and MAX_UPLOAD_SIZE must be positive");
+            problems.push("MAX_REQUEST_SIZE and MAX_UPLOAD_SIZE must be positive".into());
+            max_upload_size = max_upload_size.max(1);
+            max_request_size = max_request_size.max(1);
         }
-        Ok(Self {
+        let trusted_proxies = split_list(raw.trusted_proxies.as_deref())
+            .iter()
+            .filter_map(|c| {
+                crate::net::Cidr::parse(c)
+                    .map_err(|e| problems.push(format!("TRUSTED_PROXIES: {e}")))
+                    .ok()
+            })
+            .collect();
+        let config = Self {
             env,
-            database_url: raw.database_url.filter(|u| !u.expose_secret().is_empty()),
+            database_url: match (
+                raw.database_url.filter(|u| !u.expose_secret().is_empty()),
+                raw.database_password.filter(|p| !p.expose_secret().is_empty()),
+            ) {
+                (Some(url), Some(password)) => match with_password(url.expose_secret(), password.expose_secret()) {
+                    Ok(url) => Some(SecretString::from(url)),
+                    Err(problem) => {
+                        problems.push(problem.into());
+                        Some(url)
+                    }
+                },
+                (url, _) => url,
+            },
             secret_key,
             secret_key_generated,
             allowed_origins,
@@ -222,43 +279,74 @@ impl AppConfig {
             media_dir: PathBuf::from(raw.media_dir.unwrap_or_else(|| "./media".into())),
             quarantine_dir: PathBuf::from(raw.quarantine_dir.unwrap_or_else(|| "./quarantine".into())),
             log_dir: PathBuf::from(raw.log_dir.unwrap_or_else(|| "./logs".into())),
-            rate_limit_enabled: parse_flag("RATE_LIMIT_ENABLED", raw.rate_limit_enabled)?.unwrap_or(true),
-            trusted_proxies: split_list(raw.trusted_proxies.as_deref())
-                .iter()
-                .map(|c| crate::net::Cidr::parse(c).map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}")))
-                .collect::<anyhow::Result<_>>()?,
+            rate_limit_enabled: problems
+                .take(parse_flag("RATE_LIMIT_ENABLED", raw.rate_limit_enabled))
+                .unwrap_or(true),
+            trusted_proxies,
             database_ssl_exempt_hosts: split_list(raw.database_ssl_exempt_hosts.as_deref()),
             body_timeout: std::time::Duration::from_secs(
-                parse_setting("REQUEST_BODY_TIMEOUT_SECS", raw.request_body_timeout_secs)?
+                problems
+                    .take(parse_setting(
+                        "REQUEST_BODY_TIMEOUT_SECS",
+                        raw.request_body_timeout_secs,
+                    ))
                     .unwrap_or(30)
                     .max(1),
             ),
             max_request_size,
             max_upload_size,
             clamd_addr: raw.clamd_addr.filter(|a| !a.is_empty()),
-            graphiql_enabled: parse_flag("GRAPHIQL_ENABLED", raw.graphiql_enabled)?
+            graphiql_enabled: problems
+                .take(parse_flag("GRAPHIQL_ENABLED", raw.graphiql_enabled))
                 .unwrap_or(env == AppEnv::Development),
+            dev_tokens_on_public_address: problems
+                .take(parse_flag(
+                    "DEV_TOKENS_ON_PUBLIC_ADDRESS",
+                    raw.dev_tokens_on_public_address,
+                ))
+                .unwrap_or(false),
             admin_user_ids: split_list(raw.admin_user_ids.as_deref()),
-            quarantine_retention_days: parse_setting("QUARANTINE_RETENTION_DAYS", raw.quarantine_retention_days)?
+            quarantine_retention_days: problems
+                .take(parse_setting(
+                    "QUARANTINE_RETENTION_DAYS",
+                    raw.quarantine_retention_days,
+                ))
                 .unwrap_or(30)
                 .max(1),
             upload_quotas: crate::media::Quotas {
                 files_per_day: signed(
-                    parse_setting("UPLOAD_DAILY_FILE_LIMIT", raw.upload_daily_file_limit)?.unwrap_or(100),
+                    problems
+                        .take(parse_setting("UPLOAD_DAILY_FILE_LIMIT", raw.upload_daily_file_limit))
+                        .unwrap_or(100),
                 ),
-                total_bytes: signed(parse_setting("UPLOAD_QUOTA_BYTES", raw.upload_quota_bytes)?.unwrap_or(1 << 30)),
+                total_bytes: signed(
+                    problems
+                        .take(parse_setting("UPLOAD_QUOTA_BYTES", raw.upload_quota_bytes))
+                        .unwrap_or(1 << 30),
+                ),
             },
             rocket: figment,
-        })
+        };
+        Ok((config, problems.0))
     }
 
     pub fn is_production(&self) -> bool {
         self.env == AppEnv::Production
     }
 
-    /// Dev tokens (`homechef dev-token`) are honoured only in development.
+    /// Dev tokens (`homechef dev-token`) are honoured only in development, and only while the server
+    /// listens on a loopback address unless `DEV_TOKENS_ON_PUBLIC_ADDRESS=true` says otherwise: a deploy
+    /// that ends up in development mode by accident still does not accept them from the network.
     pub fn dev_tokens_enabled(&self) -> bool {
-        self.env == AppEnv::Development
+        self.env == AppEnv::Development && (self.dev_tokens_on_public_address || self.listens_on_loopback())
+    }
+
+    /// Whether Rocket's bind address (`ROCKET_ADDRESS`, default 127.0.0.1) is a loopback address.
+    pub fn listens_on_loopback(&self) -> bool {
+        // Unset is Rocket's default, 127.0.0.1.
+        self.rocket
+            .extract_inner::<std::net::IpAddr>("address")
+            .map_or(true, |ip| ip.is_loopback())
     }
 
     /// The database URL, once resolved.
@@ -273,11 +361,15 @@ impl AppConfig {
 /// Rocket settings forced whatever `Rocket.toml` or `ROCKET_*` say: no `Server` header, no client-controlled
 /// IP header (the client address comes only from `TRUSTED_PROXIES`), no colour codes in our log lines.
 pub fn rocket_defaults(figment: Figment) -> Figment {
-    figment.merge(Serialized::globals(RocketOverrides {
-        ident: false,
-        ip_header: false,
-        cli_colors: false,
-    }))
+    figment
+        .merge(Serialized::globals(RocketOverrides {
+            ident: false,
+            ip_header: false,
+            cli_colors: false,
+        }))
+        // Closing the terminal (SIGHUP) or `docker stop`/systemd (SIGTERM) shut down as gracefully as Ctrl-C,
+        // so the embedded PostgreSQL is stopped too instead of being left running.
+        .merge(("shutdown.signals", ["term", "hup"]))
 }
 
 #[derive(Serialize)]
@@ -320,6 +412,48 @@ fn split_list(value: Option<&str>) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// `DATABASE_URL` with `DATABASE_PASSWORD` put in, percent-encoded: a password with `@ / : # ?` or spaces
+/// cannot break the URL (compose builds the URL from parts and cannot encode).
+fn with_password(url: &str, password: &str) -> Result<String, &'static str> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or("DATABASE_URL must look like postgres://user@host/database")?;
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((user, host)) = authority.rsplit_once('@') else {
+        return Err("DATABASE_PASSWORD needs a user name in DATABASE_URL (postgres://user@host/database)");
+    };
+    if user.contains(':') {
+        return Err("DATABASE_PASSWORD is set but DATABASE_URL already has a password");
+    }
+    let encoded: String = password
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    Ok(format!("{scheme}://{user}:{encoded}@{host}{tail}"))
+}
+
+/// Configuration problems, collected so that all of them are reported at once.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn push(&mut self, problem: String) {
+        self.0.push(problem);
+    }
+
+    /// The setting, or `None` (its default) with the problem noted.
+    fn take<T>(&mut self, setting: anyhow::Result<Option<T>>) -> Option<T> {
+        setting.unwrap_or_else(|e| {
+            self.push(e.to_string());
+            None
+        })
+    }
 }
 
 /// A number setting; empty means unset.
@@ -434,5 +568,16 @@ mod tests {
     #[test]
     fn unknown_app_env_is_an_error() {
         assert!(config(&[("app_env", "staging")]).is_err());
+    }
+
+    #[test]
+    fn a_database_password_with_url_characters_is_encoded_into_the_url() {
+        assert_eq!(
+            with_password("postgres://homechef@db:5432/homechef?sslmode=disable", "p@ss/w:rd#1 ?").as_deref(),
+            Ok("postgres://homechef:p%40ss%2Fw%3Ard%231%20%3F@db:5432/homechef?sslmode=disable")
+        );
+        assert!(with_password("postgres://db/homechef", "x").is_err());
+        assert!(with_password("postgres://u:p@db/homechef", "x").is_err());
+        assert!(with_password("not a url", "x").is_err());
     }
 }

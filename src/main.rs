@@ -1,12 +1,26 @@
-//! `homechef`: parses the command line, starts telemetry and hands over to `cli::run`.
+//! `homechef`: reads `.env`, parses the command line, starts telemetry and hands over to `cli::run`.
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
 fn main() -> ExitCode {
+    // `.env` in the working directory, if there is one, for every command and environment; a variable
+    // already set in the process environment wins (dotenvy never overrides).
+    let dotenv = match dotenvy::from_path(".env") {
+        Err(e) if e.not_found() => None,
+        other => Some(other),
+    };
     let cli = homechef::cli::Cli::parse();
     homechef::telemetry::init();
+    match dotenv {
+        Some(Ok(())) => tracing::debug!("read .env"),
+        Some(Err(e)) => {
+            eprintln!("error: cannot read .env: {e}");
+            return ExitCode::FAILURE;
+        }
+        None => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -1,6 +1,9 @@
 //! A private PostgreSQL for newcomers and tests: with `DATABASE_URL` unset, `serve` keeps a cluster under
 //! `./data/postgres`, built and run with the system's `initdb`/`pg_ctl`. PostgreSQL refuses to run as root,
-//! so a root process runs the cluster as the `postgres` account.
+//! so a root process runs the cluster as the `postgres` account; when that account cannot reach
+//! `./data/postgres` (a clone in root's 0700 home directory), the cluster lives under
+//! `/var/tmp/homechef-postgres/<hash of the project path>` instead. Each data directory gets the same port
+//! every run while that port is free.
 //!
 //! We drive the system binaries directly rather than through `postgresql_embedded`: that crate's download
 //! path pulls an HTTP/TLS stack into every build and cannot work offline anyway.
@@ -40,7 +43,12 @@ impl EmbeddedPostgres {
             } else {
                 None
             };
-        let data_dir = absolute(data_dir)?;
+        let mut data_dir = absolute(data_dir)?;
+        if let Some(account) = owner {
+            if !reachable_by(&data_dir, account) {
+                data_dir = shared_dir_for(&data_dir)?;
+            }
+        }
         let mut pg = Self {
             data_dir,
             bin_dir,
@@ -55,7 +63,7 @@ impl EmbeddedPostgres {
             pg.port = port;
             return Ok(pg);
         }
-        pg.port = free_port()?;
+        pg.port = stable_port(&pg.data_dir).map_or_else(free_port, Ok)?;
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
             pg.port
@@ -101,12 +109,17 @@ impl EmbeddedPostgres {
         &self.data_dir
     }
 
-    /// Stops the cluster if this process started it.
-    pub async fn stop(&self) -> anyhow::Result<()> {
+    /// Whether this process started the cluster (else it attached to one already running, and leaves it).
+    pub fn started_here(&self) -> bool {
+        self.started_here
+    }
+
+    /// Stops the cluster if this process started it, waiting until it has stopped; `true` when it did.
+    pub async fn stop(&self) -> anyhow::Result<bool> {
         if self.started_here {
             self.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
         }
-        Ok(())
+        Ok(self.started_here)
     }
 
     /// For test processes, which cannot run async code at exit: a small watcher stops the cluster once
@@ -251,6 +264,49 @@ fn postgres_account() -> anyhow::Result<Option<Account>> {
             })
         })?
     }))
+}
+
+/// Whether `account` can reach `dir`: every existing ancestor must let it search (x) as owner, group or
+/// other. (Supplementary groups are not considered: the `postgres` account normally has none that matter.)
+fn reachable_by(dir: &Path, account: Account) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    dir.ancestors()
+        .skip(1)
+        .all(|ancestor| match std::fs::metadata(ancestor) {
+            Ok(meta) => {
+                let mode = meta.mode();
+                if meta.uid() == account.uid {
+                    mode & 0o100 != 0
+                } else if meta.gid() == account.gid {
+                    mode & 0o010 != 0
+                } else {
+                    mode & 0o001 != 0
+                }
+            }
+            // Not created yet: we create it with the default (traversable) mode.
+            Err(_) => true,
+        })
+}
+
+/// `/var/tmp/homechef-postgres/<16 hex digits of the path's SHA-256>`: reachable by every account, stable
+/// for a project directory, and kept across runs (and reboots, unlike /tmp).
+fn shared_dir_for(dir: &Path) -> anyhow::Result<PathBuf> {
+    use sha2::Digest as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let base = Path::new("/var/tmp").join("homechef-postgres");
+    std::fs::create_dir_all(&base).with_context(|| format!("cannot create {}", base.display()))?;
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot set permissions on {}", base.display()))?;
+    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    Ok(base.join(hex::encode(&digest[..8])))
+}
+
+/// The same port for a data directory every run (so the printed `psql` URL stays valid), if it is free.
+fn stable_port(dir: &Path) -> Option<u16> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    let port = 20_000 + u16::from_be_bytes([digest[0], digest[1]]) % 20_000;
+    std::net::TcpListener::bind(("127.0.0.1", port)).ok().map(|_| port)
 }
 
 fn free_port() -> anyhow::Result<u16> {

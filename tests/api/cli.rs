@@ -1,5 +1,6 @@
 //! The `homechef` binary as an operator uses it.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::json;
@@ -8,15 +9,31 @@ use crate::helpers::{TestApp, TEST_SECRET_KEY};
 
 /// Runs the binary with a clean environment plus `env`.
 fn homechef(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homechef"))
+    homechef_in(Path::new(env!("CARGO_TARGET_TMPDIR")), args, env)
+}
+
+/// The same, in `dir` (where a `.env` or `./data/postgres` may be).
+fn homechef_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command_in(dir, args, env).output().unwrap()
+}
+
+fn command_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_homechef"));
+    command
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "off")
         .envs(env.iter().copied())
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .output()
-        .unwrap()
+        .current_dir(dir);
+    command
+}
+
+/// A fresh directory under the test tmpdir.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 fn stdout(output: &Output) -> String {
@@ -84,8 +101,93 @@ fn check_config_fails_on_development_defaults_and_lists_every_item() {
     let output = homechef(&["check-config"], &[]);
     assert_eq!(output.status.code(), Some(1));
     let report = stdout(&output);
-    assert!(report.contains("FAIL SECRET_KEY is set"), "{report}");
+    assert!(report.contains("for APP_ENV=development"), "{report}");
+    assert!(
+        report.contains("--env production"),
+        "says how to judge it as production: {report}"
+    );
+    assert!(report.contains("FAIL SECRET_KEY is set  (not set;"), "{report}");
+    assert!(report.contains("FAIL DATABASE_URL is set  (not set;"), "{report}");
     assert!(report.contains("PASS rate limiting is enabled"), "{report}");
+}
+
+#[test]
+fn check_config_prints_the_whole_checklist_even_when_the_configuration_is_invalid() {
+    let output = homechef(
+        &["check-config", "--env", "production"],
+        &[
+            ("SECRET_KEY", "short"),
+            ("MAX_UPLOAD_SIZE", "lots"),
+            ("APP_ENV", "development"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout(&output);
+    assert!(report.contains("for APP_ENV=production"), "--env wins: {report}");
+    assert!(!report.contains("--env production"), "{report}");
+    assert!(
+        report.contains("FAIL configuration is valid  (SECRET_KEY must be at least 32"),
+        "{report}"
+    );
+    assert!(
+        report.contains("FAIL configuration is valid  (MAX_UPLOAD_SIZE must be a whole number"),
+        "{report}"
+    );
+    assert!(report.contains("PASS APP_ENV is production"), "{report}");
+    assert!(
+        report.contains("PASS rate limiting is enabled"),
+        "every item still printed: {report}"
+    );
+    assert!(report.contains("FAIL GraphiQL is disabled") || report.contains("PASS GraphiQL is disabled"));
+}
+
+#[test]
+fn dev_tokens_need_a_loopback_bind_address_unless_explicitly_allowed() {
+    let public = [("SECRET_KEY", TEST_SECRET_KEY), ("ROCKET_ADDRESS", "0.0.0.0")];
+    let refused = homechef(&["dev-token", "--user", "alice"], &public);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("loopback"), "{}", stderr(&refused));
+    let allowed = homechef(
+        &["dev-token", "--user", "alice"],
+        &[public[0], public[1], ("DEV_TOKENS_ON_PUBLIC_ADDRESS", "true")],
+    );
+    assert!(allowed.status.success(), "{}", stderr(&allowed));
+}
+
+#[tokio::test]
+async fn a_server_bound_to_a_public_address_refuses_dev_tokens() {
+    let token = crate::helpers::dev_token("wanderer");
+    let app = TestApp::spawn_with(&[("address", "0.0.0.0")]).await;
+    let response = app
+        .gql_with(
+            &[("Authorization", &format!("Bearer {token}"))],
+            "{ me { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(response.status.code, 401);
+    let allowed = TestApp::spawn_with(&[("address", "0.0.0.0"), ("dev_tokens_on_public_address", "true")]).await;
+    let me = allowed.gql_as(&token, "{ me { name } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["name"], "wanderer");
+}
+
+#[test]
+fn dotenv_is_read_from_the_working_directory_and_the_environment_wins() {
+    let dir = fresh_dir("dotenv");
+    std::fs::write(
+        dir.join(".env"),
+        format!("# copied from .env.example\nAPP_ENV=development\nSECRET_KEY=\"{TEST_SECRET_KEY}\"\n"),
+    )
+    .unwrap();
+    let minted = homechef_in(&dir, &["dev-token", "--user", "dot"], &[]);
+    assert!(minted.status.success(), "SECRET_KEY from .env: {}", stderr(&minted));
+    let overridden = homechef_in(&dir, &["dev-token", "--user", "dot"], &[("APP_ENV", "production")]);
+    assert!(!overridden.status.success(), "the environment wins over .env");
+    std::fs::write(dir.join(".env"), "NOT A LINE\n").unwrap();
+    let broken = homechef_in(&dir, &["schema"], &[]);
+    assert!(!broken.status.success());
+    assert!(stderr(&broken).contains(".env"), "{}", stderr(&broken));
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -161,4 +263,129 @@ async fn healthcheck_exits_zero_only_when_ready() {
     let _ = running.await;
     let down = homechef(&["healthcheck", "--url", &url], &[]);
     assert_eq!(down.status.code(), Some(1));
+}
+
+/// `homechef serve` on the embedded PostgreSQL in `dir` until `signal` (a `kill` name); its exit status and
+/// its log.
+fn serve_until(dir: &Path, signal: &str) -> (std::process::ExitStatus, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let log_path = dir.join(format!("serve-{signal}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = command_in(
+        dir,
+        &["serve"],
+        &[
+            ("ROCKET_PORT", &port),
+            ("RUST_LOG", "info"),
+            ("SECRET_KEY", TEST_SECRET_KEY),
+        ],
+    )
+    .stdout(log.try_clone().unwrap())
+    .stderr(log)
+    .spawn()
+    .unwrap();
+    let ready = format!("http://127.0.0.1:{port}/health/ready");
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let started = std::time::Instant::now();
+    while !homechef(&["healthcheck", "--url", &ready], &[]).status.success() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "serve exited early:\n{}",
+            read_log()
+        );
+        assert!(started.elapsed().as_secs() < 120, "never ready:\n{}", read_log());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let killed = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status();
+    assert!(killed.unwrap().success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{signal}: still running:\n{}",
+            read_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    (status, read_log())
+}
+
+/// The `psql` URL a run printed.
+fn printed_psql_url(log: &str) -> String {
+    log.split("psql ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no psql URL in:\n{log}"))
+        .trim_end_matches('"')
+        .to_owned()
+}
+
+#[test]
+fn the_embedded_postgresql_stops_with_the_server_on_hup_term_and_int_and_keeps_its_port() {
+    let dir = fresh_dir("embedded");
+    let mut urls = Vec::new();
+    for signal in ["HUP", "TERM", "INT"] {
+        let (status, log) = serve_until(&dir, signal);
+        assert!(status.success(), "SIG{signal}: {status:?}\n{log}");
+        assert!(log.contains("embedded PostgreSQL stopped"), "SIG{signal}:\n{log}");
+        let url = printed_psql_url(&log);
+        let port: u16 = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.split('/').next()?.parse().ok())
+            .unwrap();
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "SIG{signal}: PostgreSQL still listens on {port}"
+        );
+        urls.push(url);
+    }
+    assert!(
+        urls.windows(2).all(|w| w[0] == w[1]),
+        "the same psql URL every run: {urls:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn as_root_a_project_in_a_private_directory_still_gets_its_embedded_postgresql() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    if std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) != 0 {
+        println!("skipped: only a root process runs the cluster as another account (this one is not root)");
+        return;
+    }
+    let home = fresh_dir("root-home");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let project = home.join("homechef");
+    std::fs::create_dir_all(&project).unwrap();
+    let output = homechef_in(&project, &["migrate"], &[("RUST_LOG", "info")]);
+    let log = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("applied") || log.contains("up to date"), "{log}");
+    assert!(log.contains("cannot reach"), "says where the cluster went: {log}");
+    let shared = log
+        .split("data_dir=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    assert!(shared.starts_with("/var/tmp/homechef-postgres/"), "{shared}");
+    let again = homechef_in(&project, &["migrate"], &[]);
+    assert!(
+        stdout(&again).contains("database is up to date"),
+        "the same cluster next time"
+    );
+    let _ = std::fs::remove_dir_all(shared);
+    let _ = std::fs::remove_dir_all(home);
 }

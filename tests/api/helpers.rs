@@ -219,7 +219,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
-        homechef::telemetry::init();
+        homechef::telemetry::init_for_tests();
         let db = TestDatabase::create().await;
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apps").join(&db.name);
         let log_dir = dir.join("logs");
