@@ -63,8 +63,9 @@ for i, block in enumerate(blocks, 1):
 sys.exit(1 if failed else 0)
 PY
 server=""
-if pgrep -f "$PWD/data/postgres" >/dev/null; then
-  echo "readme: the embedded PostgreSQL kept running after the server stopped" >&2
+if ! grep -q "embedded PostgreSQL stopped" "$work/run.log"; then
+  tail -5 "$work/run.log" >&2
+  echo "readme: the first server did not stop its embedded PostgreSQL" >&2
   exit 1
 fi
 echo "readme: every block ran as documented"

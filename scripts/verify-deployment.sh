@@ -79,7 +79,8 @@ check_compose() { # .env file, then extra KEY=VALUE: check-config on what compos
     "$bin" check-config
 }
 check_compose "$dotenv" >"$root/check.txt" || { cat "$root/check.txt" >&2; echo "verify: compose config fails check-config" >&2; exit 1; }
-compose_env "$dotenv" | grep -qx 'DATABASE_PASSWORD=p@ss/w:rd#1 ?' || { echo "verify: password not passed apart" >&2; exit 1; }
+rendered_prod="$(compose_env "$dotenv")"
+grep -qx 'DATABASE_PASSWORD=p@ss/w:rd#1 ?' <<<"$rendered_prod" || { echo "verify: password not passed apart" >&2; exit 1; }
 cp "$dotenv" "$root/dev.env"
 printf 'APP_ENV=development\nLOG_FORMAT=text\nMEDIA_DIR=./media\n' >>"$root/dev.env"
 rendered_dev="$(compose_env "$root/dev.env")"
