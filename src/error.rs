@@ -27,9 +27,9 @@ pub enum AppError {
     /// The request itself is malformed (bad JSON, batch, missing query).
     #[error("{0}")]
     BadRequest(String),
-    /// The body's content type is not one we accept.
-    #[error("unsupported content type; send application/json")]
-    UnsupportedMediaType,
+    /// The body's content type is not one we accept; the message says what to send.
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     /// A write conflicts with the current state (stale version, duplicate name).
     #[error("{0}")]
     Conflict(String),
@@ -74,7 +74,7 @@ impl AppError {
             Self::NotFound => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::BadRequest(_) => "BAD_REQUEST",
-            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::QuotaExceeded(_) => "QUOTA_EXCEEDED",
@@ -96,7 +96,7 @@ impl AppError {
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::BadUserInput { .. } | Self::BadRequest(_) => 400,
-            Self::UnsupportedMediaType => 415,
+            Self::UnsupportedMediaType(_) => 415,
             Self::Conflict(_) => 409,
             Self::RateLimited { .. } => 429,
             Self::QuotaExceeded(_) => 403,
@@ -208,7 +208,7 @@ mod tests {
                 json!({"message": "malformed JSON body", "extensions": {"code": "BAD_REQUEST"}}),
             ),
             (
-                AppError::UnsupportedMediaType,
+                AppError::UnsupportedMediaType("unsupported content type; send application/json"),
                 json!({"message": "unsupported content type; send application/json", "extensions": {"code": "UNSUPPORTED_MEDIA_TYPE"}}),
             ),
             (

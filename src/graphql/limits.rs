@@ -16,6 +16,12 @@ use async_graphql::{Name, Positioned};
 pub const MAX_DOCUMENT_BYTES: usize = 15_000;
 pub const MAX_TOKENS: usize = 1_000;
 pub const MAX_ALIASES: usize = 15;
+/// Documents that only introspect (`__schema`, `__type`, `__typename` at the root) are bounded by their own
+/// shape instead of the data-query limits: nesting without counting `ofType` (the standard query reaches 6),
+/// and `ofType` chains (graphql-js 16 nests 9). Abuse such as `types { fields { type { fields …` stays
+/// bounded by the first, `ofType` towers by the second, and both by the expanded size.
+pub const MAX_INTROSPECTION_DEPTH: u32 = 8;
+pub const MAX_OF_TYPE_CHAIN: u32 = 12;
 /// Fields of every operation and fragment definition with all spreads expanded. The standard
 /// introspection query is about 400; a 20-recipe page with everything on it about 100.
 pub const MAX_EXPANDED_FIELDS: u64 = 2_000;
@@ -42,6 +48,8 @@ fn limit(kind: &'static str, message: String) -> Refusal {
 pub struct Checked {
     pub document: ExecutableDocument,
     pub expanded_fields: u64,
+    /// Every operation selects only introspection fields (bounded above; run without the data limits).
+    pub introspection_only: bool,
 }
 
 /// Checks a document and returns it parsed.
@@ -83,10 +91,91 @@ pub fn check(query: &str, introspection_allowed: bool) -> Result<Checked, Refusa
     if stats.introspection && !introspection_allowed {
         return Err(Refusal::Introspection);
     }
+    let introspection_only = document
+        .operations
+        .iter()
+        .all(|(_, operation)| only_introspection(&operation.node.selection_set.node, &document));
+    if introspection_only {
+        let mut shape = Shape::new(&document.fragments);
+        let (depth, of_type) = document
+            .operations
+            .iter()
+            .map(|(_, operation)| shape.of(&operation.node.selection_set.node))
+            .fold((0, 0), |a, b| (a.0.max(b.0), a.1.max(b.1)));
+        if depth > MAX_INTROSPECTION_DEPTH || of_type > MAX_OF_TYPE_CHAIN {
+            return Err(limit(
+                "introspection_depth",
+                format!(
+                    "introspection nested deeper than {MAX_INTROSPECTION_DEPTH} levels or {MAX_OF_TYPE_CHAIN} ofType levels"
+                ),
+            ));
+        }
+    }
     Ok(Checked {
         document,
         expanded_fields,
+        introspection_only,
     })
+}
+
+/// Whether a root selection holds only introspection fields (through fragments at the root).
+fn only_introspection(set: &SelectionSet, document: &ExecutableDocument) -> bool {
+    set.items.iter().all(|item| match &item.node {
+        Selection::Field(field) => {
+            matches!(field.node.name.node.as_str(), "__schema" | "__type" | "__typename")
+        }
+        Selection::InlineFragment(inline) => only_introspection(&inline.node.selection_set.node, document),
+        Selection::FragmentSpread(spread) => document
+            .fragments
+            .get(&spread.node.fragment_name.node)
+            .is_some_and(|f| only_introspection(&f.node.selection_set.node, document)),
+    })
+}
+
+/// The deepest nesting of a selection, fragments expanded: (levels not counting `ofType`, `ofType` levels).
+/// Each fragment is measured once; called only on documents already found free of cycles.
+struct Shape<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    memo: HashMap<&'a str, (u32, u32)>,
+}
+
+impl<'a> Shape<'a> {
+    fn new(fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>) -> Self {
+        Self {
+            fragments,
+            memo: HashMap::new(),
+        }
+    }
+
+    fn of(&mut self, set: &'a SelectionSet) -> (u32, u32) {
+        set.items.iter().fold((0, 0), |deepest, item| {
+            let (depth, of_type) = match &item.node {
+                Selection::Field(field) => {
+                    let (depth, of_type) = self.of(&field.node.selection_set.node);
+                    if field.node.name.node == "ofType" {
+                        (depth, of_type.saturating_add(1))
+                    } else {
+                        (depth.saturating_add(1), of_type)
+                    }
+                }
+                Selection::InlineFragment(inline) => self.of(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name.node),
+            };
+            (deepest.0.max(depth), deepest.1.max(of_type))
+        })
+    }
+
+    fn fragment(&mut self, name: &'a str) -> (u32, u32) {
+        if let Some(shape) = self.memo.get(name) {
+            return *shape;
+        }
+        let Some((name, definition)) = self.fragments.get_key_value(name) else {
+            return (0, 0);
+        };
+        let shape = self.of(&definition.node.selection_set.node);
+        self.memo.insert(name, shape);
+        shape
+    }
 }
 
 /// Expanded field counts, each fragment's computed once.
@@ -311,5 +400,28 @@ mod tests {
                     fragment B on HealthReport { ...C } fragment C on HealthReport { ...A }";
         assert_eq!(refused(ring, true), Some("cycle"));
         assert_eq!(refused("{ health { ...Missing } }", true), None, "left to validation");
+    }
+
+    #[test]
+    fn the_standard_introspection_query_passes_and_introspection_towers_do_not() {
+        let standard = include_str!("../../tests/fixtures/introspection/graphql-js-16.graphql");
+        let checked = check(standard, true).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(checked.introspection_only);
+        assert!(
+            checked.expanded_fields < MAX_EXPANDED_FIELDS / 2,
+            "{}",
+            checked.expanded_fields
+        );
+        let tower = format!(
+            "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
+            "ofType { ".repeat(13),
+            " }".repeat(13)
+        );
+        assert_eq!(refused(&tower, true), Some("introspection_depth"));
+        let fields =
+            "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }";
+        assert_eq!(refused(fields, true), Some("introspection_depth"));
+        let mixed = "{ health { status } __schema { types { name } } }";
+        assert!(check(mixed, true).is_ok_and(|c| !c.introspection_only));
     }
 }

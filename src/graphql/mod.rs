@@ -63,9 +63,18 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
 }
 
-/// The executable schema for a running server.
-pub fn build(config: &AppConfig, pool: DbPool, media: std::sync::Arc<MediaService>) -> AppSchema {
-    let mut schema = builder()
+/// The executable schemas of a running server: `data` runs every document under the depth, complexity and
+/// recursion limits; `introspection` (only where introspection is enabled) runs documents that do nothing
+/// but introspect, which `limits::check` bounds by their own shape instead: the standard introspection
+/// query nests deeper than any data query needs to.
+pub struct Schemas {
+    pub data: AppSchema,
+    pub introspection: Option<AppSchema>,
+}
+
+/// The schemas for a running server.
+pub fn build(config: &AppConfig, pool: DbPool, media: std::sync::Arc<MediaService>) -> Schemas {
+    let mut data = builder()
         .data(pool)
         .data(media)
         .limit_depth(MAX_DEPTH)
@@ -74,9 +83,18 @@ pub fn build(config: &AppConfig, pool: DbPool, media: std::sync::Arc<MediaServic
         .limit_directives(MAX_DIRECTIVES)
         .extension(refusals::OffloadValidation);
     if config.is_production() {
-        schema = schema.disable_introspection().disable_suggestions();
+        data = data.disable_introspection().disable_suggestions();
     }
-    schema.finish()
+    let introspection = (!config.is_production()).then(|| {
+        builder()
+            .limit_directives(MAX_DIRECTIVES)
+            .extension(refusals::OffloadValidation)
+            .finish()
+    });
+    Schemas {
+        data: data.finish(),
+        introspection,
+    }
 }
 
 /// The SDL that `homechef schema` prints and `schema.graphql` must equal.

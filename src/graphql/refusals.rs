@@ -18,13 +18,17 @@ pub const MAX_ERRORS: usize = 20;
 /// Runs `work` where it cannot hold up other requests when `heavy` (and the runtime has workers to hand
 /// the others to); inline otherwise, where a thread hand-off would cost more than the work.
 pub fn offload<R>(heavy: bool, work: impl FnOnce() -> R) -> R {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    let multi_thread = Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
-    if heavy && multi_thread {
+    if heavy && can_offload() {
         tokio::task::block_in_place(work)
     } else {
         work()
     }
+}
+
+/// Only a multi-threaded runtime can hand its other tasks to another worker (tests use single-threaded ones).
+fn can_offload() -> bool {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
 }
 
 /// The schema extension that validates heavy documents through [`offload`].
@@ -46,9 +50,9 @@ impl Extension for OffloadValidation {
         let heavy = ctx
             .data_opt::<DocumentCost>()
             .is_some_and(|cost| cost.0 > OFFLOAD_FIELDS);
-        if heavy {
+        if heavy && can_offload() {
             // Validation is synchronous work behind an async signature: block on it off the workers.
-            offload(true, || tokio::runtime::Handle::current().block_on(next.run(ctx)))
+            tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(next.run(ctx)))
         } else {
             next.run(ctx).await
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql_rocket::GraphQLResponse;
 use rocket::data::{self, Data, FromData};
-use rocket::http::{Method, Status};
+use rocket::http::{ContentType, Method, Status};
 use rocket::request::{FromRequest, Outcome};
 use rocket::Request;
 use serde_json::json;
@@ -27,7 +27,7 @@ use crate::error::AppError;
 use crate::graphql::inputs;
 use crate::graphql::limits::{self, Refusal};
 use crate::graphql::refusals::{self, DocumentCost};
-use crate::graphql::AppSchema;
+use crate::graphql::{AppSchema, Schemas};
 use crate::media::{MediaService, SpooledFile, SpooledFiles};
 use crate::security_log::{fingerprint, RequestMeta, SecurityLog, Severity};
 
@@ -96,9 +96,13 @@ async fn read_body(req: &Request<'_>, data: Data<'_>) -> Result<GraphQLBody, Bod
     // Refusals decided before reading still drain the body, so that the client hears them.
     let refusal = if multipart && !has_preflight_header(req) {
         // Browsers send form posts cross-site without a preflight: refusing them closes CSRF.
-        Some(BodyError::App(AppError::UnsupportedMediaType))
+        Some(BodyError::App(AppError::UnsupportedMediaType(
+            "multipart requests need a `GraphQL-Require-Preflight` (or `Apollo-Require-Preflight`) header",
+        )))
     } else if !multipart && !content_type.is_some_and(|ct| ct.is_json()) {
-        Some(BodyError::App(AppError::UnsupportedMediaType))
+        Some(BodyError::App(AppError::UnsupportedMediaType(
+            "unsupported content type; send application/json",
+        )))
     } else if let Outcome::Success(Err(limited)) = req
         .guard::<GraphqlLimit<'_>>()
         .await
@@ -146,12 +150,17 @@ pub(super) fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError
             "batched requests are not supported; send one operation per request".into(),
         ));
     }
-    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
+    let request: async_graphql::Request =
+        serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))?;
+    if request.query.trim().is_empty() {
+        return Err(AppError::BadRequest("missing `query`".into()));
+    }
+    Ok(request)
 }
 
 /// Everything the endpoint needs besides the body, gathered once.
 pub struct Gateway<'r> {
-    schema: &'r AppSchema,
+    schemas: &'r Schemas,
     authenticator: &'r Authenticator,
     pool: &'r DbPool,
     limits: &'r RateLimits,
@@ -162,6 +171,8 @@ pub struct Gateway<'r> {
     client_ip: Option<IpAddr>,
     authorization: Option<String>,
     content_type: Option<String>,
+    /// The client prefers `application/graphql-response+json`.
+    graphql_media: bool,
 }
 
 #[rocket::async_trait]
@@ -170,8 +181,8 @@ impl<'r> FromRequest<'r> for Gateway<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let rocket = req.rocket();
-        let (Some(schema), Some(authenticator), Some(pool), Some(limits), Some(config), Some(log)) = (
-            rocket.state::<AppSchema>(),
+        let (Some(schemas), Some(authenticator), Some(pool), Some(limits), Some(config), Some(log)) = (
+            rocket.state::<Schemas>(),
             rocket.state::<Authenticator>(),
             rocket.state::<DbPool>(),
             rocket.state::<RateLimits>(),
@@ -184,7 +195,7 @@ impl<'r> FromRequest<'r> for Gateway<'r> {
             return Outcome::Forward(Status::InternalServerError);
         };
         Outcome::Success(Self {
-            schema,
+            schemas,
             authenticator,
             pool,
             limits,
@@ -198,6 +209,7 @@ impl<'r> FromRequest<'r> for Gateway<'r> {
                 .headers()
                 .get_one("Content-Type")
                 .map(|c| c.chars().take(100).collect()),
+            graphql_media: prefers_graphql_response(req.headers().get_one("Accept")),
         })
     }
 }
@@ -210,7 +222,7 @@ impl Gateway<'_> {
     /// A refused body, logged where it matters.
     fn body_error(&self, error: AppError) -> JsonResponse {
         match &error {
-            AppError::UnsupportedMediaType => {
+            AppError::UnsupportedMediaType(_) => {
                 let content_type = self.content_type.clone().unwrap_or_default();
                 self.event(
                     "content_type_rejected",
@@ -239,16 +251,20 @@ pub async fn graphql_post(
     gateway: Gateway<'_>,
     limit: GraphqlLimit<'_>,
     body: Result<GraphQLBody, BodyError>,
-) -> Result<GraphQLResponse, JsonResponse> {
-    if let Err(limited) = gateway.limits.route("graphql", &limit) {
-        return Err(limited.respond(gateway.log, &gateway.meta, None));
+) -> Reply {
+    let result = async {
+        if let Err(limited) = gateway.limits.route("graphql", &limit) {
+            return Err(limited.respond(gateway.log, &gateway.meta, None));
+        }
+        let body = match body {
+            Ok(body) => body,
+            Err(BodyError::App(e)) => return Err(gateway.body_error(e)),
+            Err(BodyError::Limited(limited)) => return Err(limited.respond(gateway.log, &gateway.meta, None)),
+        };
+        execute(&gateway, body.request, body.files, Method::Post).await
     }
-    let body = match body {
-        Ok(body) => body,
-        Err(BodyError::App(e)) => return Err(gateway.body_error(e)),
-        Err(BodyError::Limited(limited)) => return Err(limited.respond(gateway.log, &gateway.meta, None)),
-    };
-    execute(&gateway, body.request, body.files, Method::Post).await
+    .await;
+    Reply::new(&gateway, result)
 }
 
 /// Query-string parameters of `GET /graphql` (all optional so that we, not Rocket, word the errors).
@@ -261,27 +277,109 @@ pub struct GetParams {
 }
 
 #[rocket::get("/graphql?<params..>")]
-pub async fn graphql_get(
-    gateway: Gateway<'_>,
-    limit: GraphqlLimit<'_>,
-    params: GetParams,
-) -> Result<GraphQLResponse, JsonResponse> {
-    if let Err(limited) = gateway.limits.route("graphql", &limit) {
-        return Err(limited.respond(gateway.log, &gateway.meta, None));
+pub async fn graphql_get(gateway: Gateway<'_>, limit: GraphqlLimit<'_>, params: GetParams) -> Reply {
+    let result = async {
+        if let Err(limited) = gateway.limits.route("graphql", &limit) {
+            return Err(limited.respond(gateway.log, &gateway.meta, None));
+        }
+        let query = params
+            .query
+            .filter(|q| !q.trim().is_empty())
+            .ok_or_else(|| AppError::BadRequest("missing `query` parameter".into()))?;
+        let mut request = async_graphql::Request::new(query);
+        if let Some(name) = params.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
+            let value = serde_json::from_str(&variables)
+                .map_err(|e| AppError::BadRequest(format!("malformed `variables` parameter: {e}")))?;
+            request = request.variables(async_graphql::Variables::from_json(value));
+        }
+        execute(&gateway, request, Vec::new(), Method::Get).await
     }
-    let query = params
-        .query
-        .ok_or_else(|| AppError::BadRequest("missing `query` parameter".into()))?;
-    let mut request = async_graphql::Request::new(query);
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
+    .await;
+    Reply::new(&gateway, result)
+}
+
+/// The answer, in the media type the client accepts. `application/graphql-response+json` (when the client
+/// prefers it): a request error (raised before execution: parse, validation, limits, coercion of
+/// variables) is 400 without `data`. `application/json` (legacy, `*/*`, no `Accept`): a well-formed request
+/// is always 200, as GraphQL over HTTP asks. Refusals of the request itself keep their status either way.
+pub struct Reply {
+    graphql_media: bool,
+    result: Result<async_graphql::Response, JsonResponse>,
+}
+
+impl Reply {
+    fn new(gw: &Gateway<'_>, result: Result<async_graphql::Response, JsonResponse>) -> Self {
+        Self {
+            graphql_media: gw.graphql_media,
+            result,
+        }
     }
-    if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
-        let value = serde_json::from_str(&variables)
-            .map_err(|e| AppError::BadRequest(format!("malformed `variables` parameter: {e}")))?;
-        request = request.variables(async_graphql::Variables::from_json(value));
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for Reply {
+    fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        let error = match self.result {
+            Ok(response) if is_request_error(&response) => {
+                let status = if self.graphql_media {
+                    Status::BadRequest
+                } else {
+                    Status::Ok
+                };
+                let errors = serde_json::to_value(&response.errors).unwrap_or_default();
+                JsonResponse::new(status, json!({ "errors": errors }))
+            }
+            Ok(response) => {
+                let mut answer = GraphQLResponse::from(response).respond_to(req)?;
+                if self.graphql_media {
+                    answer.set_header(graphql_response_type());
+                }
+                return Ok(answer);
+            }
+            Err(error) => error,
+        };
+        let mut answer = error.respond_to(req)?;
+        if self.graphql_media {
+            answer.set_header(graphql_response_type());
+        }
+        Ok(answer)
     }
-    execute(&gateway, request, Vec::new(), Method::Get).await
+}
+
+fn graphql_response_type() -> ContentType {
+    ContentType::new("application", "graphql-response+json").with_params(("charset", "utf-8"))
+}
+
+/// No `data` and only errors without a path: nothing was executed.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// Whether `Accept` prefers `application/graphql-response+json` to `application/json` (q-values honoured;
+/// `*/*` and a missing header mean `application/json`).
+fn prefers_graphql_response(accept: Option<&str>) -> bool {
+    let quality = |wanted: &str| {
+        accept?.split(',').find_map(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next()?;
+            media.eq_ignore_ascii_case(wanted).then(|| {
+                parts
+                    .find_map(|p| p.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                    .unwrap_or(1.0)
+            })
+        })
+    };
+    match (
+        quality("application/graphql-response+json"),
+        quality("application/json"),
+    ) {
+        (Some(graphql), json) => graphql > 0.0 && json.is_none_or(|json| graphql >= json),
+        (None, _) => false,
+    }
 }
 
 /// Limits, probes, write quota, viewer, then the operation under a deadline, in a span with the request id.
@@ -291,7 +389,7 @@ async fn execute(
     mut request: async_graphql::Request,
     files: Vec<SpooledFile>,
     method: Method,
-) -> Result<GraphQLResponse, JsonResponse> {
+) -> Result<async_graphql::Response, JsonResponse> {
     gw.ctx.set_operation(request.operation_name.as_deref());
     let span = tracing::info_span!("graphql", request_id = %gw.ctx.id);
 
@@ -336,26 +434,31 @@ async fn execute(
     }
     request = request.data(DocumentCost(checked.expanded_fields));
     request.set_parsed_query(checked.document);
+    let schema = match &gw.schemas.introspection {
+        Some(introspection) if checked.introspection_only => introspection,
+        _ => &gw.schemas.data,
+    };
 
-    let (result, statements) = crate::db::count_statements(run(gw, request, files, span)).await;
+    let (result, statements) = crate::db::count_statements(run(gw, schema, request, files, span)).await;
     gw.ctx.set_sql_statements(statements);
     result
 }
 
-/// A document refused before validation, answered like async-graphql answers one (status 200 under
-/// `application/json`, as GraphQL over HTTP asks) but with a code.
-fn refused(mut error: async_graphql::ServerError, code: &'static str) -> GraphQLResponse {
+/// A document refused before validation, answered like async-graphql answers one (a request error: see
+/// `Reply` for its status) but with a code.
+fn refused(mut error: async_graphql::ServerError, code: &'static str) -> async_graphql::Response {
     error.extensions.get_or_insert_with(Default::default).set("code", code);
-    async_graphql::Response::from_errors(vec![error]).into()
+    async_graphql::Response::from_errors(vec![error])
 }
 
 /// The viewer, then the operation under its deadline; SQL statements are counted around this.
 async fn run(
     gw: &Gateway<'_>,
+    schema: &AppSchema,
     request: async_graphql::Request,
     files: Vec<SpooledFile>,
     span: tracing::Span,
-) -> Result<GraphQLResponse, JsonResponse> {
+) -> Result<async_graphql::Response, JsonResponse> {
     let viewer = resolve_viewer(gw).instrument(span.clone()).await?;
     let user_id = match &viewer {
         Viewer::User(user) => Some(user.id.to_string()),
@@ -375,7 +478,7 @@ async fn run(
         .data::<Viewer>(viewer)
         .data(gw.meta.clone())
         .data(SpooledFiles::new(files));
-    let mut response = tokio::time::timeout(deadline, gw.schema.execute(request))
+    let mut response = tokio::time::timeout(deadline, schema.execute(request))
         .instrument(span)
         .await
         .map_err(|_| {
@@ -403,7 +506,7 @@ async fn run(
         let body = serde_json::to_value(&response.errors).unwrap_or_default();
         return Err(JsonResponse::new(Status::BadRequest, json!({ "errors": body })));
     }
-    Ok(response.into())
+    Ok(response)
 }
 
 /// Authenticated requests only: an address over its failure allowance gets 429 before any verification.
@@ -486,12 +589,35 @@ mod tests {
     }
 
     #[test]
+    fn accept_negotiation_honours_quality_values() {
+        assert!(prefers_graphql_response(Some("application/graphql-response+json")));
+        assert!(prefers_graphql_response(Some(
+            "application/graphql-response+json, application/json;q=0.9"
+        )));
+        assert!(!prefers_graphql_response(Some(
+            "application/json, application/graphql-response+json;q=0.5"
+        )));
+        assert!(!prefers_graphql_response(Some("application/graphql-response+json;q=0")));
+        assert!(!prefers_graphql_response(Some("*/*")));
+        assert!(!prefers_graphql_response(None));
+    }
+
+    #[test]
     fn batches_and_garbage_are_bad_requests() {
         assert_eq!(
             parse_body(b"  [{\"query\":\"{a}\"}]").err().map(|e| e.code()),
             Some("BAD_REQUEST")
         );
         assert_eq!(parse_body(b"{not json").err().map(|e| e.code()), Some("BAD_REQUEST"));
+        assert_eq!(
+            parse_body(b"{}").err().map(|e| e.code()),
+            Some("BAD_REQUEST"),
+            "no query"
+        );
+        assert_eq!(
+            parse_body(br#"{"query":" "}"#).err().map(|e| e.code()),
+            Some("BAD_REQUEST")
+        );
         assert!(parse_body(br#"{"query":"{ a }"}"#).is_ok());
     }
 }

@@ -12,7 +12,10 @@ use crate::security_log::Severity;
 pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 pub const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";
 pub const CORS_METHODS: &str = "GET, POST, OPTIONS";
-pub const CORS_HEADERS: &str = "authorization, content-type, graphql-require-preflight, apollo-require-preflight";
+/// Apollo Client sends `apollographql-client-name`/`-version` by default; a preflight refusing them would
+/// block every request of an unmodified Apollo setup.
+pub const CORS_HEADERS: &str = "authorization, content-type, graphql-require-preflight, apollo-require-preflight, \
+                                apollographql-client-name, apollographql-client-version";
 const CORS_EXPOSE: &str = "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset";
 
 /// The per-response nonce of the GraphiQL page: generated when its route asks for it, empty otherwise.
@@ -92,10 +95,12 @@ impl Fairing for Cors {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        // Every response varies by Origin, with one or without: a cache (the browser's included) that kept
+        // an answer to a request without Origin (an <img>) must not hand it to a later fetch() from the PWA.
+        res.adjoin_header(Header::new("Vary", "Origin"));
         let Some(origin) = req.headers().get_one("Origin") else {
             return;
         };
-        res.adjoin_header(Header::new("Vary", "Origin"));
         if origin != "null" && self.allowed_origins.iter().any(|o| o == origin) {
             res.set_raw_header("Access-Control-Allow-Origin", origin.to_owned());
             res.set_raw_header("Access-Control-Expose-Headers", CORS_EXPOSE);

@@ -58,6 +58,14 @@ async fn a_multipart_upload_without_the_preflight_header_receives_the_415() {
         response.json()["errors"][0]["extensions"]["code"],
         "UNSUPPORTED_MEDIA_TYPE"
     );
+    let message = response.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("GraphQL-Require-Preflight"),
+        "names the missing header: {message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

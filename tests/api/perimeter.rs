@@ -94,7 +94,10 @@ async fn cors_answers_exact_allowed_origins_only() {
     );
     assert_eq!(
         preflight.header("Access-Control-Allow-Headers"),
-        Some("authorization, content-type, graphql-require-preflight, apollo-require-preflight")
+        Some(
+            "authorization, content-type, graphql-require-preflight, apollo-require-preflight, \
+             apollographql-client-name, apollographql-client-version"
+        )
     );
     assert_eq!(preflight.header("Access-Control-Max-Age"), Some("600"));
 
@@ -321,9 +324,10 @@ async fn every_document_refusal_has_one_shape() {
             Some("document_size"),
         ),
         (fan_out, None, 400, "QUERY_LIMIT_EXCEEDED", Some("expanded_fields")),
+        // Mixed with data, introspection counts against the data limits…
         (
             format!(
-                "{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
+                "{{ health {{ status }} __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
                 of_type(6)
             ),
             None,
@@ -333,13 +337,24 @@ async fn every_document_refusal_has_one_shape() {
         ),
         (
             format!(
-                "{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
+                "{{ health {{ status }} __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
                 of_type(13)
             ),
             None,
             400,
             "QUERY_LIMIT_EXCEEDED",
             Some("recursive_depth"),
+        ),
+        // …alone, against its own shape.
+        (
+            format!(
+                "{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}",
+                of_type(13)
+            ),
+            None,
+            400,
+            "QUERY_LIMIT_EXCEEDED",
+            Some("introspection_depth"),
         ),
         (
             format!("{{ health {{ status {} }} }}", "@include(if: true) ".repeat(6)),
@@ -389,6 +404,24 @@ async fn every_document_refusal_has_one_shape() {
             );
         }
     }
+}
+
+/// What GraphiQL, codegen, Postman and Apollo DevTools send (graphql-js 16's `getIntrospectionQuery()` with
+/// every option) answers in development, without a limit event.
+#[tokio::test]
+async fn the_standard_introspection_query_succeeds_where_introspection_is_enabled() {
+    let app = TestApp::spawn().await;
+    let query = include_str!("../fixtures/introspection/graphql-js-16.graphql");
+    let response = app.gql(query, json!({})).await;
+    assert!(response["errors"].is_null(), "{}", response["errors"]);
+    let types = response["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "QueryRoot"));
+    assert_eq!(response["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+    assert!(
+        events(&app, "limit_violation").is_empty(),
+        "{:?}",
+        app.security_events()
+    );
 }
 
 #[tokio::test]

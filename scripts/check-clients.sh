@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Real clients against a live server (development mode, so GraphiQL and introspection are on):
+#  1. the graphql-http audit (npm `graphql-http`): zero errors; warnings and notices printed;
+#  2. GraphiQL in headless Chromium (npm `puppeteer-core` driving Debian's `chromium`): the docs explorer
+#     lists QueryRoot, `{ health { status } }` runs from the editor, no request leaves 127.0.0.1, no CSP
+#     violation, no console error; screenshot in $CARGO_TARGET_DIR/graphiql.png.
+# Needs a PostgreSQL server URL in TEST_DATABASE_URL (a database is created on it); installs chromium if
+# missing and the npm packages from scripts/clients/package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "clients: installing chromium"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+(cd scripts/clients && npm ci --silent --no-audit --no-fund)
+
+server="${TEST_DATABASE_URL:?clients: TEST_DATABASE_URL is needed}"
+cargo build --release --locked --bin homechef
+bin="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/homechef"
+database="homechef_clients_$$"
+psql -q "$server" -c "create database $database" >/dev/null
+work="$(mktemp -d /tmp/homechef-clients.XXXXXX)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+cleanup() {
+  [ -n "${pid:-}" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  psql -q "$server" -c "drop database if exists $database with (force)" >/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+(cd "$work" && exec env DATABASE_URL="${server%/*}/$database" ROCKET_PORT="$port" RATE_LIMIT_ENABLED=false \
+  RUST_LOG=warn "$bin" serve) >"$work/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 60); do "$bin" healthcheck --url "http://127.0.0.1:$port/health/ready" 2>/dev/null && break; sleep 0.5; done
+
+node scripts/clients/graphql-http-audit.mjs "http://127.0.0.1:$port/graphql"
+shots="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+node scripts/clients/check-graphiql.mjs "http://127.0.0.1:$port/graphiql" "$shots/graphiql.png"
