@@ -3,7 +3,9 @@
 #  1. the graphql-http audit (npm `graphql-http`): zero errors; warnings and notices printed;
 #  2. GraphiQL in headless Chromium (npm `puppeteer-core` driving Debian's `chromium`): the docs explorer
 #     lists QueryRoot, `{ health { status } }` runs from the editor, no request leaves 127.0.0.1, no CSP
-#     violation, no console error; screenshot in $CARGO_TARGET_DIR/graphiql.png.
+#     violation, no console error; screenshot in $CARGO_TARGET_DIR/graphiql.png;
+#  3. examples/web-client (Apollo Client 4 + apollo-upload-client): sign in with a dev token, create a
+#     recipe, upload a generated JPEG, list its variants and fetch one.
 # Needs a PostgreSQL server URL in TEST_DATABASE_URL (a database is created on it); installs chromium if
 # missing and the npm packages from scripts/clients/package-lock.json.
 set -euo pipefail
@@ -15,9 +17,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 (cd scripts/clients && npm ci --silent --no-audit --no-fund)
+(cd examples/web-client && npm ci --silent --no-audit --no-fund)
 
 server="${TEST_DATABASE_URL:?clients: TEST_DATABASE_URL is needed}"
-cargo build --release --locked --bin homechef
+cargo build --release --locked --bin homechef --example upload_fixture
 bin="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/homechef"
 database="homechef_clients_$$"
 psql -q "$server" -c "create database $database" >/dev/null
@@ -29,6 +32,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+export SECRET_KEY="$("$bin" generate-secret-key)"
 (cd "$work" && exec env DATABASE_URL="${server%/*}/$database" ROCKET_PORT="$port" RATE_LIMIT_ENABLED=false \
   RUST_LOG=warn "$bin" serve) >"$work/serve.log" 2>&1 &
 pid=$!
@@ -37,3 +41,6 @@ for _ in $(seq 1 60); do "$bin" healthcheck --url "http://127.0.0.1:$port/health
 node scripts/clients/graphql-http-audit.mjs "http://127.0.0.1:$port/graphql"
 shots="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
 node scripts/clients/check-graphiql.mjs "http://127.0.0.1:$port/graphiql" "$shots/graphiql.png"
+"${CARGO_TARGET_DIR:-target}/release/examples/upload_fixture" "$work/pancakes.jpg" 1600 1200 >/dev/null
+HOMECHEF_URL="http://127.0.0.1:$port" HOMECHEF_TOKEN="$("$bin" dev-token --user apollo)" \
+  node examples/web-client/client.mjs "$work/pancakes.jpg"
