@@ -53,7 +53,8 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 publishable="pk_live_$(printf 'clerk.homechef.example$' | base64 | tr -d '=')"
 run_env=(env -i PATH=/usr/bin:/bin HOME=/nonexistent
   APP_ENV=production SECRET_KEY="$("$bin" generate-secret-key)" DATABASE_URL="$url"
-  ALLOWED_ORIGINS=https://app.homechef.example CLERK_PUBLISHABLE_KEY="$publishable" CLERK_SECRET_KEY=sk_live_verify
+  ALLOWED_ORIGINS=https://app.homechef.example PUBLIC_BASE_URL=https://api.homechef.example
+  CLERK_PUBLISHABLE_KEY="$publishable" CLERK_SECRET_KEY=sk_live_verify
   MEDIA_DIR="$root/app/media" QUARANTINE_DIR="$root/app/quarantine" LOG_DIR="$root/app/logs"
   ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" RUST_LOG=warn)
 as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)

@@ -119,6 +119,17 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
             },
         ),
         check(
+            "PUBLIC_BASE_URL is an https URL",
+            config
+                .public_base_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            match &config.public_base_url {
+                None => "not set; media URLs must be absolute for a frontend on another origin",
+                Some(_) => "https://api.example.com: media URLs are absolute on it",
+            },
+        ),
+        check(
             "rate limiting is enabled",
             config.rate_limit_enabled,
             "RATE_LIMIT_ENABLED must not be false",
@@ -273,6 +284,7 @@ mod tests {
                 "postgres://app:pw@db.internal:5432/homechef?sslmode=require".to_owned(),
             ),
             ("allowed_origins", "https://app.homechef.example".to_owned()),
+            ("public_base_url", "https://api.homechef.example".to_owned()),
             (
                 "clerk_publishable_key",
                 "pk_live_Y2xlcmsuaG9tZWNoZWYuZXhhbXBsZSQ".to_owned(),
@@ -329,6 +341,11 @@ mod tests {
             (
                 &[("allowed_origins", "")],
                 "ALLOWED_ORIGINS lists the real frontend origins",
+            ),
+            (&[("public_base_url", "")], "PUBLIC_BASE_URL is an https URL"),
+            (
+                &[("public_base_url", "http://api.homechef.example")],
+                "PUBLIC_BASE_URL is an https URL",
             ),
             (
                 &[("allowed_origins", "http://app.homechef.example")],

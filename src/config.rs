@@ -18,6 +18,7 @@ pub const ENV_KEYS: &[&str] = &[
     "DATABASE_PASSWORD",
     "SECRET_KEY",
     "ALLOWED_ORIGINS",
+    "PUBLIC_BASE_URL",
     "CLERK_PUBLISHABLE_KEY",
     "CLERK_SECRET_KEY",
     "CLERK_ISSUER",
@@ -41,6 +42,7 @@ pub const ENV_KEYS: &[&str] = &[
     "DATABASE_CA_FILE",
     "ADMIN_USER_IDS",
     "QUARANTINE_RETENTION_DAYS",
+    "TOMBSTONE_RETENTION_DAYS",
     "UPLOAD_DAILY_FILE_LIMIT",
     "UPLOAD_QUOTA_BYTES",
 ];
@@ -68,6 +70,8 @@ struct RawConfig {
     secret_key: Option<SecretString>,
     #[serde(default, deserialize_with = "lossy_string")]
     allowed_origins: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    public_base_url: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     clerk_publishable_key: Option<String>,
     #[serde(default, deserialize_with = "lossy_secret")]
@@ -113,6 +117,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "lossy_string")]
     quarantine_retention_days: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
+    tombstone_retention_days: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
     upload_daily_file_limit: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     upload_quota_bytes: Option<String>,
@@ -156,12 +162,16 @@ pub struct AppConfig {
     pub max_upload_size: u64,
     pub clamd_addr: Option<String>,
     pub graphiql_enabled: bool,
+    /// `PUBLIC_BASE_URL` (`https://api.example.com`): media URLs are absolute on it; unset, relative.
+    pub public_base_url: Option<String>,
     /// `DEV_TOKENS_ON_PUBLIC_ADDRESS`: accept dev tokens in development on a non-loopback bind address.
     pub dev_tokens_on_public_address: bool,
     /// Clerk user ids (`user_…`) allowed to review the quarantine.
     pub admin_user_ids: Vec<String>,
     /// Quarantined and rejected uploads are purged after this many days (`QUARANTINE_RETENTION_DAYS`, 30).
     pub quarantine_retention_days: u64,
+    /// Deletions are remembered for delta sync this many days (`TOMBSTONE_RETENTION_DAYS`, 90).
+    pub tombstone_retention_days: u64,
     /// Files per user per 24 hours and bytes stored per user (100 and 1 GiB).
     pub upload_quotas: crate::media::Quotas,
     /// Rocket's own settings (address, port, limits), already merged with ours.
@@ -299,6 +309,19 @@ impl AppConfig {
             graphiql_enabled: problems
                 .take(parse_flag("GRAPHIQL_ENABLED", raw.graphiql_enabled))
                 .unwrap_or(env == AppEnv::Development),
+            public_base_url: raw
+                .public_base_url
+                .map(|url| url.trim().trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty())
+                .filter(|url| {
+                    let valid = is_base_url(url);
+                    if !valid {
+                        problems.push(format!(
+                            "PUBLIC_BASE_URL must be an http(s) origin such as https://api.example.com, not `{url}`"
+                        ));
+                    }
+                    valid
+                }),
             dev_tokens_on_public_address: problems
                 .take(parse_flag(
                     "DEV_TOKENS_ON_PUBLIC_ADDRESS",
@@ -313,6 +336,10 @@ impl AppConfig {
                 ))
                 .unwrap_or(30)
                 .max(1),
+            tombstone_retention_days: problems
+                .take(parse_setting("TOMBSTONE_RETENTION_DAYS", raw.tombstone_retention_days))
+                .unwrap_or(90)
+                .clamp(1, 36_500),
             upload_quotas: crate::media::Quotas {
                 files_per_day: signed(
                     problems
@@ -347,6 +374,11 @@ impl AppConfig {
         self.rocket
             .extract_inner::<std::net::IpAddr>("address")
             .map_or(true, |ip| ip.is_loopback())
+    }
+
+    /// How long deletions are remembered for delta sync.
+    pub fn tombstone_retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::try_from(self.tombstone_retention_days).unwrap_or(90))
     }
 
     /// The database URL, once resolved.
@@ -436,6 +468,18 @@ fn with_password(url: &str, password: &str) -> Result<String, &'static str> {
         })
         .collect();
     Ok(format!("{scheme}://{user}:{encoded}@{host}{tail}"))
+}
+
+/// `http(s)://host[:port][/path]` without query, fragment or credentials.
+fn is_base_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && !host.contains('@')
+        && !rest.contains(['?', '#', ' ', '"', '<', '>', '\\'])
 }
 
 /// Configuration problems, collected so that all of them are reported at once.
@@ -579,5 +623,20 @@ mod tests {
         assert!(with_password("postgres://db/homechef", "x").is_err());
         assert!(with_password("postgres://u:p@db/homechef", "x").is_err());
         assert!(with_password("not a url", "x").is_err());
+    }
+
+    #[test]
+    fn the_public_base_url_is_an_origin_and_loses_its_trailing_slash() {
+        let cfg = config(&[("public_base_url", "https://api.example.com/")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.public_base_url.as_deref(), Some("https://api.example.com"));
+        for bad in [
+            "api.example.com",
+            "ftp://x",
+            "https://u:p@x",
+            "https://x/?a=1",
+            "javascript:alert(1)",
+        ] {
+            assert!(config(&[("public_base_url", bad)]).is_err(), "{bad}");
+        }
     }
 }

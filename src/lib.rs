@@ -17,6 +17,7 @@ pub mod media;
 pub mod net;
 pub mod recipes;
 pub mod security_log;
+pub mod sync;
 pub mod tags;
 pub mod telemetry;
 pub mod text;
@@ -53,7 +54,11 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
     let webhook = http::ClerkWebhook(webhook_secret.as_deref().map(SvixVerifier::new).transpose()?);
     let rate_limits = http::RateLimits::new(config.rate_limit_enabled);
     Ok(http::mount(rocket::custom(config.rocket.clone()), &config)
-        .attach(http::maintenance(Arc::clone(&media), pool.clone()))
+        .attach(http::maintenance(
+            Arc::clone(&media),
+            pool.clone(),
+            config.tombstone_retention(),
+        ))
         .manage(media)
         .manage(pool)
         .manage(rate_limits)

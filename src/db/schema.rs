@@ -139,6 +139,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    tombstones (id) {
+        id -> Int8,
+        owner_id -> Uuid,
+        kind -> Text,
+        object_id -> Uuid,
+        deleted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         clerk_id -> Text,
@@ -181,6 +191,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     recipe_tags,
     recipes,
     tags,
+    tombstones,
     users,
     webhook_deliveries,
 );

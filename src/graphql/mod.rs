@@ -12,6 +12,7 @@ use crate::db::DbPool;
 use crate::health::HealthQuery;
 use crate::media::{MediaMutation, MediaQuery, MediaService};
 use crate::recipes::{RecipeMutation, RecipeQuery};
+use crate::sync::{SyncQuery, SyncSettings};
 use crate::tags::{TagMutation, TagQuery};
 use crate::users::{UserMutation, UserQuery};
 
@@ -23,6 +24,7 @@ pub struct QueryRoot(
     TagQuery,
     CollectionQuery,
     MediaQuery,
+    SyncQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -77,6 +79,9 @@ pub fn build(config: &AppConfig, pool: DbPool, media: std::sync::Arc<MediaServic
     let mut data = builder()
         .data(pool)
         .data(media)
+        .data(SyncSettings {
+            retention: config.tombstone_retention(),
+        })
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)

@@ -25,7 +25,7 @@ pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 pub const MEDIA_CSP: &str = "default-src 'none'; sandbox";
 
 /// After launch: the orphan sweep once, then `MediaService::maintain` every `MAINTENANCE_INTERVAL`.
-pub fn maintenance(media: Arc<MediaService>, pool: DbPool) -> AdHoc {
+pub fn maintenance(media: Arc<MediaService>, pool: DbPool, tombstone_retention: chrono::Duration) -> AdHoc {
     AdHoc::on_liftoff("media maintenance", move |_| {
         Box::pin(async move {
             tokio::spawn(async move {
@@ -34,10 +34,23 @@ pub fn maintenance(media: Arc<MediaService>, pool: DbPool) -> AdHoc {
                 loop {
                     ticks.tick().await;
                     media.maintain(&pool).await;
+                    purge_tombstones(&pool, tombstone_retention).await;
                 }
             });
         })
     })
+}
+
+/// Deletions older than the retention are forgotten (a client that old is told to resync).
+async fn purge_tombstones(pool: &DbPool, retention: chrono::Duration) {
+    let Ok(mut conn) = pool.get().await else {
+        return;
+    };
+    match crate::sync::purge_older_than(&mut conn, chrono::Utc::now() - retention).await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "tombstone retention: old deletions forgotten"),
+        Err(e) => tracing::warn!(error = %e, "tombstone retention failed"),
+    }
 }
 
 pub struct MediaFile {

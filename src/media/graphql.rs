@@ -43,6 +43,8 @@ pub struct ImageView {
     /// A tiny placeholder for the grid while the image loads (https://blurha.sh).
     pub blurhash: Option<String>,
     pub position: i32,
+    /// Whether this is the image `Recipe.coverImage` shows: the one chosen with `setRecipeCoverImage`,
+    /// else the first.
     pub is_cover: bool,
     /// Smallest first.
     pub variants: Vec<ImageVariantView>,
@@ -50,6 +52,22 @@ pub struct ImageView {
 }
 
 impl ImageView {
+    /// A recipe's images in order, `is_cover` on the one its cover resolves to (chosen, else the first).
+    pub fn all(images: &[StoredImage], public: bool, service: &MediaService) -> Vec<Self> {
+        let cover = images
+            .iter()
+            .find(|i| i.media.is_cover)
+            .or_else(|| images.first())
+            .map(|i| i.media.id);
+        images
+            .iter()
+            .map(|i| Self {
+                is_cover: Some(i.media.id) == cover,
+                ..Self::new(i, public, service)
+            })
+            .collect()
+    }
+
     pub fn new(image: &StoredImage, public: bool, service: &MediaService) -> Self {
         let now = Utc::now().timestamp();
         let m = &image.media;
@@ -285,7 +303,7 @@ impl MediaMutation {
             .extend()?;
         let media = service(ctx)?;
         let public = recipe.visibility == "PUBLIC";
-        Ok(images.iter().map(|i| ImageView::new(i, public, media)).collect())
+        Ok(ImageView::all(&images, public, media))
     }
 
     /// Makes one of a recipe's images its cover (`Recipe.coverImage`).
@@ -304,11 +322,9 @@ impl MediaMutation {
             .ok_or(AppError::NotFound)
             .extend()?;
         let images = Media::for_recipes(&mut conn, &[recipe_id]).await.gql()?;
-        let media = service(ctx)?;
-        images
-            .iter()
-            .find(|i| i.media.id == image_id)
-            .map(|i| ImageView::new(i, recipe.visibility == "PUBLIC", media))
+        ImageView::all(&images, recipe.visibility == "PUBLIC", service(ctx)?)
+            .into_iter()
+            .find(|i| i.id == image_id)
             .ok_or(AppError::NotFound)
             .extend()
     }

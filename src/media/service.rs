@@ -151,7 +151,7 @@ impl MediaService {
         }
         Ok(Self {
             store,
-            signer: UrlSigner::new(&config.secret_key),
+            signer: UrlSigner::new(&config.secret_key, config.public_base_url.as_deref()),
             antivirus: clamd::Antivirus::new(config.clamd_addr.clone()),
             workers: Semaphore::new(IMAGE_WORKERS),
             log: LogFile::open(&config.log_dir, UPLOAD_LOG, MAX_FILE_BYTES)?,

@@ -15,6 +15,8 @@ pub const SIGNED_URL_LIFETIME_SECS: i64 = 3600;
 
 pub struct UrlSigner {
     key: Vec<u8>,
+    /// `PUBLIC_BASE_URL` without its trailing slash, or empty: URLs relative to the API's origin.
+    base: String,
 }
 
 /// Why a request for a non-public image was refused.
@@ -26,20 +28,22 @@ pub enum SignatureError {
 }
 
 impl UrlSigner {
-    pub fn new(secret: &SecretString) -> Self {
+    pub fn new(secret: &SecretString, public_base_url: Option<&str>) -> Self {
         // A key of its own, so a media signature can never be replayed as anything else signed with SECRET_KEY.
         let key = mac(secret.expose_secret().as_bytes(), b"homechef media url v1");
-        Self { key }
+        let base = public_base_url.unwrap_or_default().trim_end_matches('/').to_owned();
+        Self { key, base }
     }
 
     /// The URL of one variant, signed unless the image is public.
     pub fn url(&self, id: Uuid, variant: &str, public: bool, now: i64) -> String {
+        let base = &self.base;
         if public {
-            return format!("/media/{id}/{variant}");
+            return format!("{base}/media/{id}/{variant}");
         }
         let expires = (now / SIGNED_URL_LIFETIME_SECS + 2) * SIGNED_URL_LIFETIME_SECS;
         format!(
-            "/media/{id}/{variant}?expires={expires}&sig={}",
+            "{base}/media/{id}/{variant}?expires={expires}&sig={}",
             self.signature(id, variant, expires)
         )
     }
@@ -96,7 +100,7 @@ mod tests {
 
     #[test]
     fn signed_urls_verify_expire_and_bind_to_their_image() {
-        let signer = UrlSigner::new(&SecretString::from("k".repeat(40)));
+        let signer = UrlSigner::new(&SecretString::from("k".repeat(40)), None);
         let id = Uuid::new_v4();
         let now = 1_800_000_000;
         assert_eq!(signer.url(id, "300", true, now), format!("/media/{id}/300"));
@@ -122,7 +126,7 @@ mod tests {
             Err(SignatureError::Expired)
         );
         assert_eq!(signer.verify(id, "300", None, None, now), Err(SignatureError::Missing));
-        let other = UrlSigner::new(&SecretString::from("j".repeat(40)));
+        let other = UrlSigner::new(&SecretString::from("j".repeat(40)), None);
         assert_eq!(
             other.verify(id, "300", expires, sig.as_deref(), now),
             Err(SignatureError::Invalid)

@@ -120,12 +120,11 @@ impl RecipeView {
     /// Promoted photos in order. URLs are signed and expire unless the recipe is `PUBLIC`.
     async fn images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ImageView>> {
         let media = ctx.data::<Arc<MediaService>>()?;
-        let public = self.visibility == Visibility::Public;
-        Ok(self
-            .stored_images
-            .iter()
-            .map(|i| ImageView::new(i, public, media))
-            .collect())
+        Ok(ImageView::all(
+            &self.stored_images,
+            self.visibility == Visibility::Public,
+            media,
+        ))
     }
 
     /// Your uploads to this recipe that are held in quarantine for review (empty for anyone but the owner).
@@ -141,13 +140,8 @@ impl RecipeView {
     /// The image chosen with `setRecipeCoverImage`, else the first one.
     async fn cover_image(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ImageView>> {
         let media = ctx.data::<Arc<MediaService>>()?;
-        let public = self.visibility == Visibility::Public;
-        let cover = self
-            .stored_images
-            .iter()
-            .find(|i| i.media.is_cover)
-            .or_else(|| self.stored_images.first());
-        Ok(cover.map(|i| ImageView::new(i, public, media)))
+        let images = ImageView::all(&self.stored_images, self.visibility == Visibility::Public, media);
+        Ok(images.into_iter().find(|i| i.is_cover))
     }
 }
 

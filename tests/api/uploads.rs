@@ -582,7 +582,7 @@ async fn media_of_private_recipes_need_a_valid_signature_and_public_ones_do_not(
     let forged = format!("/media/{id}/300?expires=1000&sig=AAAA");
     assert_eq!(get_bytes(&app, &forged, &[]).await.0, Status::NotFound);
     // A URL we signed ten hours ago has expired: 403 with a clear message, not a silent 404.
-    let signer = homechef::media::urls::UrlSigner::new(&crate::helpers::TEST_SECRET_KEY.to_owned().into());
+    let signer = homechef::media::urls::UrlSigner::new(&crate::helpers::TEST_SECRET_KEY.to_owned().into(), None);
     let stale = signer.url(
         id.parse().unwrap(),
         "300",
@@ -1121,4 +1121,33 @@ async fn quotas_hold_exactly_under_concurrent_requests() {
         request.await.unwrap();
     }
     assert_eq!(app.count("media", "status <> 'REJECTED'").await, 2, "byte quota");
+}
+
+/// With `PUBLIC_BASE_URL`, media URLs are absolute (a frontend on another origin uses them as they are);
+/// the image `coverImage` shows is the one `isCover` marks, chosen or not.
+#[tokio::test]
+async fn media_urls_are_absolute_on_the_public_base_url_and_the_cover_is_marked() {
+    let app = upload_app(&[("public_base_url", "https://api.homechef.example/")]).await;
+    let (token, recipe) = cook(&app, "olivia").await;
+    let two = [
+        part("a.jpg", "image/jpeg", jpeg(32, 32)),
+        part("b.jpg", "image/jpeg", jpeg(32, 32)),
+    ];
+    upload_results(&app, &token, &recipe, &two).await;
+    let query = "query($id: UUID!) { recipe(id: $id) {
+        coverImage { id isCover variants { url } } images { id isCover variants { url } } } }";
+    let view = app.gql_as(&token, query, json!({ "id": recipe })).await;
+    let recipe_view = &view["data"]["recipe"];
+    let url = recipe_view["images"][0]["variants"][0]["url"].as_str().unwrap();
+    assert!(url.starts_with("https://api.homechef.example/media/"), "{url}");
+    let cover = &recipe_view["coverImage"];
+    assert_eq!(cover["isCover"], true, "the fallback cover says so: {view}");
+    let marked: Vec<_> = recipe_view["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["isCover"] == true)
+        .map(|i| i["id"].clone())
+        .collect();
+    assert_eq!(marked, vec![cover["id"].clone()], "exactly the cover is marked");
 }
