@@ -469,3 +469,26 @@ pub async fn create_recipe(app: &TestApp, token: &str, title: &str) -> String {
         .await;
     created["data"]["createRecipe"]["id"].as_str().unwrap().to_owned()
 }
+
+/// Tags `recipe` with one tag and creates one collection, for the token's user: (tag id, collection id).
+pub async fn tag_and_collection(app: &TestApp, token: &str, recipe: &str) -> (String, String) {
+    let tagged = app
+        .gql_as(
+            token,
+            "mutation($r: UUID!) { setRecipeTags(recipeId: $r, names: [\"winter\"]) { tags { id } } }",
+            json!({ "r": recipe }),
+        )
+        .await;
+    let created = app
+        .gql_as(
+            token,
+            "mutation { createCollection(input: { name: \"Week\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let id = |v: &Value| v.as_str().unwrap().to_owned();
+    (
+        id(&tagged["data"]["setRecipeTags"]["tags"][0]["id"]),
+        id(&created["data"]["createCollection"]["id"]),
+    )
+}

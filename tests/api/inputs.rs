@@ -137,30 +137,11 @@ async fn no_argument_of_any_field_turns_hostile_text_into_an_internal_error() {
     let app = TestApp::spawn_with(&[("rate_limit_enabled", "false")]).await;
     let token = dev_token("fuzzed");
     let recipe = create_recipe(&app, &token, "Target").await;
-    let tagged = app
-        .gql_as(
-            &token,
-            "mutation($r: UUID!) { setRecipeTags(recipeId: $r, names: [\"t\"]) { tags { id } } }",
-            json!({ "r": recipe }),
-        )
-        .await;
-    let collection = app
-        .gql_as(
-            &token,
-            "mutation { createCollection(input: { name: \"c\" }) { id } }",
-            json!({}),
-        )
-        .await;
+    let (tag, collection) = crate::helpers::tag_and_collection(&app, &token, &recipe).await;
     let ids = Ids {
         recipe,
-        tag: tagged["data"]["setRecipeTags"]["tags"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-        collection: collection["data"]["createCollection"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
+        tag,
+        collection,
     };
     let hostile = [
         json!("a\u{0}b"),

@@ -36,25 +36,7 @@ async fn a_client_syncing_twice_sees_exactly_what_was_deleted_in_between() {
     let token = dev_token("syncer");
     let soup = create_recipe(&app, &token, "Soup").await;
     let stew = create_recipe(&app, &token, "Stew").await;
-    let tagged = app
-        .gql_as(
-            &token,
-            "mutation($r: UUID!) { setRecipeTags(recipeId: $r, names: [\"winter\"]) { tags { id } } }",
-            json!({ "r": stew }),
-        )
-        .await;
-    let tag = tagged["data"]["setRecipeTags"]["tags"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let created = app
-        .gql_as(
-            &token,
-            "mutation { createCollection(input: { name: \"Week\" }) { id } }",
-            json!({}),
-        )
-        .await;
-    let collection = created["data"]["createCollection"]["id"].as_str().unwrap().to_owned();
+    let (tag, collection) = crate::helpers::tag_and_collection(&app, &token, &stew).await;
     let photo = upload_results(&app, &token, &soup, &[part("s.jpg", "image/jpeg", jpeg(32, 32))]).await;
     let image = photo[0]["id"].as_str().unwrap().to_owned();
 
