@@ -30,6 +30,11 @@ fn assert_security_headers(response: &TestResponse, what: &str) {
         assert_eq!(response.header(name), Some(value), "{what}: {name}");
     }
     assert_eq!(response.header("Server"), None, "{what}: Server header");
+    // With an Origin or without: a cached answer to an <img> must not serve a later fetch() (CORS).
+    assert!(
+        response.header("Vary").is_some_and(|v| v.contains("Origin")),
+        "{what}: Vary: Origin"
+    );
 }
 
 async fn preflight(app: &TestApp) -> TestResponse {
