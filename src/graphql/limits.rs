@@ -5,8 +5,8 @@
 //!
 //! The expanded size matters because validation walks a fragment's selection again at every spread: 13
 //! fragments that each spread the previous one 10 times are 1.3 KB of text and 10¹³ fields to validate.
-//! Here each fragment's expanded size is computed once (memoised, cycle-safe, saturating), so deciding
-//! costs time linear in the text.
+//! Here each fragment is measured once (memoised, cycle-safe, saturating), so deciding costs time linear
+//! in the text.
 
 use std::collections::HashMap;
 
@@ -65,18 +65,19 @@ pub fn check(query: &str, introspection_allowed: bool) -> Result<Checked, Refusa
     }
     let document = async_graphql::parser::parse_query(query).map_err(|e| Refusal::Parse(e.into()))?;
     let mut stats = Stats::default();
-    let mut expansion = Expansion::new(&document.fragments);
-    let mut expanded_fields = 0u64;
+    let mut measures = Measurer::new(&document.fragments);
+    let mut operations = Vec::new();
     for (_, operation) in document.operations.iter() {
         stats.walk(&operation.node.selection_set);
-        expanded_fields = expanded_fields.saturating_add(expansion.fields(&operation.node.selection_set.node));
+        operations.push(measures.set(&operation.node.selection_set.node));
     }
+    // Unused fragments are validated too, so they count.
+    let mut expanded_fields = operations.iter().fold(0u64, |n, m| n.saturating_add(m.fields));
     for (name, fragment) in &document.fragments {
         stats.walk(&fragment.node.selection_set);
-        // Unused fragments are validated too, so they count.
-        expanded_fields = expanded_fields.saturating_add(expansion.fragment(name));
+        expanded_fields = expanded_fields.saturating_add(measures.fragment(name).fields);
     }
-    if let Some(name) = expansion.cycle {
+    if let Some(name) = measures.cycle {
         return Err(Refusal::FragmentCycle(format!("fragment \"{name}\" spreads itself")));
     }
     if expanded_fields > MAX_EXPANDED_FIELDS {
@@ -91,25 +92,15 @@ pub fn check(query: &str, introspection_allowed: bool) -> Result<Checked, Refusa
     if stats.introspection && !introspection_allowed {
         return Err(Refusal::Introspection);
     }
-    let introspection_only = document
-        .operations
-        .iter()
-        .all(|(_, operation)| only_introspection(&operation.node.selection_set.node, &document));
-    if introspection_only {
-        let mut shape = Shape::new(&document.fragments);
-        let (depth, of_type) = document
-            .operations
-            .iter()
-            .map(|(_, operation)| shape.of(&operation.node.selection_set.node))
-            .fold((0, 0), |a, b| (a.0.max(b.0), a.1.max(b.1)));
-        if depth > MAX_INTROSPECTION_DEPTH || of_type > MAX_OF_TYPE_CHAIN {
-            return Err(limit(
-                "introspection_depth",
-                format!(
-                    "introspection nested deeper than {MAX_INTROSPECTION_DEPTH} levels or {MAX_OF_TYPE_CHAIN} ofType levels"
-                ),
-            ));
-        }
+    let introspection_only = operations.iter().all(|m| m.introspection_only);
+    let too_deep = |m: &Measure| m.depth > MAX_INTROSPECTION_DEPTH || m.of_type > MAX_OF_TYPE_CHAIN;
+    if introspection_only && operations.iter().any(too_deep) {
+        return Err(limit(
+            "introspection_depth",
+            format!(
+                "introspection nested deeper than {MAX_INTROSPECTION_DEPTH} levels or {MAX_OF_TYPE_CHAIN} ofType levels"
+            ),
+        ));
     }
     Ok(Checked {
         document,
@@ -118,75 +109,48 @@ pub fn check(query: &str, introspection_allowed: bool) -> Result<Checked, Refusa
     })
 }
 
-/// Whether a root selection holds only introspection fields (through fragments at the root).
-fn only_introspection(set: &SelectionSet, document: &ExecutableDocument) -> bool {
-    set.items.iter().all(|item| match &item.node {
-        Selection::Field(field) => {
-            matches!(field.node.name.node.as_str(), "__schema" | "__type" | "__typename")
-        }
-        Selection::InlineFragment(inline) => only_introspection(&inline.node.selection_set.node, document),
-        Selection::FragmentSpread(spread) => document
-            .fragments
-            .get(&spread.node.fragment_name.node)
-            .is_some_and(|f| only_introspection(&f.node.selection_set.node, document)),
-    })
+/// A selection with every fragment spread expanded.
+#[derive(Clone, Copy, Debug)]
+struct Measure {
+    /// Fields (saturating).
+    fields: u64,
+    /// Deepest nesting, not counting `ofType` levels.
+    depth: u32,
+    /// Deepest chain of `ofType` levels.
+    of_type: u32,
+    /// Every field at this level is an introspection root field (`__schema`, `__type`, `__typename`).
+    introspection_only: bool,
 }
 
-/// The deepest nesting of a selection, fragments expanded: (levels not counting `ofType`, `ofType` levels).
-/// Each fragment is measured once; called only on documents already found free of cycles.
-struct Shape<'a> {
-    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
-    memo: HashMap<&'a str, (u32, u32)>,
-}
+impl Measure {
+    const EMPTY: Self = Self {
+        fields: 0,
+        depth: 0,
+        of_type: 0,
+        introspection_only: true,
+    };
 
-impl<'a> Shape<'a> {
-    fn new(fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>) -> Self {
+    /// Two sibling selections together.
+    fn and(self, other: Self) -> Self {
         Self {
-            fragments,
-            memo: HashMap::new(),
+            fields: self.fields.saturating_add(other.fields),
+            depth: self.depth.max(other.depth),
+            of_type: self.of_type.max(other.of_type),
+            introspection_only: self.introspection_only && other.introspection_only,
         }
-    }
-
-    fn of(&mut self, set: &'a SelectionSet) -> (u32, u32) {
-        set.items.iter().fold((0, 0), |deepest, item| {
-            let (depth, of_type) = match &item.node {
-                Selection::Field(field) => {
-                    let (depth, of_type) = self.of(&field.node.selection_set.node);
-                    if field.node.name.node == "ofType" {
-                        (depth, of_type.saturating_add(1))
-                    } else {
-                        (depth.saturating_add(1), of_type)
-                    }
-                }
-                Selection::InlineFragment(inline) => self.of(&inline.node.selection_set.node),
-                Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name.node),
-            };
-            (deepest.0.max(depth), deepest.1.max(of_type))
-        })
-    }
-
-    fn fragment(&mut self, name: &'a str) -> (u32, u32) {
-        if let Some(shape) = self.memo.get(name) {
-            return *shape;
-        }
-        let Some((name, definition)) = self.fragments.get_key_value(name) else {
-            return (0, 0);
-        };
-        let shape = self.of(&definition.node.selection_set.node);
-        self.memo.insert(name, shape);
-        shape
     }
 }
 
-/// Expanded field counts, each fragment's computed once.
-struct Expansion<'a> {
+/// Measures selections in time linear in the text: each fragment is measured once (memoised), a fragment
+/// met while being measured is a cycle (recorded, counted as empty), and counts saturate.
+struct Measurer<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
-    /// `None` while the fragment is being expanded: meeting it again then is a cycle.
-    memo: HashMap<&'a str, Option<u64>>,
+    /// `None` while the fragment is being measured.
+    memo: HashMap<&'a str, Option<Measure>>,
     cycle: Option<&'a str>,
 }
 
-impl<'a> Expansion<'a> {
+impl<'a> Measurer<'a> {
     fn new(fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>) -> Self {
         Self {
             fragments,
@@ -195,35 +159,45 @@ impl<'a> Expansion<'a> {
         }
     }
 
-    fn fields(&mut self, set: &'a SelectionSet) -> u64 {
-        set.items.iter().fold(0u64, |total, item| {
-            let n = match &item.node {
-                Selection::Field(field) => 1u64.saturating_add(self.fields(&field.node.selection_set.node)),
-                Selection::InlineFragment(inline) => self.fields(&inline.node.selection_set.node),
+    fn set(&mut self, set: &'a SelectionSet) -> Measure {
+        set.items.iter().fold(Measure::EMPTY, |siblings, item| {
+            let measure = match &item.node {
+                Selection::Field(field) => {
+                    let children = self.set(&field.node.selection_set.node);
+                    let name = field.node.name.node.as_str();
+                    let of_type = name == "ofType";
+                    Measure {
+                        fields: children.fields.saturating_add(1),
+                        depth: children.depth.saturating_add(u32::from(!of_type)),
+                        of_type: children.of_type.saturating_add(u32::from(of_type)),
+                        introspection_only: matches!(name, "__schema" | "__type" | "__typename"),
+                    }
+                }
+                Selection::InlineFragment(inline) => self.set(&inline.node.selection_set.node),
                 Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name.node),
             };
-            total.saturating_add(n)
+            siblings.and(measure)
         })
     }
 
-    fn fragment(&mut self, name: &'a str) -> u64 {
+    fn fragment(&mut self, name: &'a str) -> Measure {
         match self.memo.get(name) {
-            Some(Some(n)) => return *n,
+            Some(Some(measure)) => return *measure,
             Some(None) => {
                 self.cycle.get_or_insert(name);
-                return 0;
+                return Measure::EMPTY;
             }
             None => {}
         }
         // An unknown fragment expands to nothing; validation names it.
         let Some((name, definition)) = self.fragments.get_key_value(name) else {
-            return 0;
+            return Measure::EMPTY;
         };
         let name: &'a str = name;
         self.memo.insert(name, None);
-        let n = self.fields(&definition.node.selection_set.node);
-        self.memo.insert(name, Some(n));
-        n
+        let measure = self.set(&definition.node.selection_set.node);
+        self.memo.insert(name, Some(measure));
+        measure
     }
 }
 
