@@ -181,17 +181,6 @@ async fn resolve_database(config: &mut AppConfig) -> anyhow::Result<Option<Embed
     }
     let pg = EmbeddedPostgres::start(Path::new(EMBEDDED_DATA_DIR)).await?;
     let url = pg.ensure_database(EMBEDDED_DATABASE).await?;
-    if pg.data_dir() != std::path::absolute(EMBEDDED_DATA_DIR).unwrap_or_default() {
-        tracing::info!(
-            data_dir = %pg.data_dir().display(),
-            "the postgres account cannot reach ./{EMBEDDED_DATA_DIR}: the cluster lives in data_dir instead"
-        );
-    }
-    if !pg.started_here() {
-        tracing::info!(
-            "attached to an embedded PostgreSQL another homechef process started; it keeps running after this one"
-        );
-    }
     tracing::info!(data_dir = %pg.data_dir().display(), "embedded PostgreSQL running; connect with: psql {url}");
     config.database_url = Some(SecretString::from(url));
     Ok(Some(pg))

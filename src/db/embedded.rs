@@ -44,10 +44,15 @@ impl EmbeddedPostgres {
                 None
             };
         let mut data_dir = absolute(data_dir)?;
-        if let Some(account) = owner {
-            if !reachable_by(&data_dir, account) {
-                data_dir = shared_dir_for(&data_dir)?;
-            }
+        if let Some(account) = owner.filter(|account| !reachable_by(&data_dir, *account)) {
+            let shared = shared_dir_for(&data_dir)?;
+            tracing::info!(
+                data_dir = %shared.display(),
+                "the postgres account (uid {}) cannot reach {}: the cluster lives in data_dir instead",
+                account.uid,
+                data_dir.display()
+            );
+            data_dir = shared;
         }
         let mut pg = Self {
             data_dir,
@@ -60,6 +65,9 @@ impl EmbeddedPostgres {
             pg.init().await?;
         }
         if let Some(port) = pg.running_port().await {
+            tracing::info!(
+                "attached to an embedded PostgreSQL another homechef process started; it keeps running after this one"
+            );
             pg.port = port;
             return Ok(pg);
         }
@@ -107,11 +115,6 @@ impl EmbeddedPostgres {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
-    }
-
-    /// Whether this process started the cluster (else it attached to one already running, and leaves it).
-    pub fn started_here(&self) -> bool {
-        self.started_here
     }
 
     /// Stops the cluster if this process started it, waiting until it has stopped; `true` when it did.
