@@ -321,7 +321,7 @@ impl Reply {
 
 impl<'r> rocket::response::Responder<'r, 'static> for Reply {
     fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
-        let error = match self.result {
+        let mut answer = match self.result {
             Ok(response) if is_request_error(&response) => {
                 let status = if self.graphql_media {
                     Status::BadRequest
@@ -329,18 +329,11 @@ impl<'r> rocket::response::Responder<'r, 'static> for Reply {
                     Status::Ok
                 };
                 let errors = serde_json::to_value(&response.errors).unwrap_or_default();
-                JsonResponse::new(status, json!({ "errors": errors }))
+                JsonResponse::new(status, json!({ "errors": errors })).respond_to(req)?
             }
-            Ok(response) => {
-                let mut answer = GraphQLResponse::from(response).respond_to(req)?;
-                if self.graphql_media {
-                    answer.set_header(graphql_response_type());
-                }
-                return Ok(answer);
-            }
-            Err(error) => error,
+            Ok(response) => GraphQLResponse::from(response).respond_to(req)?,
+            Err(error) => error.respond_to(req)?,
         };
-        let mut answer = error.respond_to(req)?;
         if self.graphql_media {
             answer.set_header(graphql_response_type());
         }
@@ -424,7 +417,10 @@ async fn execute(
         .header("Allow", "POST"));
     }
     if let Err(error) = inputs::check_strings(&checked.document, &request.variables) {
-        return Err(JsonResponse::new(Status::Ok, error.to_json()));
+        let error = async_graphql::ErrorExtensions::extend(&error);
+        let mut refusal = async_graphql::ServerError::new(error.message, None);
+        refusal.extensions = error.extensions;
+        return Ok(async_graphql::Response::from_errors(vec![refusal]));
     }
     report_probes(gw, &request);
     if operation == Some(OperationType::Mutation) {

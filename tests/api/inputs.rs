@@ -273,3 +273,26 @@ async fn forged_cursors_and_instants_postgresql_cannot_hold_are_bad_input() {
         assert_eq!(response["errors"][0]["extensions"]["field"], field, "{variables}");
     }
 }
+
+/// A NUL is refused before execution: a request error, so `application/graphql-response+json` gets 400
+/// without `data`, and `application/json` 200, both with the argument path.
+#[tokio::test]
+async fn nul_in_text_is_a_request_error_in_either_media_type() {
+    let app = TestApp::spawn().await;
+    let token = format!("Bearer {}", dev_token("nul"));
+    let query = "query($t: String) { recipes(filter: { text: $t }) { totalCount } }";
+    for (accept, status) in [("application/graphql-response+json", 400), ("application/json", 200)] {
+        let response = app
+            .gql_with(
+                &[("Authorization", &token), ("Accept", accept)],
+                query,
+                json!({ "t": "a\u{0}b" }),
+            )
+            .await;
+        assert_eq!(response.status.code, status, "{accept}: {}", response.body);
+        let body = response.json();
+        assert!(body.get("data").is_none(), "{accept}: {body}");
+        assert_eq!(crate::helpers::error_code(&body), "BAD_USER_INPUT");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "filter.text");
+    }
+}
