@@ -417,9 +417,14 @@ impl MediaService {
         if let Some(up) = self.antivirus.recent() {
             return Some(up);
         }
-        let up = clamd::ping_within(addr, Duration::from_secs(1)).await;
+        Some(self.ping_antivirus(addr, Duration::from_secs(1)).await)
+    }
+
+    /// Asks clamd for a PING and records what it said.
+    async fn ping_antivirus(&self, addr: &str, timeout: Duration) -> bool {
+        let up = clamd::ping_within(addr, timeout).await;
         self.antivirus_seen((!up).then(|| "no answer to PING".to_owned()));
-        Some(up)
+        up
     }
 
     /// Records whether clamd answered (`error` when not); the start of an outage is a security event, once.
@@ -672,11 +677,7 @@ impl MediaService {
         };
         // Pending files are retried only once clamd answers, so an outage does not re-log them every minute.
         let clamd_up = match self.antivirus.addr() {
-            Some(addr) => {
-                let up = clamd::ping(addr).await;
-                self.antivirus_seen((!up).then(|| "no answer to PING".to_owned()));
-                up
-            }
+            Some(addr) => self.ping_antivirus(addr, Duration::from_secs(5)).await,
             None => false,
         };
         if clamd_up {
