@@ -6,11 +6,12 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     // `.env` in the working directory, if there is one, for every command and environment; a variable
-    // already set in the process environment wins (dotenvy never overrides).
-    let dotenv = match dotenvy::from_path(".env") {
-        Err(e) if e.not_found() => None,
-        other => Some(other),
-    };
+    // already set in the process environment wins (dotenvy never overrides). A `.env` we cannot even see
+    // (a working directory this user may not search, as for `healthcheck` run by another account) is none.
+    let dotenv = std::path::Path::new(".env")
+        .try_exists()
+        .unwrap_or(false)
+        .then(|| dotenvy::from_path(".env"));
     let cli = homechef::cli::Cli::parse();
     homechef::telemetry::init();
     match dotenv {

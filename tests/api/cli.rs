@@ -171,6 +171,32 @@ async fn a_server_bound_to_a_public_address_refuses_dev_tokens() {
     assert_eq!(me["data"]["me"]["name"], "wanderer");
 }
 
+/// `healthcheck` run by another account from a directory it may not search (CI's 0700 clone, a root
+/// home): there is no `.env` to read, and that is not an error.
+#[test]
+fn a_working_directory_the_user_cannot_search_is_no_error() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    if std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) != 0 {
+        println!("skipped: needs root to run the binary as another account");
+        return;
+    }
+    let dir = fresh_dir("private-cwd");
+    std::fs::write(dir.join(".env"), "APP_ENV=development\n").unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // Entered as root, then run as nobody: the process starts in a directory it cannot search.
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_homechef"))
+        .arg("generate-secret-key")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn dotenv_is_read_from_the_working_directory_and_the_environment_wins() {
     let dir = fresh_dir("dotenv");
