@@ -402,7 +402,16 @@ pub fn rocket_defaults(figment: Figment) -> Figment {
         // Closing the terminal (SIGHUP) or `docker stop`/systemd (SIGTERM) shut down as gracefully as Ctrl-C,
         // so the embedded PostgreSQL is stopped too instead of being left running.
         .merge(("shutdown.signals", ["term", "hup"]))
+        // On a stop signal, requests in flight get 5 s to finish and 3 s more to be sent: within the 10 s that
+        // `docker stop` waits before it kills.
+        .merge(("shutdown.grace", SHUTDOWN_GRACE_SECS))
+        .merge(("shutdown.mercy", SHUTDOWN_MERCY_SECS))
 }
+
+/// Seconds that requests in flight get to finish once a stop signal arrives.
+pub const SHUTDOWN_GRACE_SECS: u32 = 5;
+/// Seconds more for their responses to be written before connections are closed.
+pub const SHUTDOWN_MERCY_SECS: u32 = 3;
 
 #[derive(Serialize)]
 struct RocketOverrides {

@@ -33,6 +33,9 @@ pub enum AppError {
     /// A write conflicts with the current state (stale version, duplicate name).
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` that already answered a different request.
+    #[error("this Idempotency-Key was already used for a different request; use a new key for a new request")]
+    IdempotencyKeyReused,
     /// Too many requests; retry after the given number of seconds.
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -76,6 +79,7 @@ impl AppError {
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::Conflict(_) => "CONFLICT",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
@@ -98,6 +102,7 @@ impl AppError {
             Self::BadUserInput { .. } | Self::BadRequest(_) => 400,
             Self::UnsupportedMediaType(_) => 415,
             Self::Conflict(_) => 409,
+            Self::IdempotencyKeyReused => 422,
             Self::RateLimited { .. } => 429,
             Self::QuotaExceeded(_) => 403,
             Self::PayloadTooLarge { .. } => 413,
@@ -144,8 +149,41 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => Self::NotFound,
+            fault if is_transient(&fault) => {
+                tracing::warn!(error = %fault, "database unavailable");
+                Self::ServiceUnavailable
+            }
             other => Self::internal(other),
         }
+    }
+}
+
+/// PostgreSQL's messages for faults that a later attempt can get past: the connection was cut (restart,
+/// failover, `pg_terminate_backend`), the server is starting or stopping, a statement ran past
+/// `statement_timeout`, or concurrent transactions collided. diesel gives these kinds no `DatabaseErrorKind`
+/// of their own (`Unknown`, with the server's message), so they are recognised by message.
+const TRANSIENT_MESSAGES: &[&str] = &[
+    "terminating connection",
+    "the database system is",
+    "canceling statement due to",
+    "deadlock detected",
+    "could not serialize access",
+    "server closed the connection",
+    "connection closed",
+];
+
+/// Whether a database error means "unavailable for now" (retry later) rather than a bug.
+pub fn is_transient(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::BrokenTransactionManager => true,
+        Error::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::SerializationFailure => true,
+            _ => TRANSIENT_MESSAGES.iter().any(|m| info.message().contains(m)),
+        },
+        _ => false,
     }
 }
 
@@ -216,6 +254,10 @@ mod tests {
                 json!({"message": "stale version", "extensions": {"code": "CONFLICT"}}),
             ),
             (
+                AppError::IdempotencyKeyReused,
+                json!({"message": "this Idempotency-Key was already used for a different request; use a new key for a new request", "extensions": {"code": "IDEMPOTENCY_KEY_REUSED"}}),
+            ),
+            (
                 AppError::RateLimited { retry_after_secs: 7 },
                 json!({"message": "too many requests; retry in 7 s", "extensions": {"code": "RATE_LIMITED", "retryAfter": 7}}),
             ),
@@ -267,8 +309,37 @@ mod tests {
     #[test]
     fn diesel_not_found_maps_to_not_found_and_other_errors_hide_their_text() {
         assert_eq!(AppError::from(diesel::result::Error::NotFound).code(), "NOT_FOUND");
-        let hidden = AppError::from(diesel::result::Error::BrokenTransactionManager);
+        let hidden = AppError::from(diesel::result::Error::QueryBuilderError("no columns".into()));
         assert_eq!(hidden.code(), "INTERNAL");
         assert_eq!(hidden.to_string(), "internal server error");
+    }
+
+    #[test]
+    fn connection_faults_are_unavailability_not_bugs() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let db = |kind, message: &str| Error::DatabaseError(kind, Box::new(message.to_owned()));
+        let transient = [
+            db(DatabaseErrorKind::ClosedConnection, "connection closed"),
+            db(DatabaseErrorKind::UnableToSendCommand, "error communicating with the server"),
+            db(DatabaseErrorKind::SerializationFailure, "could not serialize access"),
+            db(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            db(DatabaseErrorKind::Unknown, "the database system is shutting down"),
+            db(DatabaseErrorKind::Unknown, "canceling statement due to statement timeout"),
+            db(DatabaseErrorKind::Unknown, "deadlock detected"),
+            Error::BrokenTransactionManager,
+        ];
+        for fault in transient {
+            let text = fault.to_string();
+            let error = AppError::from(fault);
+            assert_eq!(error.code(), "SERVICE_UNAVAILABLE", "{text}");
+            assert_eq!(error.http_status(), 503);
+        }
+        let bug = AppError::from(db(DatabaseErrorKind::Unknown, "relation \"x\" does not exist"));
+        assert_eq!(bug.code(), "INTERNAL");
+        let conflict = AppError::from(db(DatabaseErrorKind::UniqueViolation, "duplicate key"));
+        assert_eq!(conflict.code(), "INTERNAL", "mapped to CONFLICT by the model, where the meaning is known");
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod graphql;
 pub mod health;
 pub mod http;
+pub mod idempotency;
 pub mod log_file;
 pub mod media;
 pub mod net;

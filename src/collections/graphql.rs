@@ -134,7 +134,7 @@ async fn collection_for_ids(
     ctx: &Context<'_>,
     id: Uuid,
     recipe_ids: &[Uuid],
-) -> async_graphql::Result<(crate::db::PooledConnection, Collection)> {
+) -> async_graphql::Result<(crate::db::Conn, Collection)> {
     let owner = viewer_id(ctx).extend()?;
     if recipe_ids.len() > MAX_IDS {
         return Err(AppError::bad_input("recipeIds", format!("at most {MAX_IDS} ids"))).extend();

@@ -39,6 +39,9 @@ pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool>
         let url = url.to_owned();
         Box::pin(async move {
             let mut conn = tls::establish(&url).await?;
+            diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, &session_settings())
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             diesel_async::AsyncConnection::set_instrumentation(&mut conn, StatementCounter);
             Ok(conn)
         })
@@ -52,6 +55,98 @@ pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool>
         .runtime(::deadpool::Runtime::Tokio1)
         .build()
         .context("could not build the database pool")
+}
+
+/// Bounds on every pooled connection, so that PostgreSQL itself stops what a request has given up on: no
+/// statement outlives the execution deadline, and a transaction left open by a lost client is rolled back
+/// after the longest deadline (an upload's) rather than holding its locks.
+fn session_settings() -> String {
+    use crate::graphql::{EXECUTION_TIMEOUT, UPLOAD_EXECUTION_TIMEOUT};
+    format!(
+        "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {}",
+        EXECUTION_TIMEOUT.as_millis(),
+        UPLOAD_EXECUTION_TIMEOUT.as_millis()
+    )
+}
+
+/// A connection for one resolver: its own from the pool, or the request's shared one.
+pub enum Conn {
+    Pooled(PooledConnection),
+    Shared(tokio::sync::OwnedMutexGuard<PooledConnection>),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &AsyncPgConnection {
+        match self {
+            Self::Pooled(conn) => conn,
+            Self::Shared(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        match self {
+            Self::Pooled(conn) => conn,
+            Self::Shared(conn) => conn,
+        }
+    }
+}
+
+/// One connection for a whole request, which then runs as one transaction: every resolver's statements
+/// (and whatever the request layer adds, such as a stored idempotent response) commit or roll back
+/// together, and each resolver sees what the previous ones wrote. Resolvers take turns on it.
+#[derive(Clone)]
+pub struct RequestConnection(std::sync::Arc<tokio::sync::Mutex<PooledConnection>>);
+
+impl RequestConnection {
+    /// Takes a connection from the pool and opens the request's transaction on it.
+    pub async fn begin(pool: &DbPool) -> crate::error::AppResult<Self> {
+        use diesel_async::TransactionManager as _;
+        let mut conn = pool.get().await?;
+        diesel_async::AnsiTransactionManager::begin_transaction(&mut *conn).await?;
+        Ok(Self(std::sync::Arc::new(tokio::sync::Mutex::new(conn))))
+    }
+
+    /// The connection, once the resolver before has finished with it.
+    pub async fn lock(&self) -> Conn {
+        Conn::Shared(std::sync::Arc::clone(&self.0).lock_owned().await)
+    }
+
+    /// Commits the request's transaction.
+    pub async fn commit(&self) -> QueryResult<()> {
+        use diesel_async::TransactionManager as _;
+        let mut conn = self.lock().await;
+        diesel_async::AnsiTransactionManager::commit_transaction(&mut *conn).await
+    }
+
+    /// Gives up on the request's transaction without waiting for the database (the deadline has passed): the
+    /// connection is closed instead of going back to the pool, and PostgreSQL rolls the transaction back.
+    pub fn abandon(self) {
+        if let Ok(conn) = std::sync::Arc::try_unwrap(self.0) {
+            drop(::deadpool::managed::Object::take(conn.into_inner()));
+        }
+    }
+
+    /// Rolls the request's transaction back. A connection that cannot roll back is not reused by the pool.
+    pub async fn rollback(&self) {
+        use diesel_async::TransactionManager as _;
+        let mut conn = self.lock().await;
+        if let Err(e) = diesel_async::AnsiTransactionManager::rollback_transaction(&mut *conn).await {
+            tracing::warn!(error = %e, "could not roll back a request's transaction");
+        }
+    }
+}
+
+/// Whether the connection is inside a transaction (a request's, or a model function's).
+pub fn in_transaction(conn: &mut AsyncPgConnection) -> bool {
+    use diesel_async::TransactionManager as _;
+    !matches!(
+        diesel_async::AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(None)
+    )
 }
 
 tokio::task_local! {

@@ -27,6 +27,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Uuid,
+        key -> Text,
+        request_hash -> Bytea,
+        status -> Int2,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     media (id) {
         id -> Uuid,
         owner_id -> Uuid,
@@ -170,6 +181,7 @@ diesel::table! {
 diesel::joinable!(collection_recipes -> collections (collection_id));
 diesel::joinable!(collection_recipes -> recipes (recipe_id));
 diesel::joinable!(collections -> users (owner_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(media -> recipes (recipe_id));
 diesel::joinable!(media -> users (owner_id));
 diesel::joinable!(media_variants -> media (media_id));
@@ -183,6 +195,7 @@ diesel::joinable!(recipes -> users (owner_id));
 diesel::allow_tables_to_appear_in_same_query!(
     collection_recipes,
     collections,
+    idempotency_keys,
     media,
     media_garbage,
     media_variants,

@@ -3,6 +3,7 @@
 pub mod inputs;
 pub mod limits;
 pub mod refusals;
+pub mod savepoints;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -49,11 +50,21 @@ pub fn viewer_id(ctx: &async_graphql::Context<'_>) -> crate::error::AppResult<uu
     viewer(ctx).user().map(|u| u.id)
 }
 
-/// A pooled connection for a resolver (`SERVICE_UNAVAILABLE` when the pool cannot provide one in time).
-pub async fn conn(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<crate::db::PooledConnection> {
+/// A connection for a resolver: the request's own when it runs as one transaction, otherwise one from the
+/// pool (`SERVICE_UNAVAILABLE` when the pool cannot provide one in time). Hold it only while using it: the
+/// next resolver of a one-transaction request waits for it.
+pub async fn conn(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<crate::db::Conn> {
     use crate::error::GqlResult as _;
-    ctx.data::<DbPool>()?.get().await.gql()
+    if let Some(shared) = ctx.data_opt::<crate::db::RequestConnection>() {
+        return Ok(shared.lock().await);
+    }
+    ctx.data::<DbPool>()?.get().await.map(crate::db::Conn::Pooled).gql()
 }
+
+/// Longest an operation may run.
+pub const EXECUTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Longest an operation with files may run: each file is scanned, decoded and re-encoded.
+pub const UPLOAD_EXECUTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Bounds every document: a hostile query cannot make the server do unbounded work.
 pub const MAX_DEPTH: usize = 10;
@@ -86,7 +97,8 @@ pub fn build(config: &AppConfig, pool: DbPool, media: std::sync::Arc<MediaServic
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
         .limit_directives(MAX_DIRECTIVES)
-        .extension(refusals::OffloadValidation);
+        .extension(refusals::OffloadValidation)
+        .extension(savepoints::FieldSavepoints);
     if config.is_production() {
         data = data.disable_introspection().disable_suggestions();
     }

@@ -4,7 +4,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql_rocket::GraphQLResponse;
@@ -19,15 +18,16 @@ use super::body;
 use super::context::RequestContext;
 use super::multipart;
 use super::rate_limit::{GraphqlLimit, Limited, RateLimits};
-use super::response::JsonResponse;
+use super::response::{JsonResponse, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::auth::{bearer_token, AuthError, Authenticator, Viewer, ViewerError};
 use crate::config::AppConfig;
-use crate::db::DbPool;
+use crate::db::{DbPool, RequestConnection};
 use crate::error::AppError;
 use crate::graphql::inputs;
 use crate::graphql::limits::{self, Refusal};
 use crate::graphql::refusals::{self, DocumentCost};
-use crate::graphql::{AppSchema, Schemas};
+use crate::graphql::{AppSchema, Schemas, EXECUTION_TIMEOUT, UPLOAD_EXECUTION_TIMEOUT};
+use crate::idempotency::{self, Claim};
 use crate::media::{MediaService, SpooledFile, SpooledFiles};
 use crate::security_log::{fingerprint, RequestMeta, SecurityLog, Severity};
 
@@ -36,10 +36,6 @@ pub(super) const MAX_JSON_BODY: u64 = 64 * 1024;
 /// Documents longer than this are parsed off the async workers (a 15 KB document parses in about a
 /// millisecond; ordinary ones are a few hundred bytes and not worth a thread hand-off).
 const OFFLOAD_DOCUMENT_BYTES: usize = 2_048;
-/// Longest an operation may run.
-pub const EXECUTION_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest an operation with files may run: each file is scanned, decoded and re-encoded.
-pub const UPLOAD_EXECUTION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One GraphQL operation read from the body, with the files a multipart request spooled to quarantine.
 pub struct GraphQLBody {
@@ -163,6 +159,7 @@ pub struct Gateway<'r> {
     schemas: &'r Schemas,
     authenticator: &'r Authenticator,
     pool: &'r DbPool,
+    media: &'r Arc<MediaService>,
     limits: &'r RateLimits,
     config: &'r AppConfig,
     log: &'r SecurityLog,
@@ -170,6 +167,7 @@ pub struct Gateway<'r> {
     meta: RequestMeta,
     client_ip: Option<IpAddr>,
     authorization: Option<String>,
+    idempotency_key: Option<String>,
     content_type: Option<String>,
     /// The client prefers `application/graphql-response+json`.
     graphql_media: bool,
@@ -181,10 +179,11 @@ impl<'r> FromRequest<'r> for Gateway<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let rocket = req.rocket();
-        let (Some(schemas), Some(authenticator), Some(pool), Some(limits), Some(config), Some(log)) = (
+        let (Some(schemas), Some(authenticator), Some(pool), Some(media), Some(limits), Some(config), Some(log)) = (
             rocket.state::<Schemas>(),
             rocket.state::<Authenticator>(),
             rocket.state::<DbPool>(),
+            rocket.state::<Arc<MediaService>>(),
             rocket.state::<RateLimits>(),
             rocket.state::<AppConfig>(),
             rocket.state::<SecurityLog>(),
@@ -198,6 +197,7 @@ impl<'r> FromRequest<'r> for Gateway<'r> {
             schemas,
             authenticator,
             pool,
+            media,
             limits,
             config,
             log,
@@ -205,6 +205,7 @@ impl<'r> FromRequest<'r> for Gateway<'r> {
             meta,
             client_ip: req.client_ip(),
             authorization: req.headers().get_one("Authorization").map(str::to_owned),
+            idempotency_key: req.headers().get_one("Idempotency-Key").map(str::to_owned),
             content_type: req
                 .headers()
                 .get_one("Content-Type")
@@ -307,11 +308,19 @@ pub async fn graphql_get(gateway: Gateway<'_>, limit: GraphqlLimit<'_>, params: 
 /// is always 200, as GraphQL over HTTP asks. Refusals of the request itself keep their status either way.
 pub struct Reply {
     graphql_media: bool,
-    result: Result<async_graphql::Response, JsonResponse>,
+    result: Result<Answer, JsonResponse>,
+}
+
+/// What an operation produced.
+pub enum Answer {
+    Executed(async_graphql::Response),
+    /// An idempotent request's response as stored: sent the same, byte for byte, the first time and on every
+    /// replay (`Idempotent-Replayed: true`).
+    Kept { status: u16, body: String, replayed: bool },
 }
 
 impl Reply {
-    fn new(gw: &Gateway<'_>, result: Result<async_graphql::Response, JsonResponse>) -> Self {
+    fn new(gw: &Gateway<'_>, result: Result<Answer, JsonResponse>) -> Self {
         Self {
             graphql_media: gw.graphql_media,
             result,
@@ -322,7 +331,7 @@ impl Reply {
 impl<'r> rocket::response::Responder<'r, 'static> for Reply {
     fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
         let mut answer = match self.result {
-            Ok(response) if is_request_error(&response) => {
+            Ok(Answer::Executed(response)) if is_request_error(&response) => {
                 let status = if self.graphql_media {
                     Status::BadRequest
                 } else {
@@ -331,7 +340,17 @@ impl<'r> rocket::response::Responder<'r, 'static> for Reply {
                 let errors = serde_json::to_value(&response.errors).unwrap_or_default();
                 JsonResponse::new(status, json!({ "errors": errors })).respond_to(req)?
             }
-            Ok(response) => GraphQLResponse::from(response).respond_to(req)?,
+            Ok(Answer::Executed(response)) => GraphQLResponse::from(response).respond_to(req)?,
+            Ok(Answer::Kept { status, body, replayed }) => {
+                let mut kept = rocket::Response::build();
+                kept.status(Status::from_code(status).unwrap_or(Status::Ok))
+                    .header(ContentType::JSON)
+                    .sized_body(body.len(), std::io::Cursor::new(body));
+                if replayed {
+                    kept.raw_header("Idempotent-Replayed", "true");
+                }
+                kept.finalize()
+            }
             Err(error) => error.respond_to(req)?,
         };
         if self.graphql_media {
@@ -382,7 +401,7 @@ async fn execute(
     mut request: async_graphql::Request,
     files: Vec<SpooledFile>,
     method: Method,
-) -> Result<async_graphql::Response, JsonResponse> {
+) -> Result<Answer, JsonResponse> {
     gw.ctx.set_operation(request.operation_name.as_deref());
     let span = tracing::info_span!("graphql", request_id = %gw.ctx.id);
 
@@ -398,12 +417,12 @@ async fn execute(
             gw.event("limit_violation", Severity::Medium, json!({ "limit": kind }));
             return Err(AppError::QueryLimit { limit: kind, message }.into());
         }
-        Err(Refusal::Parse(error)) => return Ok(refused(error, "GRAPHQL_PARSE_FAILED")),
+        Err(Refusal::Parse(error)) => return Ok(Answer::Executed(refused(error, "GRAPHQL_PARSE_FAILED"))),
         Err(Refusal::FragmentCycle(message)) => {
-            return Ok(refused(
+            return Ok(Answer::Executed(refused(
                 async_graphql::ServerError::new(message, None),
                 "GRAPHQL_VALIDATION_FAILED",
-            ))
+            )))
         }
     };
     let operation = operation_type(&checked.document, request.operation_name.as_deref());
@@ -420,14 +439,28 @@ async fn execute(
         let error = async_graphql::ErrorExtensions::extend(&error);
         let mut refusal = async_graphql::ServerError::new(error.message, None);
         refusal.extensions = error.extensions;
-        return Ok(async_graphql::Response::from_errors(vec![refusal]));
+        return Ok(Answer::Executed(async_graphql::Response::from_errors(vec![refusal])));
     }
     report_probes(gw, &request);
+    let mut idempotent = None;
     if operation == Some(OperationType::Mutation) {
         if let Err(limited) = gw.limits.write(gw.client_ip) {
             return Err(limited.respond(gw.log, &gw.meta, None));
         }
+        if let Some(header) = &gw.idempotency_key {
+            let files: Vec<String> = files.iter().map(|f| f.sha256.clone()).collect();
+            idempotent = Some(Idempotent {
+                key: idempotency::parse_key(header)?,
+                hash: idempotency::request_hash(&request, &files),
+            });
+        }
     }
+    // A query that meets a database fault is run once more; keep what it takes to build it again.
+    let retry = (operation == Some(OperationType::Query) && files.is_empty()).then(|| Retry {
+        query: request.query.clone(),
+        operation_name: request.operation_name.clone(),
+        variables: request.variables.clone(),
+    });
     request = request.data(DocumentCost(checked.expanded_fields));
     request.set_parsed_query(checked.document);
     let schema = match &gw.schemas.introspection {
@@ -435,7 +468,13 @@ async fn execute(
         _ => &gw.schemas.data,
     };
 
-    let (result, statements) = crate::db::count_statements(run(gw, schema, request, files, span)).await;
+    let operation = Operation {
+        request,
+        files,
+        idempotent,
+        retry,
+    };
+    let (result, statements) = crate::db::count_statements(run(gw, schema, operation, span)).await;
     gw.ctx.set_sql_statements(statements);
     result
 }
@@ -447,46 +486,111 @@ fn refused(mut error: async_graphql::ServerError, code: &'static str) -> async_g
     async_graphql::Response::from_errors(vec![error])
 }
 
-/// The viewer, then the operation under its deadline; SQL statements are counted around this.
+/// An operation ready to run, with what idempotency and a retry need.
+struct Operation {
+    request: async_graphql::Request,
+    files: Vec<SpooledFile>,
+    idempotent: Option<Idempotent>,
+    retry: Option<Retry>,
+}
+
+/// A mutation sent with an `Idempotency-Key`.
+struct Idempotent {
+    key: String,
+    hash: Vec<u8>,
+}
+
+/// A query as sent, to run it once more after a database fault.
+struct Retry {
+    query: String,
+    operation_name: Option<String>,
+    variables: async_graphql::Variables,
+}
+
+impl Retry {
+    fn into_request(self) -> async_graphql::Request {
+        let request = async_graphql::Request::new(self.query).variables(self.variables);
+        match self.operation_name {
+            Some(name) => request.operation_name(name),
+            None => request,
+        }
+    }
+}
+
+/// The viewer, then the operation under its deadline; SQL statements are counted around this. A mutation
+/// with an `Idempotency-Key` runs as one transaction that also stores its response; a query that meets a
+/// database fault runs once more, on another connection, within the same deadline; a fault that persists is
+/// answered 503 with `Retry-After`.
 async fn run(
     gw: &Gateway<'_>,
     schema: &AppSchema,
-    request: async_graphql::Request,
-    files: Vec<SpooledFile>,
+    operation: Operation,
     span: tracing::Span,
-) -> Result<async_graphql::Response, JsonResponse> {
+) -> Result<Answer, JsonResponse> {
+    let Operation {
+        request,
+        files,
+        idempotent,
+        retry,
+    } = operation;
     let viewer = resolve_viewer(gw).instrument(span.clone()).await?;
-    let user_id = match &viewer {
-        Viewer::User(user) => Some(user.id.to_string()),
+    let user = match &viewer {
+        Viewer::User(user) => Some(user.id),
         Viewer::Anonymous => None,
     };
+    let user_id = user.map(|id| id.to_string());
     let deadline = if files.is_empty() {
         EXECUTION_TIMEOUT
     } else {
-        if let Viewer::User(user) = &viewer {
-            if let Err(limited) = gw.limits.upload_by(user.id) {
+        if let Some(user) = user {
+            if let Err(limited) = gw.limits.upload_by(user) {
                 return Err(limited.respond(gw.log, &gw.meta, user_id.as_deref()));
             }
         }
         UPLOAD_EXECUTION_TIMEOUT
     };
-    let request = request
-        .data::<Viewer>(viewer)
-        .data(gw.meta.clone())
-        .data(SpooledFiles::new(files));
-    let mut response = tokio::time::timeout(deadline, schema.execute(request))
-        .instrument(span)
-        .await
-        .map_err(|_| {
-            gw.log.record(
-                "limit_violation",
-                Severity::Medium,
-                &gw.meta,
-                user_id.as_deref(),
-                json!({ "limit": "execution_time" }),
-            );
-            JsonResponse::from(AppError::ExecutionTimeout)
-        })?;
+    let transaction = match (&idempotent, user) {
+        (Some(idempotent), Some(user)) => match claim(gw, user, idempotent).await? {
+            Claimed::Run(transaction) => Some(transaction),
+            Claimed::Answered(answer) => return Ok(answer),
+        },
+        _ => None,
+    };
+    let expires = tokio::time::Instant::now() + deadline;
+    let prepare = |request: async_graphql::Request, files| {
+        let request = request
+            .data::<Viewer>(viewer.clone())
+            .data(gw.meta.clone())
+            .data(SpooledFiles::new(files));
+        match &transaction {
+            Some(transaction) => request.data(transaction.clone()),
+            None => request,
+        }
+    };
+    let mut executed = tokio::time::timeout_at(expires, schema.execute(prepare(request, files)))
+        .instrument(span.clone())
+        .await;
+    if let (Some(retry), Ok(response)) = (retry, &executed) {
+        if has_code(response, "SERVICE_UNAVAILABLE") {
+            tracing::info!(parent: &span, "database fault; running the query once more");
+            executed = tokio::time::timeout_at(expires, schema.execute(prepare(retry.into_request(), Vec::new())))
+                .instrument(span)
+                .await;
+        }
+    }
+    let Ok(mut response) = executed else {
+        if let Some(transaction) = transaction {
+            transaction.abandon();
+        }
+        gw.log.record(
+            "limit_violation",
+            Severity::Medium,
+            &gw.meta,
+            user_id.as_deref(),
+            json!({ "limit": "execution_time" }),
+        );
+        return Err(AppError::ExecutionTimeout.into());
+    };
     let hit = refusals::code_errors(&mut response);
     for limit in &hit {
         gw.log.record(
@@ -498,11 +602,104 @@ async fn run(
         );
     }
     if !hit.is_empty() {
+        if let Some(transaction) = transaction {
+            transaction.rollback().await;
+        }
         // A schema limit is refused like the document limits checked before it: 400, same shape.
         let body = serde_json::to_value(&response.errors).unwrap_or_default();
         return Err(JsonResponse::new(Status::BadRequest, json!({ "errors": body })));
     }
-    Ok(response)
+    match (transaction, idempotent, user) {
+        (Some(transaction), Some(idempotent), Some(user)) => keep(gw, transaction, user, &idempotent, response).await,
+        _ => answer(response),
+    }
+}
+
+/// An executed operation's answer: 503 with `Retry-After` when the database could not be reached (the body
+/// is the GraphQL response, with whatever data was read).
+fn answer(response: async_graphql::Response) -> Result<Answer, JsonResponse> {
+    if has_code(&response, "SERVICE_UNAVAILABLE") {
+        let body = serde_json::to_value(&response).unwrap_or_default();
+        return Err(JsonResponse::new(Status::ServiceUnavailable, body)
+            .header("Retry-After", UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
+    }
+    Ok(Answer::Executed(response))
+}
+
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|error| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(code))
+    })
+}
+
+/// A claimed key: run the mutation in this transaction, or answer at once.
+enum Claimed {
+    Run(RequestConnection),
+    Answered(Answer),
+}
+
+/// Opens the request's transaction and claims its key in it.
+async fn claim(gw: &Gateway<'_>, user: uuid::Uuid, idempotent: &Idempotent) -> Result<Claimed, JsonResponse> {
+    let transaction = RequestConnection::begin(gw.pool).await?;
+    let claim = idempotency::claim(&mut *transaction.lock().await, user, &idempotent.key, &idempotent.hash).await;
+    let answered = match claim {
+        Ok(Claim::Fresh) => return Ok(Claimed::Run(transaction)),
+        Ok(Claim::Replay { status, body }) => Ok(Claimed::Answered(Answer::Kept {
+            status,
+            body,
+            replayed: true,
+        })),
+        Ok(Claim::Reused) => Err(AppError::IdempotencyKeyReused.into()),
+        Ok(Claim::Busy) => Err(JsonResponse::from(AppError::Conflict(
+            "a request with this Idempotency-Key is still in progress; retry shortly".into(),
+        ))
+        .header("Retry-After", "1")),
+        Err(e) => Err(AppError::from(e).into()),
+    };
+    transaction.rollback().await;
+    answered
+}
+
+/// Commits an idempotent mutation with its response, or rolls it back when the response is not one to
+/// repeat (a fault, an internal error, a request error): the client will send it again and it runs again.
+async fn keep(
+    gw: &Gateway<'_>,
+    transaction: RequestConnection,
+    user: uuid::Uuid,
+    idempotent: &Idempotent,
+    response: async_graphql::Response,
+) -> Result<Answer, JsonResponse> {
+    if is_request_error(&response) || has_code(&response, "SERVICE_UNAVAILABLE") || has_code(&response, "INTERNAL") {
+        transaction.rollback().await;
+        return answer(response);
+    }
+    let body = serde_json::to_string(&response).map_err(AppError::internal)?;
+    let status = Status::Ok.code;
+    let stored = idempotency::store(
+        &mut *transaction.lock().await,
+        user,
+        &idempotent.key,
+        &idempotent.hash,
+        status,
+        &body,
+    )
+    .await;
+    if let Err(e) = stored {
+        transaction.rollback().await;
+        return Err(AppError::from(e).into());
+    }
+    transaction.commit().await.map_err(AppError::from)?;
+    // Files of what the mutation deleted, now that the deletion has committed.
+    gw.media.collect_garbage(&mut *transaction.lock().await).await;
+    Ok(Answer::Kept {
+        status,
+        body,
+        replayed: false,
+    })
 }
 
 /// Authenticated requests only: an address over its failure allowance gets 429 before any verification.

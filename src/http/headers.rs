@@ -15,8 +15,9 @@ pub const CORS_METHODS: &str = "GET, POST, OPTIONS";
 /// Apollo Client sends `apollographql-client-name`/`-version` by default; a preflight refusing them would
 /// block every request of an unmodified Apollo setup.
 pub const CORS_HEADERS: &str = "authorization, content-type, graphql-require-preflight, apollo-require-preflight, \
-                                apollographql-client-name, apollographql-client-version";
-const CORS_EXPOSE: &str = "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset";
+                                apollographql-client-name, apollographql-client-version, idempotency-key";
+const CORS_EXPOSE: &str = "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, \
+                           idempotent-replayed";
 
 /// The per-response nonce of the GraphiQL page: generated when its route asks for it, empty otherwise.
 pub struct CspNonce(pub String);

@@ -35,6 +35,7 @@ pub fn maintenance(media: Arc<MediaService>, pool: DbPool, tombstone_retention: 
                     ticks.tick().await;
                     media.maintain(&pool).await;
                     purge_tombstones(&pool, tombstone_retention).await;
+                    purge_idempotency_keys(&pool).await;
                 }
             });
         })
@@ -50,6 +51,18 @@ async fn purge_tombstones(pool: &DbPool, retention: chrono::Duration) {
         Ok(0) => {}
         Ok(purged) => tracing::info!(purged, "tombstone retention: old deletions forgotten"),
         Err(e) => tracing::warn!(error = %e, "tombstone retention failed"),
+    }
+}
+
+/// Stored idempotent responses older than 24 hours are forgotten.
+async fn purge_idempotency_keys(pool: &DbPool) {
+    let Ok(mut conn) = pool.get().await else {
+        return;
+    };
+    match crate::idempotency::purge_expired(&mut conn, chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "idempotency keys past their 24 hours forgotten"),
+        Err(e) => tracing::warn!(error = %e, "idempotency key purge failed"),
     }
 }
 

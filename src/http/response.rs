@@ -6,6 +6,10 @@ use rocket::Request;
 
 use crate::error::AppError;
 
+/// What `Retry-After` says when a dependency is unavailable: long enough for a restart or failover of the
+/// database to be noticed, short enough that a client resumes quickly.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 /// A JSON body with a status and optional extra headers.
 pub struct JsonResponse {
     status: Status,
@@ -47,6 +51,7 @@ impl From<AppError> for JsonResponse {
             AppError::RateLimited { retry_after_secs } => {
                 response.header("Retry-After", retry_after_secs.max(1).to_string())
             }
+            AppError::ServiceUnavailable => response.header("Retry-After", UNAVAILABLE_RETRY_AFTER_SECS.to_string()),
             _ => response,
         }
     }

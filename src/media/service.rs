@@ -213,16 +213,20 @@ impl MediaService {
         recipe_id: Uuid,
         files: Vec<SpooledFile>,
     ) -> AppResult<Vec<UploadOutcome>> {
-        conn.transaction::<_, AppError, _>(async |conn| {
-            Media::lock_uploads_of(conn, owner_id).await?;
-            self.check_quota(conn, owner_id, recipe_id, &files).await?;
-            let mut outcomes = Vec::with_capacity(files.len());
-            for file in files {
-                outcomes.push(self.upload(conn, meta, owner_id, recipe_id, file).await?);
-            }
-            Ok(outcomes)
-        })
-        .await
+        let outcomes = conn
+            .transaction::<_, AppError, _>(async |conn| {
+                Media::lock_uploads_of(conn, owner_id).await?;
+                self.check_quota(conn, owner_id, recipe_id, &files).await?;
+                let mut outcomes = Vec::with_capacity(files.len());
+                for file in files {
+                    outcomes.push(self.upload(conn, meta, owner_id, recipe_id, file).await?);
+                }
+                Ok(outcomes)
+            })
+            .await;
+        // Files of replaced or unstored variants, now that the transaction that queued them has committed.
+        self.collect_garbage(conn).await;
+        outcomes
     }
 
     /// Scans one spooled file and stores the outcome.
@@ -475,10 +479,12 @@ impl MediaService {
                 Ok((media, variants))
             })
             .await;
-        if stored.is_err() && !keys.is_empty() {
-            // Files written for rows that were never stored: the collector removes those nobody else uses.
-            if Garbage::enqueue(conn, "media", &keys).await.is_ok() {
-                self.collect_garbage(conn).await;
+        if stored.is_err() {
+            // Files written for rows that were never stored go now, unless another image uses them.
+            for key in &keys {
+                let _ = conn
+                    .transaction::<_, diesel::result::Error, _>(async |conn| self.remove_if_unused(conn, key).await)
+                    .await;
             }
         }
         stored
@@ -596,7 +602,13 @@ impl MediaService {
     }
 
     /// Removes files whose rows are gone (content-addressed files only once nothing refers to them).
+    /// Inside a transaction it does nothing: the deletions that queued the files could still roll back, and a
+    /// file is removed only once they have committed (the caller collects after its commit, or the maintenance
+    /// run does).
     pub async fn collect_garbage(&self, conn: &mut AsyncPgConnection) -> usize {
+        if crate::db::in_transaction(conn) {
+            return 0;
+        }
         let mut removed = 0;
         loop {
             let Ok(batch) = Garbage::next_batch(conn, 200).await else {
@@ -609,16 +621,13 @@ impl MediaService {
                 let area = Area::from_db(&item.area);
                 let collected = conn
                     .transaction::<_, diesel::result::Error, _>(async |conn| {
-                        if area == Area::Media {
-                            Garbage::lock_file(conn, &item.storage_key).await?;
-                            if Garbage::still_referenced(conn, &item.storage_key).await? {
-                                return Garbage::done(conn, item.id).await.map(|()| false);
-                            }
-                        }
-                        if let Err(e) = self.store.remove(area, &item.storage_key) {
-                            tracing::warn!(error = %e, "could not remove a media file");
-                        }
-                        Garbage::done(conn, item.id).await.map(|()| true)
+                        let removed = if area == Area::Media {
+                            self.remove_if_unused(conn, &item.storage_key).await?
+                        } else {
+                            self.remove_file(area, &item.storage_key);
+                            true
+                        };
+                        Garbage::done(conn, item.id).await.map(|()| removed)
                     })
                     .await;
                 match collected {
@@ -627,6 +636,23 @@ impl MediaService {
                     Err(_) => return removed,
                 }
             }
+        }
+    }
+
+    /// Removes a content-addressed media file unless a row refers to it, under the file's lock (held until the
+    /// caller's transaction ends, so that nobody stores a row for it meanwhile). Whether it was removed.
+    async fn remove_if_unused(&self, conn: &mut AsyncPgConnection, key: &str) -> diesel::QueryResult<bool> {
+        Garbage::lock_file(conn, key).await?;
+        if Garbage::still_referenced(conn, key).await? {
+            return Ok(false);
+        }
+        self.remove_file(Area::Media, key);
+        Ok(true)
+    }
+
+    fn remove_file(&self, area: Area, key: &str) {
+        if let Err(e) = self.store.remove(area, key) {
+            tracing::warn!(error = %e, "could not remove a media file");
         }
     }
 

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::service;
-use crate::db::DbPool;
 use crate::graphql::viewer;
 
 /// A signed-in person, as they see themselves.
@@ -48,19 +47,17 @@ impl UserMutation {
     /// Changes the signed-in user's display name (1 to 200 characters).
     async fn update_profile(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<UserView> {
         let user = viewer(ctx).user().extend()?;
-        let updated = service::update_profile(ctx.data::<DbPool>()?, user, &name)
-            .await
-            .extend()?;
+        let mut conn = crate::graphql::conn(ctx).await?;
+        let updated = service::update_profile(&mut conn, user, &name).await.extend()?;
         Ok(UserView::from(&updated))
     }
 
     /// Deletes the signed-in user's account and everything they own. Returns true.
     async fn delete_account(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let user = viewer(ctx).user().extend()?;
-        let pool = ctx.data::<DbPool>()?;
-        service::delete_account(pool, user).await.extend()?;
-        // The account's images went with it; their files go now rather than at the next maintenance run.
         let mut conn = crate::graphql::conn(ctx).await?;
+        service::delete_account(&mut conn, user).await.extend()?;
+        // The account's images went with it; their files go now rather than at the next maintenance run.
         ctx.data::<std::sync::Arc<crate::media::MediaService>>()?
             .collect_garbage(&mut conn)
             .await;

@@ -1,6 +1,6 @@
 //! What changes users: Clerk webhook events, profile edits, account deletion.
 
-use diesel_async::AsyncConnection as _;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use serde::Deserialize;
 
 use super::model::{record_delivery, MAX_NAME_CHARS};
@@ -102,20 +102,18 @@ pub async fn apply_clerk_event(pool: &DbPool, svix_id: &str, event: ClerkEvent) 
 }
 
 /// Sets the viewer's display name (trimmed, 1 to 200 characters, no control characters).
-pub async fn update_profile(pool: &DbPool, user: &User, name: &str) -> AppResult<User> {
+pub async fn update_profile(conn: &mut AsyncPgConnection, user: &User, name: &str) -> AppResult<User> {
     let name = crate::text::required("name", name, MAX_NAME_CHARS, crate::text::Lines::Single)?;
-    let mut conn = pool.get().await?;
     let changes = UserChangeset {
         email: None,
         name: Some(Some(name)),
     };
-    Ok(User::update(&mut conn, user.id, changes).await?)
+    Ok(User::update(conn, user.id, changes).await?)
 }
 
 /// Deletes the account and everything it owns: the same path as Clerk's `user.deleted`.
-pub async fn delete_account(pool: &DbPool, user: &User) -> AppResult<()> {
-    let mut conn = pool.get().await?;
-    User::delete_by_subject(&mut conn, &user.clerk_id).await?;
+pub async fn delete_account(conn: &mut AsyncPgConnection, user: &User) -> AppResult<()> {
+    User::delete_by_subject(conn, &user.clerk_id).await?;
     tracing::info!(user_id = %user.id, "account deleted");
     Ok(())
 }
