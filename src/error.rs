@@ -320,14 +320,20 @@ mod tests {
         let db = |kind, message: &str| Error::DatabaseError(kind, Box::new(message.to_owned()));
         let transient = [
             db(DatabaseErrorKind::ClosedConnection, "connection closed"),
-            db(DatabaseErrorKind::UnableToSendCommand, "error communicating with the server"),
+            db(
+                DatabaseErrorKind::UnableToSendCommand,
+                "error communicating with the server",
+            ),
             db(DatabaseErrorKind::SerializationFailure, "could not serialize access"),
             db(
                 DatabaseErrorKind::Unknown,
                 "terminating connection due to administrator command",
             ),
             db(DatabaseErrorKind::Unknown, "the database system is shutting down"),
-            db(DatabaseErrorKind::Unknown, "canceling statement due to statement timeout"),
+            db(
+                DatabaseErrorKind::Unknown,
+                "canceling statement due to statement timeout",
+            ),
             db(DatabaseErrorKind::Unknown, "deadlock detected"),
             Error::BrokenTransactionManager,
         ];
@@ -340,6 +346,10 @@ mod tests {
         let bug = AppError::from(db(DatabaseErrorKind::Unknown, "relation \"x\" does not exist"));
         assert_eq!(bug.code(), "INTERNAL");
         let conflict = AppError::from(db(DatabaseErrorKind::UniqueViolation, "duplicate key"));
-        assert_eq!(conflict.code(), "INTERNAL", "mapped to CONFLICT by the model, where the meaning is known");
+        assert_eq!(
+            conflict.code(),
+            "INTERNAL",
+            "mapped to CONFLICT by the model, where the meaning is known"
+        );
     }
 }

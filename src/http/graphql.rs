@@ -316,7 +316,11 @@ pub enum Answer {
     Executed(async_graphql::Response),
     /// An idempotent request's response as stored: sent the same, byte for byte, the first time and on every
     /// replay (`Idempotent-Replayed: true`).
-    Kept { status: u16, body: String, replayed: bool },
+    Kept {
+        status: u16,
+        body: String,
+        replayed: bool,
+    },
 }
 
 impl Reply {
@@ -552,7 +556,7 @@ async fn run(
     let transaction = match (&idempotent, user) {
         (Some(idempotent), Some(user)) => match claim(gw, user, idempotent).await? {
             Claimed::Run(transaction) => Some(transaction),
-            Claimed::Answered(answer) => return Ok(answer),
+            Claimed::Answered(answer) => return Ok(*answer),
         },
         _ => None,
     };
@@ -639,7 +643,7 @@ fn has_code(response: &async_graphql::Response, code: &str) -> bool {
 /// A claimed key: run the mutation in this transaction, or answer at once.
 enum Claimed {
     Run(RequestConnection),
-    Answered(Answer),
+    Answered(Box<Answer>),
 }
 
 /// Opens the request's transaction and claims its key in it.
@@ -648,11 +652,11 @@ async fn claim(gw: &Gateway<'_>, user: uuid::Uuid, idempotent: &Idempotent) -> R
     let claim = idempotency::claim(&mut *transaction.lock().await, user, &idempotent.key, &idempotent.hash).await;
     let answered = match claim {
         Ok(Claim::Fresh) => return Ok(Claimed::Run(transaction)),
-        Ok(Claim::Replay { status, body }) => Ok(Claimed::Answered(Answer::Kept {
+        Ok(Claim::Replay { status, body }) => Ok(Claimed::Answered(Box::new(Answer::Kept {
             status,
             body,
             replayed: true,
-        })),
+        }))),
         Ok(Claim::Reused) => Err(AppError::IdempotencyKeyReused.into()),
         Ok(Claim::Busy) => Err(JsonResponse::from(AppError::Conflict(
             "a request with this Idempotency-Key is still in progress; retry shortly".into(),

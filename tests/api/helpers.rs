@@ -121,10 +121,12 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// A fresh database cloned from the template; dropped with the value.
+/// A fresh database cloned from the template; dropped with the value (unless it lives on a cluster of the
+/// test's own, which goes with it).
 pub struct TestDatabase {
     pub name: String,
     pub url: String,
+    owned: bool,
 }
 
 impl TestDatabase {
@@ -139,6 +141,19 @@ impl TestDatabase {
         Self {
             url: with_database(&dbs.server_url, &name),
             name,
+            owned: true,
+        }
+    }
+
+    /// A migrated database on a cluster the test started itself.
+    pub async fn on_cluster(cluster: &EmbeddedPostgres) -> Self {
+        let name = format!("homechef_test_{}", uuid::Uuid::new_v4().simple());
+        let url = cluster.ensure_database(&name).await.unwrap();
+        db::run_migrations(&url).await.unwrap();
+        Self {
+            name,
+            url,
+            owned: false,
         }
     }
 }
@@ -151,6 +166,9 @@ impl Drop for TestApp {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let name = self.name.clone();
         let server_url = databases().server_url.clone();
         // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of our own.
@@ -219,8 +237,12 @@ impl TestApp {
     }
 
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_on(TestDatabase::create().await, overrides).await
+    }
+
+    /// The application on the given database.
+    pub async fn spawn_on(db: TestDatabase, overrides: &[(&str, &str)]) -> Self {
         homechef::telemetry::init_for_tests();
-        let db = TestDatabase::create().await;
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apps").join(&db.name);
         let log_dir = dir.join("logs");
         let dirs = app_dirs(&dir);
@@ -324,7 +346,7 @@ impl TestApp {
 }
 
 /// `log_dir`, `media_dir` and `quarantine_dir` under one test directory.
-fn app_dirs(dir: &Path) -> Vec<(&'static str, String)> {
+pub fn app_dirs(dir: &Path) -> Vec<(&'static str, String)> {
     ["log_dir", "media_dir", "quarantine_dir"]
         .into_iter()
         .zip(["logs", "media", "quarantine"])

@@ -17,6 +17,7 @@ mod helpers;
 mod inputs;
 mod perimeter;
 mod recipes;
+mod reliability;
 mod sync;
 mod tags;
 mod uploads;
