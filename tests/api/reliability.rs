@@ -291,17 +291,127 @@ async fn connection_faults_are_unavailability_and_no_acknowledged_write_is_lost(
         }
     }
     assert!(outcomes.iter().any(|o| o.0 == 503), "the outage was seen");
-    let ids = acknowledged
-        .iter()
-        .map(|id| format!("'{id}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let stored = app.count("recipes", &format!("id in ({ids})")).await;
-    assert_eq!(
-        stored,
-        i64::try_from(acknowledged.len()).unwrap(),
-        "every acknowledged write is stored"
-    );
+    let stored = count_recipes(&app.db.url, &acknowledged).await;
+    assert_eq!(stored, acknowledged.len(), "every acknowledged write is stored");
     drop(app);
     restarted.stop().await.unwrap();
+}
+
+/// One `createRecipe` over a fresh connection; `None` when the server did not answer (it had stopped).
+fn create_over_socket(addr: std::net::SocketAddr, token: &str, title: &str) -> Option<TestResponse> {
+    use std::io::{Read as _, Write as _};
+    let body = json!({ "query": CREATE, "variables": { "t": title } }).to_string();
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    let request = format!(
+        "POST /graphql HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    (!answer.is_empty()).then(|| crate::helpers::parse_http(&answer))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_burst_of_writes_loses_no_acknowledged_write() {
+    let db = TestDatabase::create().await;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sigterm-{}", db.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let log_path = dir.join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_homechef"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs([
+            ("DATABASE_URL", db.url.as_str()),
+            ("SECRET_KEY", crate::helpers::TEST_SECRET_KEY),
+            ("ROCKET_PORT", &port.to_string()),
+            ("RATE_LIMIT_ENABLED", "false"),
+            ("RUST_LOG", "info"),
+        ])
+        .current_dir(&dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let token = dev_token("sam");
+    let started = Instant::now();
+    while create_over_socket(addr, &token, "warm-up").is_none_or(|r| r.status != Status::Ok) {
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "{}",
+            std::fs::read_to_string(&log_path).unwrap()
+        );
+        assert!(started.elapsed() < Duration::from_secs(60), "the server never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let writers: Vec<_> = (0..6)
+        .map(|n| {
+            let token = token.clone();
+            std::thread::spawn(move || {
+                let mut answers = Vec::new();
+                for i in 0.. {
+                    match create_over_socket(addr, &token, &format!("burst {n}-{i}")) {
+                        Some(answer) => answers.push(outcome(&answer)),
+                        None => return answers,
+                    }
+                }
+                answers
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let killed = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    assert!(killed.unwrap().success());
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(status.success(), "{status:?}\n{log}");
+    let outcomes: Vec<Outcome> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let acknowledged: Vec<&str> = outcomes.iter().filter_map(|o| o.2.as_deref()).collect();
+    assert!(acknowledged.len() > 10, "a burst was under way: {outcomes:?}");
+    for (status, code, _) in outcomes.iter().filter(|o| o.2.is_none()) {
+        assert_eq!((*status, code.as_str()), (503, "SERVICE_UNAVAILABLE"), "{log}");
+    }
+    let stored = count_recipes(&db.url, &acknowledged).await;
+    assert_eq!(stored, acknowledged.len(), "every 200 is committed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// How many of `ids` are stored.
+async fn count_recipes(url: &str, ids: &[&str]) -> usize {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = homechef::db::connect(url).await.unwrap();
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.parse().unwrap()).collect();
+    let row: Count = diesel::sql_query("select count(*) as n from recipes where id = any($1)")
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    usize::try_from(row.n).unwrap()
 }
