@@ -5,7 +5,8 @@
 #     lists QueryRoot, `{ health { status } }` runs from the editor, no request leaves 127.0.0.1, no CSP
 #     violation, no console error; screenshot in $CARGO_TARGET_DIR/graphiql.png;
 #  3. examples/web-client (Apollo Client 4 + apollo-upload-client): sign in with a dev token, create a
-#     recipe, upload a generated JPEG, list its variants and fetch one.
+#     recipe, upload a generated JPEG with an Idempotency-Key and replay it (same response, one image), list
+#     its variants and fetch one.
 # Needs a PostgreSQL server URL in TEST_DATABASE_URL (a database is created on it); installs chromium if
 # missing and the npm packages from scripts/clients/package-lock.json.
 set -euo pipefail

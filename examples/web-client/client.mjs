@@ -1,6 +1,7 @@
 // A minimal HomeChef client: Apollo Client 4 with apollo-upload-client's UploadHttpLink. It signs in with a
-// token, creates a recipe, uploads a photo (GraphQL multipart request), lists the variants the server made
-// of it and fetches one.
+// token, creates a recipe, uploads a photo (GraphQL multipart request) with an Idempotency-Key and sends the
+// upload again as an offline queue would after a lost answer (one image, the same response), lists the
+// variants the server made of it and fetches one.
 //   HOMECHEF_URL=http://127.0.0.1:8000 HOMECHEF_TOKEN=$(homechef dev-token --user alice) node client.mjs photo.jpg
 // In a browser app the token comes from Clerk (`await session.getToken()`) instead.
 import { readFile } from 'node:fs/promises';
@@ -39,7 +40,7 @@ const UPLOAD = gql`
     uploadRecipeImages(recipeId: $recipe, files: $files) {
       status
       findings { code }
-      image { variants { name width height url } }
+      image { id variants { name width height url } }
     }
   }
 `;
@@ -49,11 +50,29 @@ const recipe = created.createRecipe;
 console.log(`web-client: created recipe ${recipe.id} (${recipe.title})`);
 
 const file = new File([await readFile(photo)], basename(photo), { type: 'image/jpeg' });
-const { data: uploaded } = await client.mutate({
-  mutation: UPLOAD,
-  variables: { recipe: recipe.id, files: [file] },
-});
+// The key is kept with the queued mutation; sending it again can never make a second image.
+const upload = () =>
+  client.mutate({
+    mutation: UPLOAD,
+    variables: { recipe: recipe.id, files: [file] },
+    context: { headers: { 'Idempotency-Key': `upload-${recipe.id}` } },
+    fetchPolicy: 'no-cache',
+  });
+const { data: uploaded } = await upload();
 const [result] = uploaded.uploadRecipeImages;
+const { data: replayed } = await upload();
+if (JSON.stringify(replayed) !== JSON.stringify(uploaded)) {
+  throw new Error(`replayed upload answered differently: ${JSON.stringify(replayed)}`);
+}
+const { data: stored } = await client.query({
+  query: gql`query Images($id: UUID!) { recipe(id: $id) { id images { id } } }`,
+  variables: { id: recipe.id },
+  fetchPolicy: 'no-cache',
+});
+if (stored.recipe.images.length !== 1) {
+  throw new Error(`expected one image after the replay, found ${stored.recipe.images.length}`);
+}
+console.log(`web-client: upload replayed with its Idempotency-Key: the same response, one image`);
 if (result.status !== 'PROMOTED') {
   throw new Error(`upload not promoted: ${JSON.stringify(result)}`);
 }
