@@ -415,3 +415,43 @@ async fn count_recipes(url: &str, ids: &[&str]) -> usize {
         .unwrap();
     usize::try_from(row.n).unwrap()
 }
+
+#[tokio::test]
+async fn files_of_what_an_idempotent_mutation_deleted_go_once_it_has_committed() {
+    use crate::uploads::{cook, files_under, jpeg, part, upload_app, upload_results};
+    let app = upload_app(&[]).await;
+    let (token, recipe) = cook(&app, "pia").await;
+    upload_results(&app, &token, &recipe, &[part("a.jpg", "image/jpeg", jpeg(300, 200))]).await;
+    assert!(!files_under(&app.media_dir()).is_empty());
+    let delete = "mutation($id: UUID!) { deleteRecipe(id: $id) }";
+    let deleted = send(&app, &token, Some("del-1"), delete, json!({ "id": recipe })).await;
+    assert_eq!(deleted.json()["data"]["deleteRecipe"], true, "{}", deleted.body);
+    assert!(files_under(&app.media_dir()).is_empty(), "collected after the commit");
+    assert_eq!(app.count("media_garbage", "true").await, 0);
+    let replay = send(&app, &token, Some("del-1"), delete, json!({ "id": recipe })).await;
+    assert_eq!(replay.bytes, deleted.bytes, "the replay says true, not NOT_FOUND");
+}
+
+#[tokio::test]
+async fn stored_responses_are_forgotten_after_24_hours() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("quin");
+    send(&app, &token, Some("old"), CREATE, json!({ "t": "Old" })).await;
+    send(&app, &token, Some("new"), CREATE, json!({ "t": "New" })).await;
+    let mut conn = app.db_conn().await;
+    conn.batch_execute("update idempotency_keys set created_at = now() - interval '25 hours' where key = 'old'")
+        .await
+        .unwrap();
+    // An expired key is a new request again.
+    let again = send(&app, &token, Some("old"), CREATE, json!({ "t": "Old" })).await;
+    assert_eq!(again.header("Idempotent-Replayed"), None);
+    assert_eq!(app.count("recipes", "true").await, 3);
+    conn.batch_execute("update idempotency_keys set created_at = now() - interval '25 hours' where key = 'old'")
+        .await
+        .unwrap();
+    let purged = homechef::idempotency::purge_expired(&mut conn, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(app.count("idempotency_keys", "true").await, 1);
+}
