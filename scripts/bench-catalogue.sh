@@ -25,45 +25,7 @@ curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H
   -d '{"query":"{ me { id } }"}' >/dev/null
 
 echo "seeding $n recipes…"
-psql -q "$db" -v n="$n" <<'SQL'
-\set ON_ERROR_STOP on
-begin;
-delete from recipes where owner_id = (select id from users where clerk_id = 'dev_bench');
-delete from tags where owner_id = (select id from users where clerk_id = 'dev_bench');
-create temp table words (w text);
-insert into words values ('tomato'),('garlic'),('basil'),('lemon'),('chicken'),('rice'),('beans'),('curry'),
-  ('pasta'),('mushroom'),('ginger'),('honey'),('potato'),('spinach'),('salmon'),('coconut'),('pepper'),('onion'),
-  ('carrot'),('celery'),('leek'),('fennel'),('thyme'),('rosemary'),('sage'),('parsley'),('cumin'),('paprika'),
-  ('chickpea'),('lentil'),('quinoa'),('barley'),('oats'),('almond'),('walnut'),('pecan'),('apple'),('pear'),
-  ('plum'),('cherry'),('mango'),('lime'),('orange'),('yogurt'),('butter'),('cream'),('cheese'),('egg'),
-  ('beef'),('pork'),('lamb'),('tofu'),('tempeh'),('kale'),('cabbage'),('broccoli'),('zucchini'),('eggplant'),
-  ('squash'),('corn');
-create temp table seeded as
-  select gen_random_uuid() as id, g as i from generate_series(1, :n) g;
-insert into recipes (id, owner_id, title, description, prep_minutes, cook_minutes, total_minutes, servings, visibility)
-  select s.id, u.id,
-         initcap((select w from words offset (s.i % 60) limit 1)) || ' ' || (select w from words offset ((s.i / 60) % 60) limit 1) || ' #' || s.i,
-         'A weeknight dish with ' || (select w from words offset ((s.i * 7) % 60) limit 1) || ' and plenty of flavour.',
-         s.i % 30, s.i % 60, s.i % 30 + s.i % 60, 4, 'PRIVATE'
-  from seeded s, users u where u.clerk_id = 'dev_bench';
-insert into recipe_ingredients (id, recipe_id, position, quantity, unit, item, original_text)
-  select gen_random_uuid(), s.id, p, (p % 4) + 1, 'cup', (select w from words offset ((s.i * 13 + p * 7) % 60) limit 1),
-         ((p % 4) + 1) || ' cup ' || (select w from words offset ((s.i * 13 + p * 7) % 60) limit 1)
-  from seeded s, generate_series(0, 9) p;
-insert into recipe_steps (id, recipe_id, position, text)
-  select gen_random_uuid(), s.id, p, 'Step ' || (p + 1) || ': stir, season and cook until done.'
-  from seeded s, generate_series(0, 5) p;
-insert into tags (id, owner_id, name) select gen_random_uuid(), u.id, 'tag ' || t from users u, generate_series(1, 20) t where u.clerk_id = 'dev_bench';
-insert into recipe_tags (recipe_id, tag_id)
-  select s.id, t.id from seeded s
-  join lateral (select id from tags where owner_id = (select id from users where clerk_id = 'dev_bench')
-                order by name offset (s.i % 18) limit 3) t on true;
-update recipes r set ingredient_text = x.items
-  from (select recipe_id, string_agg(item, ' ' order by position) items from recipe_ingredients group by recipe_id) x
-  where x.recipe_id = r.id and r.id in (select id from seeded);
-commit;
-analyze;
-SQL
+psql -q "$db" -v n="$n" -f scripts/seed-catalogue.sql
 
 run() {
   local name="$1" query="$2" body script

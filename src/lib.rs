@@ -45,8 +45,8 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
     let pool = db::build_pool(config.database_url()?, POOL_SIZE)?;
     let security_log = SecurityLog::open(&config.log_dir)?;
     let media = Arc::new(MediaService::new(&config, security_log.clone())?);
-    let schema = graphql::build(&config, pool.clone(), Arc::clone(&media));
     let authenticator = Authenticator::new(&config)?;
+    let schema = graphql::build(&config, pool.clone(), Arc::clone(&media), authenticator.viewers());
     let webhook_secret = config
         .clerk
         .webhook_secret

@@ -5,6 +5,7 @@ pub mod clerk;
 pub mod dev_token;
 pub mod jwks;
 pub mod svix;
+pub mod viewers;
 
 use secrecy::SecretString;
 
@@ -55,6 +56,7 @@ pub enum AuthError {
 pub struct Authenticator {
     dev_secret: Option<SecretString>,
     clerk: Option<clerk::ClerkVerifier>,
+    viewers: std::sync::Arc<viewers::ViewerCache>,
 }
 
 impl Authenticator {
@@ -62,7 +64,13 @@ impl Authenticator {
         Ok(Self {
             dev_secret: config.dev_tokens_enabled().then(|| config.secret_key.clone()),
             clerk: clerk::ClerkVerifier::from_config(&config.clerk)?,
+            viewers: std::sync::Arc::default(),
         })
+    }
+
+    /// The users behind recent tokens; whoever changes or deletes a user makes it forget them.
+    pub fn viewers(&self) -> std::sync::Arc<viewers::ViewerCache> {
+        std::sync::Arc::clone(&self.viewers)
     }
 
     /// Checks a token and returns the identity it proves. The algorithm picks the verifier, and each
@@ -80,17 +88,21 @@ impl Authenticator {
     }
 
     /// Parses an `Authorization` header value, verifies the token and loads (or creates) its user.
-    /// A database connection is taken only when there is a token to resolve.
+    /// A database connection is taken only when there is a token whose user was not looked up lately.
     pub async fn viewer(&self, authorization: Option<&str>, pool: &DbPool) -> Result<Viewer, ViewerError> {
         let Some(value) = authorization else {
             return Ok(Viewer::Anonymous);
         };
         let token = bearer_token(value).ok_or(AuthError::MalformedHeader)?;
         let identity = self.verify(token).await?;
+        if let Some(user) = self.viewers.get(&identity.subject) {
+            return Ok(Viewer::User(user));
+        }
         let mut conn = pool.get().await.map_err(AppError::from)?;
         let user = User::find_or_create(&mut conn, NewUser::from_identity(&identity))
             .await
             .map_err(AppError::from)?;
+        self.viewers.put(&user);
         Ok(Viewer::User(user))
     }
 }

@@ -35,6 +35,9 @@ pub fn fits_timestamptz(instant: &chrono::DateTime<chrono::Utc>) -> bool {
 
 pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
     let mut setup = diesel_async::pooled_connection::ManagerConfig::default();
+    // No `SELECT 1` on every checkout: a connection the server closed is known closed and replaced, and one
+    // that fails in use is a `SERVICE_UNAVAILABLE` (a query is retried once on a fresh connection).
+    setup.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     setup.custom_setup = Box::new(|url| {
         let url = url.to_owned();
         Box::pin(async move {
@@ -69,75 +72,81 @@ fn session_settings() -> String {
     )
 }
 
-/// A connection for one resolver: its own from the pool, or the request's shared one.
-// Held in the resolver's future for as long as it runs, as the pooled connection always was: boxing it would
-// add an allocation per checkout and save nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum Conn {
-    Pooled(PooledConnection),
-    Shared(tokio::sync::OwnedMutexGuard<PooledConnection>),
-}
+/// A resolver's turn on its request's connection.
+pub type Conn = tokio::sync::OwnedMappedMutexGuard<Option<PooledConnection>, PooledConnection>;
 
-impl std::ops::Deref for Conn {
-    type Target = AsyncPgConnection;
-
-    fn deref(&self) -> &AsyncPgConnection {
-        match self {
-            Self::Pooled(conn) => conn,
-            Self::Shared(conn) => conn,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
-        match self {
-            Self::Pooled(conn) => conn,
-            Self::Shared(conn) => conn,
-        }
-    }
-}
-
-/// One connection for a whole request, which then runs as one transaction: every resolver's statements
-/// (and whatever the request layer adds, such as a stored idempotent response) commit or roll back
-/// together, and each resolver sees what the previous ones wrote. Resolvers take turns on it.
+/// The connection of one request: taken from the pool when a resolver first needs it and shared by all of
+/// them, who take turns (one checkout per request, however many fields ask). A mutation with an
+/// `Idempotency-Key` runs as one transaction on it: every resolver's statements and the stored response
+/// commit or roll back together, and each resolver sees what the ones before wrote.
 #[derive(Clone)]
-pub struct RequestConnection(std::sync::Arc<tokio::sync::Mutex<PooledConnection>>);
+pub struct RequestConnection {
+    pool: DbPool,
+    slot: std::sync::Arc<tokio::sync::Mutex<Option<PooledConnection>>>,
+    transaction: bool,
+}
 
 impl RequestConnection {
-    /// Takes a connection from the pool and opens the request's transaction on it.
-    pub async fn begin(pool: &DbPool) -> crate::error::AppResult<Self> {
-        use diesel_async::TransactionManager as _;
-        let mut conn = pool.get().await?;
-        diesel_async::AnsiTransactionManager::begin_transaction(&mut *conn).await?;
-        Ok(Self(std::sync::Arc::new(tokio::sync::Mutex::new(conn))))
+    /// No connection is taken until a resolver asks for one.
+    pub fn new(pool: &DbPool) -> Self {
+        Self {
+            pool: pool.clone(),
+            slot: std::sync::Arc::default(),
+            transaction: false,
+        }
     }
 
-    /// The connection, once the resolver before has finished with it.
-    pub async fn lock(&self) -> Conn {
-        Conn::Shared(std::sync::Arc::clone(&self.0).lock_owned().await)
+    /// Takes a connection and opens the request's transaction on it.
+    pub async fn begin(pool: &DbPool) -> crate::error::AppResult<Self> {
+        use diesel_async::TransactionManager as _;
+        let request = Self {
+            transaction: true,
+            ..Self::new(pool)
+        };
+        diesel_async::AnsiTransactionManager::begin_transaction(&mut **request.lock().await?).await?;
+        Ok(request)
+    }
+
+    /// Whether the request runs as one transaction.
+    pub fn in_transaction(&self) -> bool {
+        self.transaction
+    }
+
+    /// The connection, once the resolver before has finished with it (`SERVICE_UNAVAILABLE` when the pool
+    /// cannot provide one in time).
+    pub async fn lock(&self) -> crate::error::AppResult<Conn> {
+        let mut slot = std::sync::Arc::clone(&self.slot).lock_owned().await;
+        if slot.is_none() {
+            *slot = Some(self.pool.get().await?);
+        }
+        tokio::sync::OwnedMutexGuard::try_map(slot, Option::as_mut)
+            .map_err(|_| crate::error::AppError::ServiceUnavailable)
     }
 
     /// Commits the request's transaction.
-    pub async fn commit(&self) -> QueryResult<()> {
+    pub async fn commit(&self) -> crate::error::AppResult<()> {
         use diesel_async::TransactionManager as _;
-        let mut conn = self.lock().await;
-        diesel_async::AnsiTransactionManager::commit_transaction(&mut *conn).await
+        Ok(diesel_async::AnsiTransactionManager::commit_transaction(&mut **self.lock().await?).await?)
     }
 
-    /// Gives up on the request's transaction without waiting for the database (the deadline has passed): the
-    /// connection is closed instead of going back to the pool, and PostgreSQL rolls the transaction back.
+    /// Gives up on the request without waiting for the database (the deadline has passed): the connection is
+    /// closed instead of going back to the pool with a statement still running or a transaction open, and
+    /// PostgreSQL ends both.
     pub fn abandon(self) {
-        if let Ok(conn) = std::sync::Arc::try_unwrap(self.0) {
-            drop(::deadpool::managed::Object::take(conn.into_inner()));
+        if let Ok(slot) = std::sync::Arc::try_unwrap(self.slot) {
+            if let Some(conn) = slot.into_inner() {
+                drop(::deadpool::managed::Object::take(conn));
+            }
         }
     }
 
     /// Rolls the request's transaction back. A connection that cannot roll back is not reused by the pool.
     pub async fn rollback(&self) {
         use diesel_async::TransactionManager as _;
-        let mut conn = self.lock().await;
-        if let Err(e) = diesel_async::AnsiTransactionManager::rollback_transaction(&mut *conn).await {
+        let Ok(mut conn) = self.lock().await else {
+            return;
+        };
+        if let Err(e) = diesel_async::AnsiTransactionManager::rollback_transaction(&mut **conn).await {
             tracing::warn!(error = %e, "could not roll back a request's transaction");
         }
     }

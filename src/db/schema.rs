@@ -89,6 +89,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    recipe_counts (owner_id) {
+        owner_id -> Uuid,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     recipe_ingredients (id) {
         id -> Uuid,
         recipe_id -> Uuid,
@@ -185,6 +192,7 @@ diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(media -> recipes (recipe_id));
 diesel::joinable!(media -> users (owner_id));
 diesel::joinable!(media_variants -> media (media_id));
+diesel::joinable!(recipe_counts -> users (owner_id));
 diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
 diesel::joinable!(recipe_steps -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> recipes (recipe_id));
@@ -199,6 +207,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     media,
     media_garbage,
     media_variants,
+    recipe_counts,
     recipe_ingredients,
     recipe_steps,
     recipe_tags,

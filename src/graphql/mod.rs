@@ -7,6 +7,7 @@ pub mod savepoints;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
+use crate::auth::viewers::ViewerCache;
 use crate::collections::{CollectionMutation, CollectionQuery};
 use crate::config::AppConfig;
 use crate::db::DbPool;
@@ -50,15 +51,11 @@ pub fn viewer_id(ctx: &async_graphql::Context<'_>) -> crate::error::AppResult<uu
     viewer(ctx).user().map(|u| u.id)
 }
 
-/// A connection for a resolver: the request's own when it runs as one transaction, otherwise one from the
-/// pool (`SERVICE_UNAVAILABLE` when the pool cannot provide one in time). Hold it only while using it: the
-/// next resolver of a one-transaction request waits for it.
+/// The request's connection for a resolver (`SERVICE_UNAVAILABLE` when the pool cannot provide one in time).
+/// Hold it only while using it: the request's other resolvers wait for it.
 pub async fn conn(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<crate::db::Conn> {
     use crate::error::GqlResult as _;
-    if let Some(shared) = ctx.data_opt::<crate::db::RequestConnection>() {
-        return Ok(shared.lock().await);
-    }
-    ctx.data::<DbPool>()?.get().await.map(crate::db::Conn::Pooled).gql()
+    ctx.data::<crate::db::RequestConnection>()?.lock().await.gql()
 }
 
 /// Longest an operation may run.
@@ -86,10 +83,16 @@ pub struct Schemas {
 }
 
 /// The schemas for a running server.
-pub fn build(config: &AppConfig, pool: DbPool, media: std::sync::Arc<MediaService>) -> Schemas {
+pub fn build(
+    config: &AppConfig,
+    pool: DbPool,
+    media: std::sync::Arc<MediaService>,
+    viewers: std::sync::Arc<ViewerCache>,
+) -> Schemas {
     let mut data = builder()
         .data(pool)
         .data(media)
+        .data(viewers)
         .data(SyncSettings {
             retention: config.tombstone_retention(),
         })

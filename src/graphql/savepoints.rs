@@ -9,6 +9,7 @@ use async_graphql::{ServerResult, Value};
 use diesel_async::TransactionManager as _;
 
 use crate::db::RequestConnection;
+use crate::error::AppError;
 
 pub struct FieldSavepoints;
 
@@ -27,21 +28,28 @@ impl Extension for FieldSavepoints {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         let shared = ctx.data_opt::<RequestConnection>();
-        let Some(shared) = shared.filter(|_| info.path_node.parent.is_none()) else {
+        let Some(shared) = shared.filter(|s| s.in_transaction() && info.path_node.parent.is_none()) else {
             return next.run(ctx, info).await;
         };
         type Savepoints = diesel_async::AnsiTransactionManager;
-        if let Err(e) = Savepoints::begin_transaction(&mut *shared.lock().await).await {
+        let opened = match shared.lock().await {
+            Ok(mut conn) => Savepoints::begin_transaction(&mut **conn).await.map_err(AppError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = opened {
             // The connection is failing: the field meets the same fault and reports it with its code.
             tracing::warn!(error = %e, "could not open a mutation field's savepoint");
             return next.run(ctx, info).await;
         }
         let resolved = next.run(ctx, info).await;
-        let mut conn = shared.lock().await;
-        let ended = if resolved.is_ok() {
-            Savepoints::commit_transaction(&mut *conn).await
-        } else {
-            Savepoints::rollback_transaction(&mut *conn).await
+        let ended = match shared.lock().await {
+            Ok(mut conn) if resolved.is_ok() => Savepoints::commit_transaction(&mut **conn)
+                .await
+                .map_err(AppError::from),
+            Ok(mut conn) => Savepoints::rollback_transaction(&mut **conn)
+                .await
+                .map_err(AppError::from),
+            Err(e) => Err(e),
         };
         if let Err(e) = ended {
             // The request's transaction cannot be committed now; the request layer sees that when it stores

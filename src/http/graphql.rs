@@ -561,31 +561,31 @@ async fn run(
         _ => None,
     };
     let expires = tokio::time::Instant::now() + deadline;
-    let prepare = |request: async_graphql::Request, files| {
-        let request = request
+    let prepare = |request: async_graphql::Request, files, connection: RequestConnection| {
+        request
             .data::<Viewer>(viewer.clone())
             .data(gw.meta.clone())
-            .data(SpooledFiles::new(files));
-        match &transaction {
-            Some(transaction) => request.data(transaction.clone()),
-            None => request,
-        }
+            .data(SpooledFiles::new(files))
+            .data(connection)
     };
-    let mut executed = tokio::time::timeout_at(expires, schema.execute(prepare(request, files)))
+    let mut connection = transaction.clone().unwrap_or_else(|| RequestConnection::new(gw.pool));
+    let mut executed = tokio::time::timeout_at(expires, schema.execute(prepare(request, files, connection.clone())))
         .instrument(span.clone())
         .await;
     if let (Some(retry), Ok(response)) = (retry, &executed) {
         if has_code(response, "SERVICE_UNAVAILABLE") {
             tracing::info!(parent: &span, "database fault; running the query once more");
-            executed = tokio::time::timeout_at(expires, schema.execute(prepare(retry.into_request(), Vec::new())))
+            // The connection failed: closed, never handed to another request.
+            std::mem::replace(&mut connection, RequestConnection::new(gw.pool)).abandon();
+            let request = prepare(retry.into_request(), Vec::new(), connection.clone());
+            executed = tokio::time::timeout_at(expires, schema.execute(request))
                 .instrument(span)
                 .await;
         }
     }
     let Ok(mut response) = executed else {
-        if let Some(transaction) = transaction {
-            transaction.abandon();
-        }
+        drop(transaction);
+        connection.abandon();
         gw.log.record(
             "limit_violation",
             Severity::Medium,
@@ -613,10 +613,15 @@ async fn run(
         let body = serde_json::to_value(&response.errors).unwrap_or_default();
         return Err(JsonResponse::new(Status::BadRequest, json!({ "errors": body })));
     }
-    match (transaction, idempotent, user) {
+    let failed = has_code(&response, "SERVICE_UNAVAILABLE");
+    let answer = match (transaction, idempotent, user) {
         (Some(transaction), Some(idempotent), Some(user)) => keep(gw, transaction, user, &idempotent, response).await,
         _ => answer(response),
+    };
+    if failed {
+        connection.abandon();
     }
+    answer
 }
 
 /// An executed operation's answer: 503 with `Retry-After` when the database could not be reached (the body
@@ -649,7 +654,12 @@ enum Claimed {
 /// Opens the request's transaction and claims its key in it.
 async fn claim(gw: &Gateway<'_>, user: uuid::Uuid, idempotent: &Idempotent) -> Result<Claimed, JsonResponse> {
     let transaction = RequestConnection::begin(gw.pool).await?;
-    let claim = idempotency::claim(&mut *transaction.lock().await, user, &idempotent.key, &idempotent.hash).await;
+    let claim = match transaction.lock().await {
+        Ok(mut conn) => idempotency::claim(&mut conn, user, &idempotent.key, &idempotent.hash)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
     let answered = match claim {
         Ok(Claim::Fresh) => return Ok(Claimed::Run(transaction)),
         Ok(Claim::Replay { status, body }) => Ok(Claimed::Answered(Box::new(Answer::Kept {
@@ -662,7 +672,7 @@ async fn claim(gw: &Gateway<'_>, user: uuid::Uuid, idempotent: &Idempotent) -> R
             "a request with this Idempotency-Key is still in progress; retry shortly".into(),
         ))
         .header("Retry-After", "1")),
-        Err(e) => Err(AppError::from(e).into()),
+        Err(e) => Err(e.into()),
     };
     transaction.rollback().await;
     answered
@@ -683,22 +693,21 @@ async fn keep(
     }
     let body = serde_json::to_string(&response).map_err(AppError::internal)?;
     let status = Status::Ok.code;
-    let stored = idempotency::store(
-        &mut *transaction.lock().await,
-        user,
-        &idempotent.key,
-        &idempotent.hash,
-        status,
-        &body,
-    )
-    .await;
+    let stored = match transaction.lock().await {
+        Ok(mut conn) => idempotency::store(&mut conn, user, &idempotent.key, &idempotent.hash, status, &body)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
     if let Err(e) = stored {
         transaction.rollback().await;
-        return Err(AppError::from(e).into());
+        return Err(e.into());
     }
-    transaction.commit().await.map_err(AppError::from)?;
+    transaction.commit().await?;
     // Files of what the mutation deleted, now that the deletion has committed.
-    gw.media.collect_garbage(&mut *transaction.lock().await).await;
+    if let Ok(mut conn) = transaction.lock().await {
+        gw.media.collect_garbage(&mut conn).await;
+    }
     Ok(Answer::Kept {
         status,
         body,

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::rate_limit::{RateLimits, WebhookLimit};
 use super::response::JsonResponse;
 use crate::auth::svix::SvixVerifier;
+use crate::auth::Authenticator;
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppError;
@@ -64,6 +65,7 @@ pub async fn clerk(
     limits: &State<RateLimits>,
     webhook: &State<ClerkWebhook>,
     pool: &State<DbPool>,
+    authenticator: &State<Authenticator>,
     security_log: &State<SecurityLog>,
     meta: RequestMeta,
     headers: SvixHeaders,
@@ -94,7 +96,7 @@ pub async fn clerk(
         Ok(event) => event,
         Err(e) => return AppError::BadRequest(format!("malformed event: {e}")).into(),
     };
-    match apply_clerk_event(pool, &headers.id, event).await {
+    match apply_clerk_event(pool, &authenticator.viewers(), &headers.id, event).await {
         Ok(outcome) => {
             let outcome = match outcome {
                 WebhookOutcome::Applied => "applied",

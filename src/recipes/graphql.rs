@@ -428,6 +428,7 @@ pub async fn list_recipes(
             let node = ctx.look_ahead().field("edges").field("node");
             node.field("images").exists() || node.field("coverImage").exists()
         },
+        count: ctx.look_ahead().field("totalCount").exists(),
     };
     let server_time = Utc::now();
     let page = Recipe::list(&mut conn, owner, &query).await.gql()?;
@@ -446,7 +447,8 @@ pub async fn list_recipes(
             end_cursor: edges.last().map(|e| e.cursor.clone()),
         },
         edges,
-        total_count: page.total,
+        // Counted only when selected: unselected, the value is never sent.
+        total_count: page.total.unwrap_or_default(),
         server_time,
     })
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{collection_recipes, recipe_ingredients, recipe_steps, recipe_tags, recipes};
+use crate::db::schema::{collection_recipes, recipe_counts, recipe_ingredients, recipe_steps, recipe_tags, recipes};
 use crate::media::{Media, StoredImage};
 use crate::tags::Tag;
 
@@ -81,6 +81,23 @@ pub struct ListQuery {
     pub limit: i64,
     /// Load the page's images too (only when the selection asks for them: two statements saved otherwise).
     pub with_images: bool,
+    /// Count the matches (only when the selection asks for `totalCount`).
+    pub count: bool,
+}
+
+impl ListQuery {
+    /// No filter at all: every recipe of the owner matches, and the count is the owner's counter.
+    fn unfiltered(&self) -> bool {
+        self.collection.is_none()
+            && self.text.is_none()
+            && self.ingredient.is_none()
+            && self.max_total_minutes.is_none()
+            && self.source_type.is_none()
+            && self.updated_since.is_none()
+            && self.tags_any.is_empty()
+            && self.tags_all.is_empty()
+            && self.tags_none.is_empty()
+    }
 }
 
 /// One page: the rows with their parts, whether more follow, and how many match in all.
@@ -89,7 +106,8 @@ pub struct Page {
     /// Each recipe's relevance (0 without search text), for relevance cursors.
     pub ranks: Vec<i64>,
     pub has_next: bool,
-    pub total: i64,
+    /// How many match in all, when `ListQuery::count` asked.
+    pub total: Option<i64>,
 }
 
 type Pg = diesel::pg::Pg;
@@ -221,14 +239,16 @@ pub struct RecipeChangeset {
     pub ingredient_text: Option<String>,
 }
 
-#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable)]
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable, serde::Deserialize)]
 #[diesel(table_name = recipe_ingredients, belongs_to(Recipe), check_for_backend(diesel::pg::Pg))]
 pub struct Ingredient {
     pub id: Uuid,
     pub recipe_id: Uuid,
     pub position: i32,
     pub section: Option<String>,
+    #[serde(deserialize_with = "decimal_text")]
     pub quantity: Option<BigDecimal>,
+    #[serde(deserialize_with = "decimal_text")]
     pub quantity_max: Option<BigDecimal>,
     pub unit: Option<String>,
     pub item: String,
@@ -236,7 +256,7 @@ pub struct Ingredient {
     pub original_text: String,
 }
 
-#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable)]
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable, serde::Deserialize)]
 #[diesel(table_name = recipe_steps, belongs_to(Recipe), check_for_backend(diesel::pg::Pg))]
 pub struct Step {
     pub id: Uuid,
@@ -244,6 +264,39 @@ pub struct Step {
     pub position: i32,
     pub section: Option<String>,
     pub text: String,
+}
+
+/// An exact decimal sent as JSON text (`numeric::text`), so that no digit goes through a float.
+fn decimal_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BigDecimal>, D::Error> {
+    use serde::Deserialize as _;
+    Option::<String>::deserialize(d)?
+        .map(|text| text.parse().map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// The parts of several recipes in one statement: each one's ingredients and steps in order and its tags by
+/// name, as JSON arrays built by PostgreSQL (one round trip instead of three).
+const PARTS: &str = "select r.id, \
+    coalesce((select json_agg(json_build_object('id', i.id, 'recipe_id', i.recipe_id, 'position', i.position, \
+        'section', i.section, 'quantity', i.quantity::text, 'quantity_max', i.quantity_max::text, 'unit', i.unit, \
+        'item', i.item, 'note', i.note, 'original_text', i.original_text) order by i.position) \
+        from recipe_ingredients i where i.recipe_id = r.id), '[]')::text as ingredients, \
+    coalesce((select json_agg(s order by s.position) from recipe_steps s where s.recipe_id = r.id), '[]')::text \
+        as steps, \
+    coalesce((select json_agg(t order by lower(t.name)) from recipe_tags rt join tags t on t.id = rt.tag_id \
+        where rt.recipe_id = r.id), '[]')::text as tags \
+    from unnest($1::uuid[]) as r(id)";
+
+#[derive(QueryableByName)]
+struct Parts {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    ingredients: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    steps: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tags: String,
 }
 
 /// A recipe with its ingredients and steps, in order.
@@ -319,29 +372,10 @@ impl Recipe {
     }
 
     async fn with_parts(self, conn: &mut AsyncPgConnection) -> QueryResult<FullRecipe> {
-        let ingredients = Ingredient::belonging_to(&self)
-            .select(Ingredient::as_select())
-            .order(recipe_ingredients::position)
-            .load(conn)
-            .await?;
-        let steps = Step::belonging_to(&self)
-            .select(Step::as_select())
-            .order(recipe_steps::position)
-            .load(conn)
-            .await?;
-        let tags = Tag::for_recipes(conn, &[self.id])
+        Self::load_parts(conn, vec![self], true)
             .await?
-            .into_iter()
-            .map(|(_, tag)| tag)
-            .collect();
-        let images = Media::for_recipes(conn, &[self.id]).await?;
-        Ok(FullRecipe {
-            recipe: self,
-            ingredients,
-            steps,
-            tags,
-            images,
-        })
+            .pop()
+            .ok_or(diesel::result::Error::NotFound)
     }
 
     /// A private copy of the owner's recipe, with its parts, titled "… (copy)".
@@ -409,18 +443,63 @@ impl Recipe {
         }
     }
 
-    /// One page of the owner's recipes with ingredients, steps and tags, in five statements whatever the page
-    /// size: the count, the page (keyset: row comparison on (sort value, id)), its ingredients, steps and tags.
+    /// One page of the owner's recipes with ingredients, steps and tags, in a constant number of statements
+    /// whatever the page size: the page (keyset: row comparison on (sort value, id)), its ingredients, steps
+    /// and tags, and the count only when asked (the owner's counter when nothing is filtered). A search that
+    /// matches no word falls back to titles close to the text (typos).
     pub async fn list(conn: &mut AsyncPgConnection, owner_id: Uuid, q: &ListQuery) -> QueryResult<Page> {
+        let mut fuzzy = false;
+        let (mut rows, mut ranks) = Self::page(conn, owner_id, q, false).await?;
+        if rows.is_empty() && q.text.is_some() {
+            // Past the first page, an empty page may just be the end of the word matches.
+            let no_word_matches = q.after.is_none()
+                || !diesel::select(diesel::dsl::exists(filtered(owner_id, q, false)))
+                    .get_result::<bool>(conn)
+                    .await?;
+            if no_word_matches {
+                fuzzy = true;
+                (rows, ranks) = Self::page(conn, owner_id, q, true).await?;
+            }
+        }
+        let total = match (q.count, q.unfiltered()) {
+            (false, _) => None,
+            (true, true) => Some(
+                recipe_counts::table
+                    .find(owner_id)
+                    .select(recipe_counts::n)
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .unwrap_or(0),
+            ),
+            (true, false) => Some(
+                filtered(owner_id, q, fuzzy)
+                    .select(diesel::dsl::count_star())
+                    .get_result(conn)
+                    .await?,
+            ),
+        };
+        let has_next = rows.len() as i64 > q.limit;
+        rows.truncate(usize::try_from(q.limit).unwrap_or(0));
+        ranks.truncate(rows.len());
+        let recipes = Self::load_parts(conn, rows, q.with_images).await?;
+        Ok(Page {
+            recipes,
+            ranks,
+            has_next,
+            total,
+        })
+    }
+
+    /// The rows of one page (one more than the limit, to tell whether more follow) with their relevance.
+    async fn page(
+        conn: &mut AsyncPgConnection,
+        owner_id: Uuid,
+        q: &ListQuery,
+        fuzzy: bool,
+    ) -> QueryResult<(Vec<Recipe>, Vec<i64>)> {
         use diesel::dsl::sql;
         use diesel::sql_types::{BigInt, Bool, Int4, Text, Timestamptz};
-        let count = |fuzzy| filtered(owner_id, q, fuzzy).select(diesel::dsl::count_star());
-        let mut fuzzy = false;
-        let mut total: i64 = count(false).get_result(conn).await?;
-        if total == 0 && q.text.is_some() {
-            fuzzy = true;
-            total = count(true).get_result(conn).await?;
-        }
         let direction = if q.descending { "desc" } else { "asc" };
         let search = q.text.clone().unwrap_or_default();
         // The relevance expression with the search text bound twice, between SQL `$open` and `$close`
@@ -462,30 +541,26 @@ impl Recipe {
                 ),
             };
         }
-        let (mut rows, mut ranks): (Vec<Recipe>, Vec<i64>) =
-            page.load::<(Recipe, i64)>(conn).await?.into_iter().unzip();
-        let has_next = rows.len() as i64 > q.limit;
-        rows.truncate(usize::try_from(q.limit).unwrap_or(0));
-        ranks.truncate(rows.len());
-        let ingredients = Ingredient::belonging_to(&rows)
-            .select(Ingredient::as_select())
-            .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
-            .load(conn)
-            .await?
-            .grouped_by(&rows);
-        let steps = Step::belonging_to(&rows)
-            .select(Step::as_select())
-            .order((recipe_steps::recipe_id, recipe_steps::position))
-            .load(conn)
-            .await?
-            .grouped_by(&rows);
+        Ok(page.load::<(Recipe, i64)>(conn).await?.into_iter().unzip())
+    }
+
+    /// Recipes with their ingredients, steps, tags and (when asked) images, in three statements (five with
+    /// images) whatever their number.
+    async fn load_parts(
+        conn: &mut AsyncPgConnection,
+        rows: Vec<Recipe>,
+        with_images: bool,
+    ) -> QueryResult<Vec<FullRecipe>> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut tags: std::collections::HashMap<Uuid, Vec<Tag>> = std::collections::HashMap::new();
-        for (recipe_id, tag) in Tag::for_recipes(conn, &ids).await? {
-            tags.entry(recipe_id).or_default().push(tag);
-        }
+        let mut parts: std::collections::HashMap<Uuid, Parts> = diesel::sql_query(PARTS)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids)
+            .load::<Parts>(conn)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
         let mut images: std::collections::HashMap<Uuid, Vec<StoredImage>> = std::collections::HashMap::new();
-        let stored = if q.with_images {
+        let stored = if with_images {
             Media::for_recipes(conn, &ids).await?
         } else {
             Vec::new()
@@ -493,23 +568,19 @@ impl Recipe {
         for image in stored {
             images.entry(image.media.recipe_id).or_default().push(image);
         }
-        let recipes = rows
-            .into_iter()
-            .zip(ingredients.into_iter().zip(steps))
-            .map(|(recipe, (ingredients, steps))| FullRecipe {
-                tags: tags.remove(&recipe.id).unwrap_or_default(),
-                images: images.remove(&recipe.id).unwrap_or_default(),
-                recipe,
-                ingredients,
-                steps,
+        rows.into_iter()
+            .map(|recipe| {
+                let parts = parts.remove(&recipe.id).ok_or(diesel::result::Error::NotFound)?;
+                let json = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
+                Ok(FullRecipe {
+                    ingredients: serde_json::from_str(&parts.ingredients).map_err(json)?,
+                    steps: serde_json::from_str(&parts.steps).map_err(json)?,
+                    tags: serde_json::from_str(&parts.tags).map_err(json)?,
+                    images: images.remove(&recipe.id).unwrap_or_default(),
+                    recipe,
+                })
             })
-            .collect();
-        Ok(Page {
-            recipes,
-            ranks,
-            has_next,
-            total,
-        })
+            .collect()
     }
 
     /// Applies changes if the stored version is still `expected_version`, bumping it, and replaces the

@@ -4,7 +4,10 @@ use async_graphql::{Context, Object, ResultExt as _, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use super::service;
+use crate::auth::viewers::ViewerCache;
 use crate::graphql::viewer;
 
 /// A signed-in person, as they see themselves.
@@ -49,6 +52,7 @@ impl UserMutation {
         let user = viewer(ctx).user().extend()?;
         let mut conn = crate::graphql::conn(ctx).await?;
         let updated = service::update_profile(&mut conn, user, &name).await.extend()?;
+        ctx.data::<Arc<ViewerCache>>()?.forget(&user.clerk_id);
         Ok(UserView::from(&updated))
     }
 
@@ -57,6 +61,7 @@ impl UserMutation {
         let user = viewer(ctx).user().extend()?;
         let mut conn = crate::graphql::conn(ctx).await?;
         service::delete_account(&mut conn, user).await.extend()?;
+        ctx.data::<Arc<ViewerCache>>()?.forget(&user.clerk_id);
         // The account's images went with it; their files go now rather than at the next maintenance run.
         ctx.data::<std::sync::Arc<crate::media::MediaService>>()?
             .collect_garbage(&mut conn)

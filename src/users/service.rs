@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::model::{record_delivery, MAX_NAME_CHARS};
 use super::{NewUser, User, UserChangeset};
+use crate::auth::viewers::ViewerCache;
 use crate::auth::Identity;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
@@ -67,7 +68,13 @@ pub enum WebhookOutcome {
 }
 
 /// Applies one verified delivery, exactly once per Svix id (the record and the change commit together).
-pub async fn apply_clerk_event(pool: &DbPool, svix_id: &str, event: ClerkEvent) -> AppResult<WebhookOutcome> {
+/// The changed user is forgotten by `viewers`, so that the next request sees the change.
+pub async fn apply_clerk_event(
+    pool: &DbPool,
+    viewers: &ViewerCache,
+    svix_id: &str,
+    event: ClerkEvent,
+) -> AppResult<WebhookOutcome> {
     let user: Option<ClerkUser> = match event.kind.as_str() {
         "user.created" | "user.updated" | "user.deleted" => Some(
             serde_json::from_value(event.data)
@@ -80,6 +87,7 @@ pub async fn apply_clerk_event(pool: &DbPool, svix_id: &str, event: ClerkEvent) 
             return Err(AppError::BadRequest("malformed user id".into()));
         }
     }
+    let subject = user.as_ref().map(|user| user.id.clone());
     let mut conn = pool.get().await?;
     let kind = event.kind;
     let outcome = conn
@@ -98,6 +106,9 @@ pub async fn apply_clerk_event(pool: &DbPool, svix_id: &str, event: ClerkEvent) 
             Ok(WebhookOutcome::Applied)
         })
         .await?;
+    if let Some(subject) = subject {
+        viewers.forget(&subject);
+    }
     Ok(outcome)
 }
 

@@ -666,6 +666,53 @@ async fn a_page_costs_the_same_number_of_statements_whatever_its_size() {
     }
     assert!(counts[0] > 0, "statements are counted: {counts:?}");
     assert!(counts.iter().all(|c| *c == counts[0]), "constant, no N+1: {counts:?}");
+    // The page, its parts, the owner's counter; the viewer comes from the cache.
+    assert!(counts[0] <= 3, "at most three statements per page: {counts:?}");
+    let (response, uncounted) = homechef::db::count_statements(app.gql_as(
+        &token,
+        "{ recipes(first: 5) { edges { node { title ingredients { item } steps { text } tags { name } } } } }",
+        json!({}),
+    ))
+    .await;
+    assert_eq!(response["data"]["recipes"]["edges"].as_array().unwrap().len(), 5);
+    assert_eq!(uncounted, counts[0] - 1, "no count unless totalCount is selected");
+}
+
+#[tokio::test]
+async fn the_unfiltered_total_follows_every_way_recipes_come_and_go() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("tally");
+    let total = || async {
+        app.gql_as(&token, "{ recipes { totalCount } }", json!({})).await["data"]["recipes"]["totalCount"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(total().await, 0);
+    let first = create(&app, &token, pancakes()).await["data"]["createRecipe"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    create(&app, &token, pancakes()).await;
+    let copy = app
+        .gql_as(
+            &token,
+            "mutation($id: UUID!) { duplicateRecipe(id: $id) { id } }",
+            json!({ "id": first }),
+        )
+        .await;
+    assert!(copy["data"]["duplicateRecipe"]["id"].is_string(), "{copy}");
+    assert_eq!(total().await, 3);
+    app.gql_as(
+        &token,
+        "mutation($id: UUID!) { deleteRecipe(id: $id) }",
+        json!({ "id": first }),
+    )
+    .await;
+    assert_eq!(total().await, 2);
+    // Another user's recipes are theirs.
+    create(&app, &dev_token("other"), pancakes()).await;
+    assert_eq!(total().await, 2);
+    assert_eq!(app.count("recipes", "true").await, 3);
 }
 
 #[tokio::test]
