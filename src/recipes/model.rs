@@ -239,16 +239,14 @@ pub struct RecipeChangeset {
     pub ingredient_text: Option<String>,
 }
 
-#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable, serde::Deserialize)]
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable)]
 #[diesel(table_name = recipe_ingredients, belongs_to(Recipe), check_for_backend(diesel::pg::Pg))]
 pub struct Ingredient {
     pub id: Uuid,
     pub recipe_id: Uuid,
     pub position: i32,
     pub section: Option<String>,
-    #[serde(deserialize_with = "decimal_text")]
     pub quantity: Option<BigDecimal>,
-    #[serde(deserialize_with = "decimal_text")]
     pub quantity_max: Option<BigDecimal>,
     pub unit: Option<String>,
     pub item: String,
@@ -256,7 +254,7 @@ pub struct Ingredient {
     pub original_text: String,
 }
 
-#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable, serde::Deserialize)]
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Associations, Insertable)]
 #[diesel(table_name = recipe_steps, belongs_to(Recipe), check_for_backend(diesel::pg::Pg))]
 pub struct Step {
     pub id: Uuid,
@@ -264,39 +262,6 @@ pub struct Step {
     pub position: i32,
     pub section: Option<String>,
     pub text: String,
-}
-
-/// An exact decimal sent as JSON text (`numeric::text`), so that no digit goes through a float.
-fn decimal_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BigDecimal>, D::Error> {
-    use serde::Deserialize as _;
-    Option::<String>::deserialize(d)?
-        .map(|text| text.parse().map_err(serde::de::Error::custom))
-        .transpose()
-}
-
-/// The parts of several recipes in one statement: each one's ingredients and steps in order and its tags by
-/// name, as JSON arrays built by PostgreSQL (one round trip instead of three).
-const PARTS: &str = "select r.id, \
-    coalesce((select json_agg(json_build_object('id', i.id, 'recipe_id', i.recipe_id, 'position', i.position, \
-        'section', i.section, 'quantity', i.quantity::text, 'quantity_max', i.quantity_max::text, 'unit', i.unit, \
-        'item', i.item, 'note', i.note, 'original_text', i.original_text) order by i.position) \
-        from recipe_ingredients i where i.recipe_id = r.id), '[]')::text as ingredients, \
-    coalesce((select json_agg(s order by s.position) from recipe_steps s where s.recipe_id = r.id), '[]')::text \
-        as steps, \
-    coalesce((select json_agg(t order by lower(t.name)) from recipe_tags rt join tags t on t.id = rt.tag_id \
-        where rt.recipe_id = r.id), '[]')::text as tags \
-    from unnest($1::uuid[]) as r(id)";
-
-#[derive(QueryableByName)]
-struct Parts {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    ingredients: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    steps: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    tags: String,
 }
 
 /// A recipe with its ingredients and steps, in order.
@@ -551,14 +516,23 @@ impl Recipe {
         rows: Vec<Recipe>,
         with_images: bool,
     ) -> QueryResult<Vec<FullRecipe>> {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut parts: std::collections::HashMap<Uuid, Parts> = diesel::sql_query(PARTS)
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids)
-            .load::<Parts>(conn)
+        let ingredients = Ingredient::belonging_to(&rows)
+            .select(Ingredient::as_select())
+            .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
+            .load(conn)
             .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
+            .grouped_by(&rows);
+        let steps = Step::belonging_to(&rows)
+            .select(Step::as_select())
+            .order((recipe_steps::recipe_id, recipe_steps::position))
+            .load(conn)
+            .await?
+            .grouped_by(&rows);
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut tags: std::collections::HashMap<Uuid, Vec<Tag>> = std::collections::HashMap::new();
+        for (recipe_id, tag) in Tag::for_recipes(conn, &ids).await? {
+            tags.entry(recipe_id).or_default().push(tag);
+        }
         let mut images: std::collections::HashMap<Uuid, Vec<StoredImage>> = std::collections::HashMap::new();
         let stored = if with_images {
             Media::for_recipes(conn, &ids).await?
@@ -568,19 +542,17 @@ impl Recipe {
         for image in stored {
             images.entry(image.media.recipe_id).or_default().push(image);
         }
-        rows.into_iter()
-            .map(|recipe| {
-                let parts = parts.remove(&recipe.id).ok_or(diesel::result::Error::NotFound)?;
-                let json = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
-                Ok(FullRecipe {
-                    ingredients: serde_json::from_str(&parts.ingredients).map_err(json)?,
-                    steps: serde_json::from_str(&parts.steps).map_err(json)?,
-                    tags: serde_json::from_str(&parts.tags).map_err(json)?,
-                    images: images.remove(&recipe.id).unwrap_or_default(),
-                    recipe,
-                })
+        Ok(rows
+            .into_iter()
+            .zip(ingredients.into_iter().zip(steps))
+            .map(|(recipe, (ingredients, steps))| FullRecipe {
+                tags: tags.remove(&recipe.id).unwrap_or_default(),
+                images: images.remove(&recipe.id).unwrap_or_default(),
+                recipe,
+                ingredients,
+                steps,
             })
-            .collect()
+            .collect())
     }
 
     /// Applies changes if the stored version is still `expected_version`, bumping it, and replaces the

@@ -13,7 +13,7 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-#[derive(Clone, Debug, Queryable, Selectable, Identifiable, serde::Deserialize)]
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
 pub struct Tag {
     pub id: Uuid,
@@ -119,5 +119,16 @@ impl Tag {
             .execute(conn)
             .await?;
         Ok(deleted > 0)
+    }
+
+    /// The tags of several recipes in one statement, as (recipe id, tag) pairs ordered by name.
+    pub async fn for_recipes(conn: &mut AsyncPgConnection, recipe_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Tag)>> {
+        recipe_tags::table
+            .inner_join(tags::table)
+            .filter(recipe_tags::recipe_id.eq_any(recipe_ids))
+            .order((recipe_tags::recipe_id, lower(tags::name)))
+            .select((recipe_tags::recipe_id, Tag::as_select()))
+            .load(conn)
+            .await
     }
 }
