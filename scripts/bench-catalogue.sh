@@ -13,19 +13,11 @@ for tool in wrk psql pgbench; do command -v "$tool" >/dev/null || { echo "bench:
 cargo build --release --locked --bin homechef
 bin="${CARGO_TARGET_DIR:-target}/release/homechef"
 export SECRET_KEY="$("$bin" generate-secret-key)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 log="$(mktemp)"
-RATE_LIMIT_ENABLED=false RUST_LOG=info,homechef::request=warn ROCKET_PORT="$port" "$bin" serve >"$log" 2>&1 &
-pid=$!
-trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do "$bin" healthcheck --url "http://127.0.0.1:$port/health/ready" 2>/dev/null && break; sleep 0.2; done
-db="${DATABASE_URL:-$(grep -o 'postgres://[^ "]*' "$log" | head -1)}"
-token="$("$bin" dev-token --user bench)"
-curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
-  -d '{"query":"{ me { id } }"}' >/dev/null
-
-echo "seeding $n recipes…"
-psql -q "$db" -v n="$n" -f scripts/seed-catalogue.sql
+pid=""
+trap '[ -n "$pid" ] && { kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true; }; rm -f "$log"' EXIT
+source scripts/bench-seeded.sh
+serve_seeded "$n" "$log" RUST_LOG=info,homechef::request=warn
 
 run() {
   local name="$1" query="$2" body script

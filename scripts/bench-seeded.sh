@@ -1,0 +1,19 @@
+# Sourced by the catalogue benchmarks: `serve_seeded N LOG [VAR=value ...]` builds nothing; with `bin` set to
+# the release binary, it starts `serve` (rate limiting off, the extra variables given) with its output in LOG,
+# waits until it is ready, signs in the user `bench` (a dev token) and seeds N recipes for it with
+# scripts/seed-catalogue.sql. Sets `pid`, `port`, `db` (DATABASE_URL, else the embedded cluster's URL from
+# the log) and `token`. The caller stops `pid`.
+serve_seeded() {
+  local n="$1" log="$2"
+  shift 2
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  env RATE_LIMIT_ENABLED=false ROCKET_PORT="$port" "$@" "$bin" serve >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do "$bin" healthcheck --url "http://127.0.0.1:$port/health/ready" 2>/dev/null && break; sleep 0.2; done
+  db="${DATABASE_URL:-$(grep -o 'postgres://[^ "]*' "$log" | head -1)}"
+  token="$("$bin" dev-token --user bench)"
+  curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
+    -d '{"query":"{ me { id } }"}' >/dev/null
+  echo "seeding $n recipes…"
+  psql -q "$db" -v n="$n" -f scripts/seed-catalogue.sql
+}
