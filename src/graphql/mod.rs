@@ -73,12 +73,16 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
 }
 
-/// The executable schemas of a running server: `data` runs every document under the depth, complexity and
-/// recursion limits; `introspection` (only where introspection is enabled) runs documents that do nothing
-/// but introspect, which `limits::check` bounds by their own shape instead: the standard introspection
-/// query nests deeper than any data query needs to.
+/// The executable schemas of a running server. `data` and `extended` run every document under the depth,
+/// complexity and recursion limits: `extended` adds the extensions (heavy documents validated off the async
+/// workers, a savepoint per mutation field of a one-transaction request), `data` has none, so that
+/// async-graphql resolves each field directly (any extension costs every field a registry lookup and a
+/// boxed call chain) for the ordinary document that needs neither. `introspection` (only where
+/// introspection is enabled) runs documents that do nothing but introspect, which `limits::check` bounds by
+/// their own shape instead: the standard introspection query nests deeper than any data query needs to.
 pub struct Schemas {
     pub data: AppSchema,
+    pub extended: AppSchema,
     pub introspection: Option<AppSchema>,
 }
 
@@ -89,22 +93,24 @@ pub fn build(
     media: std::sync::Arc<MediaService>,
     viewers: std::sync::Arc<ViewerCache>,
 ) -> Schemas {
-    let mut data = builder()
-        .data(pool)
-        .data(media)
-        .data(viewers)
-        .data(SyncSettings {
-            retention: config.tombstone_retention(),
-        })
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .limit_directives(MAX_DIRECTIVES)
-        .extension(refusals::OffloadValidation)
-        .extension(savepoints::FieldSavepoints);
-    if config.is_production() {
-        data = data.disable_introspection().disable_suggestions();
-    }
+    let data = || {
+        let data = builder()
+            .data(pool.clone())
+            .data(std::sync::Arc::clone(&media))
+            .data(std::sync::Arc::clone(&viewers))
+            .data(SyncSettings {
+                retention: config.tombstone_retention(),
+            })
+            .limit_depth(MAX_DEPTH)
+            .limit_complexity(MAX_COMPLEXITY)
+            .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+            .limit_directives(MAX_DIRECTIVES);
+        if config.is_production() {
+            data.disable_introspection().disable_suggestions()
+        } else {
+            data
+        }
+    };
     let introspection = (!config.is_production()).then(|| {
         builder()
             .limit_directives(MAX_DIRECTIVES)
@@ -112,7 +118,11 @@ pub fn build(
             .finish()
     });
     Schemas {
-        data: data.finish(),
+        data: data().finish(),
+        extended: data()
+            .extension(refusals::OffloadValidation)
+            .extension(savepoints::FieldSavepoints)
+            .finish(),
         introspection,
     }
 }

@@ -12,6 +12,11 @@ pub struct DocumentCost(pub u64);
 
 /// Documents above this expanded size are validated off the async workers.
 const OFFLOAD_FIELDS: u64 = 200;
+
+/// Whether a document of this expanded size is validated off the async workers.
+pub fn is_heavy(expanded_fields: u64) -> bool {
+    expanded_fields > OFFLOAD_FIELDS
+}
 /// A refused document reports at most this many errors: a short document must not buy a huge answer.
 pub const MAX_ERRORS: usize = 20;
 
@@ -47,9 +52,7 @@ impl Extension for OffloadValidation {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let heavy = ctx
-            .data_opt::<DocumentCost>()
-            .is_some_and(|cost| cost.0 > OFFLOAD_FIELDS);
+        let heavy = ctx.data_opt::<DocumentCost>().is_some_and(|cost| is_heavy(cost.0));
         if heavy && can_offload() {
             // Validation is synchronous work behind an async signature: block on it off the workers.
             tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(next.run(ctx)))

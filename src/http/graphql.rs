@@ -469,6 +469,7 @@ async fn execute(
     request.set_parsed_query(checked.document);
     let schema = match &gw.schemas.introspection {
         Some(introspection) if checked.introspection_only => introspection,
+        _ if idempotent.is_some() || refusals::is_heavy(checked.expanded_fields) => &gw.schemas.extended,
         _ => &gw.schemas.data,
     };
 
