@@ -98,13 +98,38 @@ impl RequestConnection {
 
     /// Takes a connection and opens the request's transaction on it.
     pub async fn begin(pool: &DbPool) -> crate::error::AppResult<Self> {
-        use diesel_async::TransactionManager as _;
         let request = Self {
             transaction: true,
             ..Self::new(pool)
         };
-        diesel_async::AnsiTransactionManager::begin_transaction(&mut **request.lock().await?).await?;
+        request.open().await?;
         Ok(request)
+    }
+
+    /// Runs `work` on the connection, once the resolver before has finished with it.
+    pub async fn run<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut AsyncPgConnection) -> QueryResult<T>,
+    ) -> crate::error::AppResult<T> {
+        let mut conn = self.lock().await?;
+        Ok(work(&mut conn).await?)
+    }
+
+    /// Opens a transaction, or a savepoint inside the one that is open.
+    pub async fn open(&self) -> crate::error::AppResult<()> {
+        use diesel_async::TransactionManager as _;
+        self.run(async |conn| diesel_async::AnsiTransactionManager::begin_transaction(conn).await)
+            .await
+    }
+
+    /// Ends the innermost transaction or savepoint: commits it, or rolls it back.
+    pub async fn close(&self, commit: bool) -> crate::error::AppResult<()> {
+        use diesel_async::TransactionManager as _;
+        self.run(async |conn| match commit {
+            true => diesel_async::AnsiTransactionManager::commit_transaction(conn).await,
+            false => diesel_async::AnsiTransactionManager::rollback_transaction(conn).await,
+        })
+        .await
     }
 
     /// Whether the request runs as one transaction.
@@ -123,12 +148,6 @@ impl RequestConnection {
             .map_err(|_| crate::error::AppError::ServiceUnavailable)
     }
 
-    /// Commits the request's transaction.
-    pub async fn commit(&self) -> crate::error::AppResult<()> {
-        use diesel_async::TransactionManager as _;
-        Ok(diesel_async::AnsiTransactionManager::commit_transaction(&mut **self.lock().await?).await?)
-    }
-
     /// Gives up on the request without waiting for the database (the deadline has passed): the connection is
     /// closed instead of going back to the pool with a statement still running or a transaction open, and
     /// PostgreSQL ends both.
@@ -142,11 +161,7 @@ impl RequestConnection {
 
     /// Rolls the request's transaction back. A connection that cannot roll back is not reused by the pool.
     pub async fn rollback(&self) {
-        use diesel_async::TransactionManager as _;
-        let Ok(mut conn) = self.lock().await else {
-            return;
-        };
-        if let Err(e) = diesel_async::AnsiTransactionManager::rollback_transaction(&mut **conn).await {
+        if let Err(e) = self.close(false).await {
             tracing::warn!(error = %e, "could not roll back a request's transaction");
         }
     }

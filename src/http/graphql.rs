@@ -655,12 +655,9 @@ enum Claimed {
 /// Opens the request's transaction and claims its key in it.
 async fn claim(gw: &Gateway<'_>, user: uuid::Uuid, idempotent: &Idempotent) -> Result<Claimed, JsonResponse> {
     let transaction = RequestConnection::begin(gw.pool).await?;
-    let claim = match transaction.lock().await {
-        Ok(mut conn) => idempotency::claim(&mut conn, user, &idempotent.key, &idempotent.hash)
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
+    let claim = transaction
+        .run(async |conn| idempotency::claim(conn, user, &idempotent.key, &idempotent.hash).await)
+        .await;
     let answered = match claim {
         Ok(Claim::Fresh) => return Ok(Claimed::Run(transaction)),
         Ok(Claim::Replay { status, body }) => Ok(Claimed::Answered(Box::new(Answer::Kept {
@@ -694,17 +691,14 @@ async fn keep(
     }
     let body = serde_json::to_string(&response).map_err(AppError::internal)?;
     let status = Status::Ok.code;
-    let stored = match transaction.lock().await {
-        Ok(mut conn) => idempotency::store(&mut conn, user, &idempotent.key, &idempotent.hash, status, &body)
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
+    let stored = transaction
+        .run(async |conn| idempotency::store(conn, user, &idempotent.key, &idempotent.hash, status, &body).await)
+        .await;
     if let Err(e) = stored {
         transaction.rollback().await;
         return Err(e.into());
     }
-    transaction.commit().await?;
+    transaction.close(true).await?;
     // Files of what the mutation deleted, now that the deletion has committed.
     if let Ok(mut conn) = transaction.lock().await {
         gw.media.collect_garbage(&mut conn).await;
