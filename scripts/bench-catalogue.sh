@@ -24,12 +24,7 @@ run() {
   body="$(mktemp)"
   script="$(mktemp)"
   python3 -c 'import json, sys; print(json.dumps({"query": sys.argv[1]}), end="")' "$query" >"$body"
-  cat >"$script" <<LUA
-wrk.method = "POST"
-wrk.body   = io.open("$body"):read("*a")
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
+  wrk_post "$body" "$script"
   echo "$name (16 connections, 10 s):"
   wrk -t2 -c16 -d10s --latency -s "$script" "http://127.0.0.1:$port/graphql" | grep -E "Requests/sec| 50%| 99%|Non-2xx"
   rm -f "$script" "$body"

@@ -66,16 +66,8 @@ print(f"same page: {len(ours)} recipes in the same order; homechef {os.path.gets
       f"PostGraphile {os.path.getsize(sys.argv[2])} bytes")
 PY
 
-lua() {
-  cat >"$work/$1.lua" <<LUA
-wrk.method = "POST"
-wrk.body   = io.open("$work/$1.json"):read("*a")
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
-}
-lua ours
-lua theirs
+wrk_post "$work/ours.json" "$work/ours.lua"
+wrk_post "$work/theirs.json" "$work/theirs.lua"
 measure() { # name port → "req/s p50 p99"
   wrk -t2 -c16 -d10s --latency -s "$work/$1.lua" "http://127.0.0.1:$2/graphql" | awk '
     /Requests\/sec/ { rps = $2 } / 50%/ { p50 = $2 } / 99%/ { p99 = $2 } /Non-2xx/ { bad = $NF }

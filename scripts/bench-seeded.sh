@@ -2,7 +2,8 @@
 # the release binary, it starts `serve` (rate limiting off, the extra variables given) with its output in LOG,
 # waits until it is ready, signs in the user `bench` (a dev token) and seeds N recipes for it with
 # scripts/seed-catalogue.sql. Sets `pid`, `port`, `db` (DATABASE_URL, else the embedded cluster's URL from
-# the log) and `token`. The caller stops `pid`.
+# the log) and `token`. The caller stops `pid`. `wrk_post BODY SCRIPT` writes a wrk script that POSTs the JSON
+# file BODY with the bench user's token.
 serve_seeded() {
   local n="$1" log="$2"
   shift 2
@@ -16,4 +17,13 @@ serve_seeded() {
     -d '{"query":"{ me { id } }"}' >/dev/null
   echo "seeding $n recipes…"
   psql -q "$db" -v n="$n" -f scripts/seed-catalogue.sql
+}
+
+wrk_post() {
+  cat >"$2" <<LUA
+wrk.method = "POST"
+wrk.body   = io.open("$1"):read("*a")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
 }
