@@ -84,6 +84,34 @@ async fn concurrent_requests_with_one_key_run_once() {
 }
 
 #[tokio::test]
+async fn a_key_whose_request_is_still_running_is_a_conflict_to_retry() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("rio");
+    let me = app.gql_as(&token, "{ me { id } }", json!({})).await;
+    let user = me["data"]["me"]["id"].as_str().unwrap().to_owned();
+    // What the first request holds while it runs: the key's lock.
+    let mut first = app.db_conn().await;
+    first
+        .batch_execute(&format!("select pg_advisory_lock(727002, hashtext('{user}:running'))"))
+        .await
+        .unwrap();
+    let second = send(&app, &token, Some("running"), CREATE, json!({ "t": "Soup" })).await;
+    assert_eq!(second.status, Status::Conflict, "{}", second.body);
+    assert_eq!(error_code(&second.json()), "CONFLICT");
+    assert_eq!(second.header("Retry-After"), Some("1"));
+    assert_eq!(app.count("recipes", "true").await, 0);
+    first
+        .batch_execute(&format!(
+            "select pg_advisory_unlock(727002, hashtext('{user}:running'))"
+        ))
+        .await
+        .unwrap();
+    let retried = send(&app, &token, Some("running"), CREATE, json!({ "t": "Soup" })).await;
+    assert_eq!(retried.status, Status::Ok, "{}", retried.body);
+    assert_eq!(app.count("recipes", "true").await, 1);
+}
+
+#[tokio::test]
 async fn each_field_of_an_idempotent_mutation_succeeds_or_fails_on_its_own() {
     let app = TestApp::spawn().await;
     let token = dev_token("lea");
