@@ -176,6 +176,34 @@ pub fn in_transaction(conn: &mut AsyncPgConnection) -> bool {
     )
 }
 
+/// A query PostgreSQL keeps prepared on each connection, keyed by its SQL text. Diesel refuses to cache any
+/// statement containing `diesel::dsl::sql` text, so such a query is parsed and planned again on every run (one
+/// more round trip, and planning, per request). Wrap only queries whose SQL text takes a bounded number of
+/// shapes, never values (those stay binds): every shape stays prepared for the connection's life.
+#[derive(Debug, Clone)]
+pub struct Prepared<Q>(pub Q);
+
+impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>> diesel::query_builder::QueryFragment<diesel::pg::Pg>
+    for Prepared<Q>
+{
+    fn walk_ast<'b>(&'b self, pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _: &diesel::pg::Pg) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
 tokio::task_local! {
     static STATEMENTS: std::cell::Cell<u32>;
 }

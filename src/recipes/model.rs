@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{collection_recipes, recipe_counts, recipe_ingredients, recipe_steps, recipe_tags, recipes};
+use crate::db::Prepared;
 use crate::media::{Media, StoredImage};
 use crate::tags::Tag;
 
@@ -478,9 +479,13 @@ impl Recipe {
                     .sql($close)
             };
         }
-        let mut page = filtered(owner_id, q, fuzzy)
-            .select((Recipe::as_select(), ranked!(BigInt, RANK_HEAD, RANK_TAIL)))
-            .limit(q.limit + 1);
+        let mut page = match q.text {
+            Some(_) => {
+                filtered(owner_id, q, fuzzy).select((Recipe::as_select(), ranked!(BigInt, RANK_HEAD, RANK_TAIL)))
+            }
+            None => filtered(owner_id, q, fuzzy).select((Recipe::as_select(), sql::<BigInt>("0::bigint"))),
+        }
+        .limit(q.limit + 1);
         page = match q.sort {
             SortKey::Relevance => page.order(ranked!(
                 Text,
@@ -506,31 +511,45 @@ impl Recipe {
                 ),
             };
         }
-        Ok(page.load::<(Recipe, i64)>(conn).await?.into_iter().unzip())
+        // The everyday shapes (no filter beyond text, sync time and collection) stay prepared; the rest vary
+        // too much to keep one statement per shape on every connection.
+        let rows = if q.ingredient.is_none()
+            && q.max_total_minutes.is_none()
+            && q.source_type.is_none()
+            && q.tags_any.is_empty()
+            && q.tags_all.is_empty()
+            && q.tags_none.is_empty()
+        {
+            Prepared(page).load::<(Recipe, i64)>(conn).await?
+        } else {
+            page.load::<(Recipe, i64)>(conn).await?
+        };
+        Ok(rows.into_iter().unzip())
     }
 
-    /// Recipes with their ingredients, steps, tags and (when asked) images, in three statements (five with
-    /// images) whatever their number.
+    /// Recipes with their ingredients, steps, tags and (when asked) images, in three pipelined statements
+    /// (five with images) whatever their number.
     async fn load_parts(
         conn: &mut AsyncPgConnection,
         rows: Vec<Recipe>,
         with_images: bool,
     ) -> QueryResult<Vec<FullRecipe>> {
-        let ingredients = Ingredient::belonging_to(&rows)
-            .select(Ingredient::as_select())
-            .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
-            .load(conn)
-            .await?
-            .grouped_by(&rows);
-        let steps = Step::belonging_to(&rows)
-            .select(Step::as_select())
-            .order((recipe_steps::recipe_id, recipe_steps::position))
-            .load(conn)
-            .await?
-            .grouped_by(&rows);
+        // Sent together (pipelined): one round trip for the three.
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let (ingredients, steps, tagged) = tokio::try_join!(
+            Ingredient::belonging_to(&rows)
+                .select(Ingredient::as_select())
+                .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
+                .load::<Ingredient>(&mut &*conn),
+            Step::belonging_to(&rows)
+                .select(Step::as_select())
+                .order((recipe_steps::recipe_id, recipe_steps::position))
+                .load::<Step>(&mut &*conn),
+            Tag::for_recipes(conn, &ids),
+        )?;
+        let (ingredients, steps) = (ingredients.grouped_by(&rows), steps.grouped_by(&rows));
         let mut tags: std::collections::HashMap<Uuid, Vec<Tag>> = std::collections::HashMap::new();
-        for (recipe_id, tag) in Tag::for_recipes(conn, &ids).await? {
+        for (recipe_id, tag) in tagged {
             tags.entry(recipe_id).or_default().push(tag);
         }
         let mut images: std::collections::HashMap<Uuid, Vec<StoredImage>> = std::collections::HashMap::new();

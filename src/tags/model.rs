@@ -122,13 +122,13 @@ impl Tag {
     }
 
     /// The tags of several recipes in one statement, as (recipe id, tag) pairs ordered by name.
-    pub async fn for_recipes(conn: &mut AsyncPgConnection, recipe_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Tag)>> {
+    pub async fn for_recipes(mut conn: &AsyncPgConnection, recipe_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Tag)>> {
         recipe_tags::table
             .inner_join(tags::table)
             .filter(recipe_tags::recipe_id.eq_any(recipe_ids))
             .order((recipe_tags::recipe_id, lower(tags::name)))
             .select((recipe_tags::recipe_id, Tag::as_select()))
-            .load(conn)
+            .load(&mut conn)
             .await
     }
 }
