@@ -321,7 +321,7 @@ impl MediaMutation {
             .gql()?
             .ok_or(AppError::NotFound)
             .extend()?;
-        let images = Media::for_recipes(&mut conn, &[recipe_id]).await.gql()?;
+        let images = Media::for_recipes(&conn, &[recipe_id]).await.gql()?;
         ImageView::all(&images, recipe.visibility == "PUBLIC", service(ctx)?)
             .into_iter()
             .find(|i| i.id == image_id)

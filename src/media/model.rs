@@ -155,7 +155,7 @@ impl Media {
     }
 
     /// Promoted images of these recipes, in each recipe's order.
-    pub async fn for_recipes(conn: &mut AsyncPgConnection, recipe_ids: &[Uuid]) -> QueryResult<Vec<StoredImage>> {
+    pub async fn for_recipes(mut conn: &AsyncPgConnection, recipe_ids: &[Uuid]) -> QueryResult<Vec<StoredImage>> {
         if recipe_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -164,7 +164,7 @@ impl Media {
             .filter(media::status.eq(Outcome::Promoted.as_db()))
             .order((media::recipe_id, media::position, media::id))
             .select(Media::as_select())
-            .load(conn)
+            .load(&mut conn)
             .await?;
         with_variants(conn, rows).await
     }
@@ -387,13 +387,13 @@ async fn lock_recipe(conn: &mut AsyncPgConnection, recipe_id: Uuid) -> QueryResu
         .map(|_| ())
 }
 
-async fn with_variants(conn: &mut AsyncPgConnection, rows: Vec<Media>) -> QueryResult<Vec<StoredImage>> {
+async fn with_variants(mut conn: &AsyncPgConnection, rows: Vec<Media>) -> QueryResult<Vec<StoredImage>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let variants = MediaVariant::belonging_to(&rows)
         .select(MediaVariant::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await?
         .grouped_by(&rows);
     let rank = |v: &MediaVariant| VARIANTS.iter().position(|(name, _)| *name == v.name);

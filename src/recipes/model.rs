@@ -410,12 +410,12 @@ impl Recipe {
     }
 
     /// One page of the owner's recipes with ingredients, steps and tags, in a constant number of statements
-    /// whatever the page size: the page (keyset: row comparison on (sort value, id)), its ingredients, steps
-    /// and tags, and the count only when asked (the owner's counter when nothing is filtered). A search that
-    /// matches no word falls back to titles close to the text (typos).
+    /// whatever the page size: the page (keyset: row comparison on (sort value, id)), then, pipelined, its
+    /// ingredients, steps, tags and the count only when asked (the owner's counter when nothing is filtered).
+    /// A search that matches no word falls back to titles close to the text (typos).
     pub async fn list(conn: &mut AsyncPgConnection, owner_id: Uuid, q: &ListQuery) -> QueryResult<Page> {
         let mut fuzzy = false;
-        let (mut rows, mut ranks) = Self::page(conn, owner_id, q, false).await?;
+        let mut rows = Self::page(conn, owner_id, q, false).await?;
         if rows.is_empty() && q.text.is_some() {
             // Past the first page, an empty page may just be the end of the word matches.
             let no_word_matches = q.after.is_none()
@@ -424,31 +424,31 @@ impl Recipe {
                     .await?;
             if no_word_matches {
                 fuzzy = true;
-                (rows, ranks) = Self::page(conn, owner_id, q, true).await?;
+                rows = Self::page(conn, owner_id, q, true).await?;
             }
         }
-        let total = match (q.count, q.unfiltered()) {
-            (false, _) => None,
-            (true, true) => Some(
-                recipe_counts::table
-                    .find(owner_id)
-                    .select(recipe_counts::n)
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .unwrap_or(0),
-            ),
-            (true, false) => Some(
-                filtered(owner_id, q, fuzzy)
-                    .select(diesel::dsl::count_star())
-                    .get_result(conn)
-                    .await?,
-            ),
-        };
         let has_next = rows.len() as i64 > q.limit;
         rows.truncate(usize::try_from(q.limit).unwrap_or(0));
-        ranks.truncate(rows.len());
-        let recipes = Self::load_parts(conn, rows, q.with_images).await?;
+        let (recipes, ranks): (Vec<Recipe>, Vec<i64>) = rows.into_iter().unzip();
+        let conn: &AsyncPgConnection = conn;
+        let total = async {
+            match (q.count, q.unfiltered()) {
+                (false, _) => Ok(None),
+                (true, true) => recipe_counts::table
+                    .find(owner_id)
+                    .select(recipe_counts::n)
+                    .first(&mut &*conn)
+                    .await
+                    .optional()
+                    .map(|n| Some(n.unwrap_or(0))),
+                (true, false) => filtered(owner_id, q, fuzzy)
+                    .select(diesel::dsl::count_star())
+                    .get_result(&mut &*conn)
+                    .await
+                    .map(Some),
+            }
+        };
+        let (recipes, total) = tokio::try_join!(Self::load_parts(conn, recipes, q.with_images), total)?;
         Ok(Page {
             recipes,
             ranks,
@@ -463,7 +463,7 @@ impl Recipe {
         owner_id: Uuid,
         q: &ListQuery,
         fuzzy: bool,
-    ) -> QueryResult<(Vec<Recipe>, Vec<i64>)> {
+    ) -> QueryResult<Vec<(Recipe, i64)>> {
         use diesel::dsl::sql;
         use diesel::sql_types::{BigInt, Bool, Int4, Text, Timestamptz};
         let direction = if q.descending { "desc" } else { "asc" };
@@ -513,30 +513,46 @@ impl Recipe {
         }
         // The everyday shapes (no filter beyond text, sync time and collection) stay prepared; the rest vary
         // too much to keep one statement per shape on every connection.
-        let rows = if q.ingredient.is_none()
+        if q.ingredient.is_none()
             && q.max_total_minutes.is_none()
             && q.source_type.is_none()
             && q.tags_any.is_empty()
             && q.tags_all.is_empty()
             && q.tags_none.is_empty()
         {
-            Prepared(page).load::<(Recipe, i64)>(conn).await?
+            Prepared(page).load(conn).await
         } else {
-            page.load::<(Recipe, i64)>(conn).await?
-        };
-        Ok(rows.into_iter().unzip())
+            page.load(conn).await
+        }
     }
 
-    /// Recipes with their ingredients, steps, tags and (when asked) images, in three pipelined statements
-    /// (five with images) whatever their number.
+    /// Recipes with their ingredients, steps, tags and, when asked, images: pipelined statements (three, five
+    /// with images) whatever the number of recipes.
     async fn load_parts(
-        conn: &mut AsyncPgConnection,
+        conn: &AsyncPgConnection,
         rows: Vec<Recipe>,
         with_images: bool,
     ) -> QueryResult<Vec<FullRecipe>> {
-        // Sent together (pipelined): one round trip for the three.
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let (ingredients, steps, tagged) = tokio::try_join!(
+        let tags = async {
+            let mut by_recipe: std::collections::HashMap<Uuid, Vec<Tag>> = std::collections::HashMap::new();
+            for (recipe_id, tag) in Tag::for_recipes(conn, &ids).await? {
+                by_recipe.entry(recipe_id).or_default().push(tag);
+            }
+            Ok::<Vec<Vec<Tag>>, diesel::result::Error>(
+                ids.iter().map(|id| by_recipe.remove(id).unwrap_or_default()).collect(),
+            )
+        };
+        let images = async {
+            let mut by_recipe: std::collections::HashMap<Uuid, Vec<StoredImage>> = std::collections::HashMap::new();
+            if with_images {
+                for image in Media::for_recipes(conn, &ids).await? {
+                    by_recipe.entry(image.media.recipe_id).or_default().push(image);
+                }
+            }
+            Ok::<_, diesel::result::Error>(by_recipe)
+        };
+        let (ingredients, steps, tags, mut images) = tokio::try_join!(
             Ingredient::belonging_to(&rows)
                 .select(Ingredient::as_select())
                 .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
@@ -545,31 +561,19 @@ impl Recipe {
                 .select(Step::as_select())
                 .order((recipe_steps::recipe_id, recipe_steps::position))
                 .load::<Step>(&mut &*conn),
-            Tag::for_recipes(conn, &ids),
+            tags,
+            images,
         )?;
         let (ingredients, steps) = (ingredients.grouped_by(&rows), steps.grouped_by(&rows));
-        let mut tags: std::collections::HashMap<Uuid, Vec<Tag>> = std::collections::HashMap::new();
-        for (recipe_id, tag) in tagged {
-            tags.entry(recipe_id).or_default().push(tag);
-        }
-        let mut images: std::collections::HashMap<Uuid, Vec<StoredImage>> = std::collections::HashMap::new();
-        let stored = if with_images {
-            Media::for_recipes(conn, &ids).await?
-        } else {
-            Vec::new()
-        };
-        for image in stored {
-            images.entry(image.media.recipe_id).or_default().push(image);
-        }
         Ok(rows
             .into_iter()
-            .zip(ingredients.into_iter().zip(steps))
-            .map(|(recipe, (ingredients, steps))| FullRecipe {
-                tags: tags.remove(&recipe.id).unwrap_or_default(),
+            .zip(ingredients.into_iter().zip(steps).zip(tags))
+            .map(|(recipe, ((ingredients, steps), tags))| FullRecipe {
                 images: images.remove(&recipe.id).unwrap_or_default(),
                 recipe,
                 ingredients,
                 steps,
+                tags,
             })
             .collect())
     }
