@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Catalogue benchmark over real HTTP: seeds N recipes (default 10 000; ~10 ingredients, 6 steps, 3 tags each)
 # for one user, then measures with wrk at 16 connections for 10 s each:
-#   - the recipe list query (20 per page, nested ingredients, steps and tags);
+#   - the recipe list query (20 per page, nested ingredients, steps and tags), first and halfway down;
 #   - a full-text search;
 # and prints requests/s, p50/p99 and server RSS, plus pgbench on the same page's SQL as the floor.
 #   scripts/bench-catalogue.sh [N]        (uses DATABASE_URL, else the embedded PostgreSQL)
@@ -32,6 +32,12 @@ run() {
 page='{ recipes(first: 20) { totalCount edges { cursor node { id title totalMinutes ingredients { quantityDisplay unit item } steps { text } tags { name } } } } }'
 search='{ recipes(first: 20, filter: { text: "salmon ginger" }, sort: { field: RELEVANCE }) { totalCount edges { node { id title } } } }'
 run "list: 20 recipes with ingredients, steps, tags" "$page"
+# The same page from the middle of the list: a cursor for the recipe halfway down, as the server writes them.
+middle="$(psql -At "$db" -c "select json_build_object('v', json_build_object('Time', r.updated_at), 'i', r.id)
+  from recipes r join users u on u.id = r.owner_id where u.clerk_id = 'dev_bench'
+  order by r.updated_at desc, r.id desc offset $((n / 2)) limit 1")"
+after="$(python3 -c 'import base64, sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).decode().rstrip("="))' "$middle")"
+run "list: the same page after a cursor halfway down" "${page/first: 20/first: 20, after: \"$after\"}"
 run "search: full text, by relevance" "$search"
 echo "server RSS after load: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status) (peak $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status))"
 
