@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Catalogue benchmark over real HTTP: seeds N recipes (default 10 000; ~10 ingredients, 6 steps, 3 tags each)
 # for one user, then measures with wrk at 16 connections for 10 s each:
-#   - the recipe list query (20 per page, nested ingredients, steps and tags), first and halfway down;
-#   - a full-text search;
+#   - the recipe list query (20 per page, nested ingredients, steps and tags), first (with and without
+#     totalCount) and halfway down;
+#   - a full-text search, and one with a typo (the trigram fallback);
 # and prints requests/s, p50/p99 and server RSS, plus pgbench on the same page's SQL as the floor.
 #   scripts/bench-catalogue.sh [N]        (uses DATABASE_URL, else the embedded PostgreSQL)
 # Needs wrk, psql and pgbench. Rate limiting is off for the run.
@@ -32,6 +33,7 @@ run() {
 page='{ recipes(first: 20) { totalCount edges { cursor node { id title totalMinutes ingredients { quantityDisplay unit item } steps { text } tags { name } } } } }'
 search='{ recipes(first: 20, filter: { text: "salmon ginger" }, sort: { field: RELEVANCE }) { totalCount edges { node { id title } } } }'
 run "list: 20 recipes with ingredients, steps, tags" "$page"
+run "list: the same page without totalCount" "${page/totalCount /}"
 # The same page from the middle of the list: a cursor for the recipe halfway down, as the server writes them.
 middle="$(psql -At "$db" -c "select json_build_object('v', json_build_object('Time', r.updated_at), 'i', r.id)
   from recipes r join users u on u.id = r.owner_id where u.clerk_id = 'dev_bench'
@@ -39,6 +41,7 @@ middle="$(psql -At "$db" -c "select json_build_object('v', json_build_object('Ti
 after="$(python3 -c 'import base64, sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).decode().rstrip("="))' "$middle")"
 run "list: the same page after a cursor halfway down" "${page/first: 20/first: 20, after: \"$after\"}"
 run "search: full text, by relevance" "$search"
+run "search: a typo (no word matches, titles close to it)" "${search/salmon ginger/selery}"
 echo "server RSS after load: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status) (peak $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status))"
 
 owner="$(psql -At "$db" -c "select id from users where clerk_id = 'dev_bench'")"

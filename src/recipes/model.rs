@@ -429,7 +429,7 @@ impl Recipe {
         }
         let has_next = rows.len() as i64 > q.limit;
         rows.truncate(usize::try_from(q.limit).unwrap_or(0));
-        let (recipes, ranks): (Vec<Recipe>, Vec<i64>) = rows.into_iter().unzip();
+        let (ranks, recipes): (Vec<i64>, Vec<Recipe>) = rows.into_iter().unzip();
         let conn: &AsyncPgConnection = conn;
         let total = async {
             match (q.count, q.unfiltered()) {
@@ -463,7 +463,7 @@ impl Recipe {
         owner_id: Uuid,
         q: &ListQuery,
         fuzzy: bool,
-    ) -> QueryResult<Vec<(Recipe, i64)>> {
+    ) -> QueryResult<Vec<(i64, Recipe)>> {
         use diesel::dsl::sql;
         use diesel::sql_types::{BigInt, Bool, Int4, Text, Timestamptz};
         let direction = if q.descending { "desc" } else { "asc" };
@@ -481,17 +481,15 @@ impl Recipe {
         }
         let mut page = match q.text {
             Some(_) => {
-                filtered(owner_id, q, fuzzy).select((Recipe::as_select(), ranked!(BigInt, RANK_HEAD, RANK_TAIL)))
+                filtered(owner_id, q, fuzzy).select((ranked!(BigInt, RANK_HEAD, RANK_TAIL), Recipe::as_select()))
             }
-            None => filtered(owner_id, q, fuzzy).select((Recipe::as_select(), sql::<BigInt>("0::bigint"))),
+            None => filtered(owner_id, q, fuzzy).select((sql::<BigInt>("0::bigint"), Recipe::as_select())),
         }
         .limit(q.limit + 1);
         page = match q.sort {
-            SortKey::Relevance => page.order(ranked!(
-                Text,
-                RANK_HEAD,
-                &format!("{RANK_TAIL} {direction}, id {direction}")
-            )),
+            // By the selected rank (output column 1), not the expression again: with its own binds it would be
+            // a second expression, ranked a second time for every match.
+            SortKey::Relevance => page.order(sql::<Text>(&format!("1 {direction}, id {direction}"))),
             key => page.order(sql::<Text>(&format!("{} {direction}, id {direction}", key.sql()))),
         };
         if let Some((value, id)) = &q.after {
