@@ -99,6 +99,17 @@ impl ListQuery {
             && self.tags_all.is_empty()
             && self.tags_none.is_empty()
     }
+
+    /// No filter beyond text, sync time and collection: the shapes whose page statement stays prepared. The
+    /// others vary too much to keep one statement per shape on every connection.
+    fn everyday(&self) -> bool {
+        self.ingredient.is_none()
+            && self.max_total_minutes.is_none()
+            && self.source_type.is_none()
+            && self.tags_any.is_empty()
+            && self.tags_all.is_empty()
+            && self.tags_none.is_empty()
+    }
 }
 
 /// One page: the rows with their parts, whether more follow, and how many match in all.
@@ -509,15 +520,7 @@ impl Recipe {
                 ),
             };
         }
-        // The everyday shapes (no filter beyond text, sync time and collection) stay prepared; the rest vary
-        // too much to keep one statement per shape on every connection.
-        if q.ingredient.is_none()
-            && q.max_total_minutes.is_none()
-            && q.source_type.is_none()
-            && q.tags_any.is_empty()
-            && q.tags_all.is_empty()
-            && q.tags_none.is_empty()
-        {
+        if q.everyday() {
             Prepared(page).load(conn).await
         } else {
             page.load(conn).await
@@ -537,9 +540,7 @@ impl Recipe {
             for (recipe_id, tag) in Tag::for_recipes(conn, &ids).await? {
                 by_recipe.entry(recipe_id).or_default().push(tag);
             }
-            Ok::<Vec<Vec<Tag>>, diesel::result::Error>(
-                ids.iter().map(|id| by_recipe.remove(id).unwrap_or_default()).collect(),
-            )
+            Ok::<_, diesel::result::Error>(by_recipe)
         };
         let images = async {
             let mut by_recipe: std::collections::HashMap<Uuid, Vec<StoredImage>> = std::collections::HashMap::new();
@@ -550,7 +551,7 @@ impl Recipe {
             }
             Ok::<_, diesel::result::Error>(by_recipe)
         };
-        let (ingredients, steps, tags, mut images) = tokio::try_join!(
+        let (ingredients, steps, mut tags, mut images) = tokio::try_join!(
             Ingredient::belonging_to(&rows)
                 .select(Ingredient::as_select())
                 .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
@@ -565,13 +566,13 @@ impl Recipe {
         let (ingredients, steps) = (ingredients.grouped_by(&rows), steps.grouped_by(&rows));
         Ok(rows
             .into_iter()
-            .zip(ingredients.into_iter().zip(steps).zip(tags))
-            .map(|(recipe, ((ingredients, steps), tags))| FullRecipe {
+            .zip(ingredients.into_iter().zip(steps))
+            .map(|(recipe, (ingredients, steps))| FullRecipe {
+                tags: tags.remove(&recipe.id).unwrap_or_default(),
                 images: images.remove(&recipe.id).unwrap_or_default(),
                 recipe,
                 ingredients,
                 steps,
-                tags,
             })
             .collect())
     }
