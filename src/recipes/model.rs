@@ -89,15 +89,7 @@ pub struct ListQuery {
 impl ListQuery {
     /// No filter at all: every recipe of the owner matches, and the count is the owner's counter.
     fn unfiltered(&self) -> bool {
-        self.collection.is_none()
-            && self.text.is_none()
-            && self.ingredient.is_none()
-            && self.max_total_minutes.is_none()
-            && self.source_type.is_none()
-            && self.updated_since.is_none()
-            && self.tags_any.is_empty()
-            && self.tags_all.is_empty()
-            && self.tags_none.is_empty()
+        self.everyday() && self.collection.is_none() && self.text.is_none() && self.updated_since.is_none()
     }
 
     /// No filter beyond text, sync time and collection: the shapes whose page statement stays prepared. The
