@@ -38,6 +38,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    meal_plan_entries (id) {
+        id -> Uuid,
+        plan_id -> Uuid,
+        owner_id -> Uuid,
+        day -> Nullable<Date>,
+        week -> Nullable<Int4>,
+        weekday -> Nullable<Int4>,
+        meal -> Text,
+        recipe_id -> Nullable<Uuid>,
+        note -> Nullable<Text>,
+        servings -> Nullable<Numeric>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    meal_plans (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        name -> Text,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+        weeks -> Nullable<Int4>,
+        active -> Bool,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     media (id) {
         id -> Uuid,
         owner_id -> Uuid,
@@ -146,6 +177,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    shopping_list_items (id) {
+        id -> Uuid,
+        list_id -> Uuid,
+        owner_id -> Uuid,
+        position -> Int4,
+        quantity -> Nullable<Numeric>,
+        unit -> Nullable<Text>,
+        item -> Text,
+        note -> Nullable<Text>,
+        checked -> Bool,
+        recipe_ids -> Array<Nullable<Uuid>>,
+        recipe_titles -> Array<Nullable<Text>>,
+        version -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    shopping_lists (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        name -> Text,
+        from_date -> Date,
+        to_date -> Date,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (id) {
         id -> Uuid,
         owner_id -> Uuid,
@@ -189,6 +250,10 @@ diesel::joinable!(collection_recipes -> collections (collection_id));
 diesel::joinable!(collection_recipes -> recipes (recipe_id));
 diesel::joinable!(collections -> users (owner_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(meal_plan_entries -> meal_plans (plan_id));
+diesel::joinable!(meal_plan_entries -> recipes (recipe_id));
+diesel::joinable!(meal_plan_entries -> users (owner_id));
+diesel::joinable!(meal_plans -> users (owner_id));
 diesel::joinable!(media -> recipes (recipe_id));
 diesel::joinable!(media -> users (owner_id));
 diesel::joinable!(media_variants -> media (media_id));
@@ -197,6 +262,9 @@ diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
 diesel::joinable!(recipe_steps -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> tags (tag_id));
+diesel::joinable!(shopping_list_items -> shopping_lists (list_id));
+diesel::joinable!(shopping_list_items -> users (owner_id));
+diesel::joinable!(shopping_lists -> users (owner_id));
 diesel::joinable!(tags -> users (owner_id));
 diesel::joinable!(recipes -> users (owner_id));
 
@@ -204,6 +272,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     collection_recipes,
     collections,
     idempotency_keys,
+    meal_plan_entries,
+    meal_plans,
     media,
     media_garbage,
     media_variants,
@@ -212,6 +282,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     recipe_steps,
     recipe_tags,
     recipes,
+    shopping_list_items,
+    shopping_lists,
     tags,
     tombstones,
     users,

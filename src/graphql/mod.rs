@@ -1,7 +1,9 @@
 //! Schema assembly: every domain contributes its slice; limits and production switches live here.
 
+pub mod date;
 pub mod inputs;
 pub mod limits;
+pub mod paging;
 pub mod refusals;
 pub mod savepoints;
 
@@ -12,8 +14,10 @@ use crate::collections::{CollectionMutation, CollectionQuery};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
+use crate::meal_plans::{MealPlanMutation, MealPlanQuery};
 use crate::media::{MediaMutation, MediaQuery, MediaService};
 use crate::recipes::{RecipeMutation, RecipeQuery};
+use crate::shopping_lists::{ShoppingListMutation, ShoppingListQuery};
 use crate::sync::{SyncQuery, SyncSettings};
 use crate::tags::{TagMutation, TagQuery};
 use crate::users::{UserMutation, UserQuery};
@@ -26,6 +30,8 @@ pub struct QueryRoot(
     TagQuery,
     CollectionQuery,
     MediaQuery,
+    MealPlanQuery,
+    ShoppingListQuery,
     SyncQuery,
 );
 
@@ -36,6 +42,8 @@ pub struct MutationRoot(
     TagMutation,
     CollectionMutation,
     MediaMutation,
+    MealPlanMutation,
+    ShoppingListMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -166,7 +166,7 @@ pub struct StepView {
 }
 
 /// Plain decimal text without trailing zeros ("200", "1.5"); stored values have at most 4 places.
-fn decimal_text(value: &BigDecimal) -> String {
+pub fn decimal_text(value: &BigDecimal) -> String {
     let text = value.with_scale(4).to_string();
     match text.split_once('.') {
         Some((whole, frac)) if frac.trim_end_matches('0').is_empty() => whole.to_owned(),

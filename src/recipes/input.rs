@@ -184,7 +184,8 @@ fn minutes(field: &str, value: Option<i32>) -> AppResult<Option<i32>> {
 }
 
 /// A decimal ≥ 0 (or > 0 when `positive`) with at most 4 decimal places and a sane size.
-fn decimal(field: &str, value: Option<&str>, positive: bool) -> AppResult<Option<BigDecimal>> {
+/// Decimal text (`"2.5"`, `"1/3"`) as a stored decimal; `positive` refuses zero. Errors name `field`.
+pub fn decimal(field: &str, value: Option<&str>, positive: bool) -> AppResult<Option<BigDecimal>> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };

@@ -7,6 +7,6 @@ mod model;
 pub mod parser;
 pub mod quantity;
 
-pub use graphql::{list_recipes, page_cost, RecipeConnection, RecipeMutation, RecipeQuery};
-pub use input::{RecipeFilter, RecipeSort};
+pub use graphql::{decimal_text, list_recipes, page_cost, PageInfo, RecipeConnection, RecipeMutation, RecipeQuery};
+pub use input::{decimal, RecipeFilter, RecipeSort};
 pub use model::{CollectionScope, Recipe};

@@ -124,6 +124,44 @@ impl Quantity {
         Self::new(num, self.den.checked_mul(other.den)?)
     }
 
+    /// The kitchen fraction within 1/2000 of a value below 1: stored decimals (0.3333) snap back to the
+    /// fraction they came from.
+    fn vulgar(self) -> Option<&'static (char, u64, u64)> {
+        VULGAR.iter().find(|(_, n, d)| {
+            let diff = i128::from(self.num) * i128::from(*d) - i128::from(*n) * i128::from(self.den);
+            diff.unsigned_abs() * 2000 < u128::from(self.den) * u128::from(*d)
+        })
+    }
+
+    /// The exact kitchen fraction a stored four-place decimal stands for (1.3333 → 1⅓), else the value itself.
+    pub fn snapped(self) -> Self {
+        let whole = self.num / self.den;
+        let rest = Self {
+            num: self.num % self.den,
+            den: self.den,
+        };
+        match rest.vulgar() {
+            Some((_, n, d)) if rest.num != 0 => Self::new(whole * d + n, *d).unwrap_or(self),
+            _ => self,
+        }
+    }
+
+    /// Decimal text to two places, as metric amounts are written ("3.2", "1.05", "0.33").
+    pub fn plain(self) -> String {
+        self.rounded(100).unwrap_or(self).to_decimal()
+    }
+
+    pub fn is_whole(self) -> bool {
+        self.den == 1
+    }
+
+    /// The nearest multiple of `1/den` (halves round up).
+    pub fn rounded(self, den: u64) -> Option<Self> {
+        let (num, own) = (u128::from(self.num), u128::from(self.den));
+        let nearest = (num * u128::from(den) * 2 + own) / (2 * own);
+        Self::new(u64::try_from(nearest).ok()?, den)
+    }
+
     /// Exact decimal text when the denominator allows it (`1.5`), else four places (`0.3333`).
     pub fn to_decimal(&self) -> String {
         let whole = self.num / self.den;
@@ -145,6 +183,18 @@ impl Quantity {
     }
 }
 
+impl Ord for Quantity {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (u128::from(self.num) * u128::from(other.den)).cmp(&(u128::from(other.num) * u128::from(self.den)))
+    }
+}
+
+impl PartialOrd for Quantity {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// How a cook writes it: `1½`, `⅓`, `2`, or `0.45` when no kitchen fraction fits.
 impl fmt::Display for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -156,12 +206,7 @@ impl fmt::Display for Quantity {
         if rest.num == 0 {
             return write!(f, "{whole}");
         }
-        // Stored decimals (0.3333) snap back to the kitchen fraction they came from.
-        let snapped = VULGAR.iter().find(|(_, n, d)| {
-            let diff = i128::from(rest.num) * i128::from(*d) - i128::from(*n) * i128::from(rest.den);
-            diff.unsigned_abs() * 2000 < u128::from(rest.den) * u128::from(*d)
-        });
-        match snapped {
+        match rest.vulgar() {
             Some((c, ..)) if whole == 0 => write!(f, "{c}"),
             Some((c, ..)) => write!(f, "{whole}{c}"),
             None => {
@@ -211,6 +256,29 @@ mod tests {
         let third = q("1").checked_div(q("3")).unwrap_or_else(|| panic!());
         assert_eq!(third.checked_mul(q("3")), Some(q("1")));
         assert!(q("1").checked_div(q("0")).is_none());
+    }
+
+    #[test]
+    fn stored_decimals_snap_back_to_kitchen_fractions() {
+        assert_eq!(q("0.3333").snapped(), q("1/3"));
+        assert_eq!(q("2.6667").snapped(), q("8/3"));
+        assert_eq!(q("0.45").snapped(), q("0.45"));
+        assert_eq!(q("3").snapped(), q("3"));
+        assert!(q("0.3333")
+            .snapped()
+            .checked_mul(q("3"))
+            .is_some_and(Quantity::is_whole));
+    }
+
+    #[test]
+    fn ordering_and_rounding() {
+        assert!(q("1/3") < q("0.3334"));
+        assert!(q("2") > q("1.999"));
+        assert_eq!(q("326.796").rounded(1), Some(q("327")));
+        assert_eq!(q("6.949").rounded(10), Some(q("6.9")));
+        assert_eq!(q("6.95").rounded(10), Some(q("7")));
+        assert_eq!(q("3.2").plain(), "3.2");
+        assert_eq!(q("1/3").plain(), "0.33");
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub enum DeletedKind {
     Tag,
     Collection,
     Image,
+    MealPlan,
+    MealPlanEntry,
+    ShoppingList,
+    ShoppingListItem,
 }
 
 impl DeletedKind {
@@ -32,6 +36,10 @@ impl DeletedKind {
             "TAG" => Some(Self::Tag),
             "COLLECTION" => Some(Self::Collection),
             "IMAGE" => Some(Self::Image),
+            "MEAL_PLAN" => Some(Self::MealPlan),
+            "MEAL_PLAN_ENTRY" => Some(Self::MealPlanEntry),
+            "SHOPPING_LIST" => Some(Self::ShoppingList),
+            "SHOPPING_LIST_ITEM" => Some(Self::ShoppingListItem),
             _ => None,
         }
     }
@@ -61,8 +69,9 @@ pub struct SyncQuery;
 
 #[Object]
 impl SyncQuery {
-    /// What the signed-in user deleted since `since` (recipes, tags, collections, images), on any device and
-    /// by any path, cascades included. Together with `recipes(filter: { updatedSince })` this is a delta sync.
+    /// What the signed-in user deleted since `since` (recipes, tags, collections, images, meal plans and their
+    /// entries, shopping lists and their items), on any device and by any path, cascades included. Together
+    /// with `recipes(filter: { updatedSince })` this is a delta sync.
     async fn changes(&self, ctx: &Context<'_>, since: DateTime<Utc>) -> async_graphql::Result<Changes> {
         let owner = viewer_id(ctx).extend()?;
         if !crate::db::fits_timestamptz(&since) {

@@ -108,6 +108,18 @@ impl User {
             .await
     }
 
+    /// Locks the user's row until the transaction ends, so that one user's concurrent decisions that span
+    /// rows (which plan is active, how many plans or lists they hold) are made one after another.
+    pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+        users::table
+            .find(id)
+            .select(users::id)
+            .for_update()
+            .first::<Uuid>(conn)
+            .await
+            .map(drop)
+    }
+
     /// Deletes the user; their rows go with them through `on delete cascade`. Returns whether a row existed.
     pub async fn delete_by_subject(conn: &mut AsyncPgConnection, clerk_id: &str) -> QueryResult<bool> {
         let deleted = diesel::delete(users::table.filter(users::clerk_id.eq(clerk_id)))

@@ -15,6 +15,7 @@ mod graphql_transport;
 mod health;
 mod helpers;
 mod inputs;
+mod meal_plans;
 mod perimeter;
 mod recipes;
 mod reliability;

@@ -1,0 +1,406 @@
+//! The `meal_plans` and `meal_plan_entries` tables; every query is scoped by owner here.
+
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{meal_plan_entries, meal_plans, recipes};
+use crate::users::User;
+
+/// Plans per user, entries per plan: bounds on what one user can make the server hold and compute.
+pub const MAX_PLANS: i64 = 100;
+pub const MAX_ENTRIES: i64 = 500;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = meal_plans, check_for_backend(diesel::pg::Pg))]
+pub struct MealPlan {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub weeks: Option<i32>,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = meal_plans)]
+pub struct NewMealPlan {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub weeks: Option<i32>,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = meal_plans)]
+pub struct MealPlanChangeset {
+    pub name: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<Option<NaiveDate>>,
+}
+
+/// When an entry is planned: a calendar day, or a week of the rotation and an ISO weekday (1 = Monday).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Day(NaiveDate),
+    Rotation { week: i32, weekday: i32 },
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = meal_plan_entries, check_for_backend(diesel::pg::Pg))]
+pub struct EntryRow {
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub day: Option<NaiveDate>,
+    pub week: Option<i32>,
+    pub weekday: Option<i32>,
+    pub meal: String,
+    pub recipe_id: Option<Uuid>,
+    pub note: Option<String>,
+    pub servings: Option<BigDecimal>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a plan shows of a planned recipe (the whole recipe is one `recipe(id)` away).
+#[derive(Clone, Debug, Queryable)]
+pub struct PlannedRecipe {
+    pub id: Uuid,
+    pub title: String,
+    pub servings: Option<BigDecimal>,
+    pub total_minutes: Option<i32>,
+}
+
+/// An entry with its recipe, when it has one.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub row: EntryRow,
+    pub recipe: Option<PlannedRecipe>,
+}
+
+impl Entry {
+    pub fn slot(&self) -> Option<Slot> {
+        match (self.row.day, self.row.week, self.row.weekday) {
+            (Some(day), ..) => Some(Slot::Day(day)),
+            (None, Some(week), Some(weekday)) => Some(Slot::Rotation { week, weekday }),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct NewEntry {
+    pub slot: Slot,
+    pub meal: &'static str,
+    pub recipe_id: Option<Uuid>,
+    pub note: Option<String>,
+    pub servings: Option<BigDecimal>,
+}
+
+fn mine(
+    owner_id: Uuid,
+    id: Uuid,
+) -> diesel::dsl::And<diesel::dsl::Eq<meal_plans::id, Uuid>, diesel::dsl::Eq<meal_plans::owner_id, Uuid>> {
+    meal_plans::id.eq(id).and(meal_plans::owner_id.eq(owner_id))
+}
+
+/// Makes `id` the owner's only active plan (none when `None`), in one transaction under the owner's lock.
+async fn activate(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Option<Uuid>) -> QueryResult<()> {
+    diesel::update(meal_plans::table.filter(meal_plans::owner_id.eq(owner_id).and(meal_plans::active)))
+        .set(meal_plans::active.eq(false))
+        .execute(conn)
+        .await?;
+    if let Some(id) = id {
+        let updated = diesel::update(meal_plans::table.filter(mine(owner_id, id)))
+            .set(meal_plans::active.eq(true))
+            .execute(conn)
+            .await?;
+        if updated == 0 {
+            return Err(diesel::result::Error::NotFound);
+        }
+    }
+    Ok(())
+}
+
+impl MealPlan {
+    pub async fn find(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<MealPlan> {
+        meal_plans::table
+            .filter(mine(owner_id, id))
+            .select(MealPlan::as_select())
+            .first(conn)
+            .await
+    }
+
+    pub async fn active(conn: &mut AsyncPgConnection, owner_id: Uuid) -> QueryResult<Option<MealPlan>> {
+        meal_plans::table
+            .filter(meal_plans::owner_id.eq(owner_id).and(meal_plans::active))
+            .select(MealPlan::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Newest first, `limit` after the plan `after` (ids are time-ordered).
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        owner_id: Uuid,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> QueryResult<Vec<MealPlan>> {
+        let mut query = meal_plans::table
+            .filter(meal_plans::owner_id.eq(owner_id))
+            .select(MealPlan::as_select())
+            .order(meal_plans::id.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(meal_plans::id.lt(after));
+        }
+        query.load(conn).await
+    }
+
+    pub async fn count(conn: &mut AsyncPgConnection, owner_id: Uuid) -> QueryResult<i64> {
+        meal_plans::table
+            .filter(meal_plans::owner_id.eq(owner_id))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
+    /// Creates the plan, activating it when asked; `None` when the owner already has `MAX_PLANS`.
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        new: NewMealPlan,
+        make_active: bool,
+    ) -> QueryResult<Option<MealPlan>> {
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            User::lock(conn, new.owner_id).await?;
+            if Self::count(conn, new.owner_id).await? >= MAX_PLANS {
+                return Ok(None);
+            }
+            let (owner_id, id) = (new.owner_id, new.id);
+            diesel::insert_into(meal_plans::table)
+                .values(&new)
+                .execute(conn)
+                .await?;
+            if make_active {
+                activate(conn, owner_id, Some(id)).await?;
+            }
+            Self::find(conn, owner_id, id).await.map(Some)
+        })
+        .await
+    }
+
+    /// Applies `changes` if the plan is still at `expected_version`; `None` when it is not.
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        owner_id: Uuid,
+        id: Uuid,
+        expected_version: i32,
+        changes: MealPlanChangeset,
+    ) -> QueryResult<Option<MealPlan>> {
+        diesel::update(meal_plans::table.filter(mine(owner_id, id).and(meal_plans::version.eq(expected_version))))
+            .set((changes, meal_plans::version.eq(meal_plans::version + 1)))
+            .returning(MealPlan::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Deletes the plan with its entries; false when there was none.
+    pub async fn delete(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
+        let deleted = diesel::delete(meal_plans::table.filter(mine(owner_id, id)))
+            .execute(conn)
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    /// Makes the plan the owner's only active one (`None`: no active plan). `NotFound` for a foreign id.
+    pub async fn set_active(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Option<Uuid>) -> QueryResult<()> {
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            User::lock(conn, owner_id).await?;
+            activate(conn, owner_id, id).await
+        })
+        .await
+    }
+
+    /// The entries of several plans with their recipes, in plan order: by day or rotation slot, then meal,
+    /// then when they were added. `days` narrows calendar entries to a range (rotation entries all come).
+    pub async fn entries(
+        conn: &mut AsyncPgConnection,
+        owner_id: Uuid,
+        plan_ids: &[Uuid],
+        days: Option<(NaiveDate, NaiveDate)>,
+    ) -> QueryResult<Vec<Entry>> {
+        let mut query = meal_plan_entries::table
+            .left_join(recipes::table)
+            .filter(meal_plan_entries::owner_id.eq(owner_id))
+            .filter(meal_plan_entries::plan_id.eq_any(plan_ids))
+            .select((
+                EntryRow::as_select(),
+                (recipes::id, recipes::title, recipes::servings, recipes::total_minutes).nullable(),
+            ))
+            .order((
+                meal_plan_entries::plan_id,
+                meal_plan_entries::day,
+                meal_plan_entries::week,
+                meal_plan_entries::weekday,
+                meal_plan_entries::id,
+            ))
+            .into_boxed();
+        if let Some((from, to)) = days {
+            query = query.filter(
+                meal_plan_entries::day
+                    .is_null()
+                    .or(meal_plan_entries::day.between(from, to)),
+            );
+        }
+        let rows: Vec<(EntryRow, Option<PlannedRecipe>)> = query.load(conn).await?;
+        let mut entries: Vec<Entry> = rows.into_iter().map(|(row, recipe)| Entry { row, recipe }).collect();
+        // Stable: entries of one slot and meal stay in the order they were added.
+        entries.sort_by_key(|e| {
+            (
+                e.row.plan_id,
+                e.row.day,
+                e.row.week,
+                e.row.weekday,
+                meal_order(&e.row.meal),
+            )
+        });
+        Ok(entries)
+    }
+
+    /// Adds an entry; `None` when the plan is full. `NotFound` when the plan or the recipe is not the owner's.
+    pub async fn add_entry(
+        conn: &mut AsyncPgConnection,
+        owner_id: Uuid,
+        plan_id: Uuid,
+        new: NewEntry,
+    ) -> QueryResult<Option<Uuid>> {
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            // The plan row, locked: entries added at once count against MAX_ENTRIES one after another.
+            meal_plans::table
+                .filter(mine(owner_id, plan_id))
+                .select(meal_plans::id)
+                .for_update()
+                .first::<Uuid>(conn)
+                .await?;
+            let held: i64 = meal_plan_entries::table
+                .filter(meal_plan_entries::plan_id.eq(plan_id))
+                .count()
+                .get_result(conn)
+                .await?;
+            if held >= MAX_ENTRIES {
+                return Ok(None);
+            }
+            if let Some(recipe) = new.recipe_id {
+                crate::recipes::Recipe::find(conn, owner_id, recipe).await?;
+            }
+            let (day, week, weekday) = slot_columns(new.slot);
+            let id = Uuid::now_v7();
+            diesel::insert_into(meal_plan_entries::table)
+                .values((
+                    meal_plan_entries::id.eq(id),
+                    meal_plan_entries::plan_id.eq(plan_id),
+                    meal_plan_entries::owner_id.eq(owner_id),
+                    meal_plan_entries::day.eq(day),
+                    meal_plan_entries::week.eq(week),
+                    meal_plan_entries::weekday.eq(weekday),
+                    meal_plan_entries::meal.eq(new.meal),
+                    meal_plan_entries::recipe_id.eq(new.recipe_id),
+                    meal_plan_entries::note.eq(new.note),
+                    meal_plan_entries::servings.eq(new.servings),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(Some(id))
+        })
+        .await
+    }
+
+    /// One of the owner's entries with its recipe.
+    pub async fn entry(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<Entry> {
+        let (row, recipe) = meal_plan_entries::table
+            .left_join(recipes::table)
+            .filter(
+                meal_plan_entries::id
+                    .eq(id)
+                    .and(meal_plan_entries::owner_id.eq(owner_id)),
+            )
+            .select((
+                EntryRow::as_select(),
+                (recipes::id, recipes::title, recipes::servings, recipes::total_minutes).nullable(),
+            ))
+            .first::<(EntryRow, Option<PlannedRecipe>)>(conn)
+            .await?;
+        Ok(Entry { row, recipe })
+    }
+
+    /// Moves an entry to another slot and meal.
+    pub async fn move_entry(
+        conn: &mut AsyncPgConnection,
+        owner_id: Uuid,
+        id: Uuid,
+        slot: Slot,
+        meal: &'static str,
+    ) -> QueryResult<()> {
+        let (day, week, weekday) = slot_columns(slot);
+        let moved = diesel::update(
+            meal_plan_entries::table.filter(
+                meal_plan_entries::id
+                    .eq(id)
+                    .and(meal_plan_entries::owner_id.eq(owner_id)),
+            ),
+        )
+        .set((
+            meal_plan_entries::day.eq(day),
+            meal_plan_entries::week.eq(week),
+            meal_plan_entries::weekday.eq(weekday),
+            meal_plan_entries::meal.eq(meal),
+        ))
+        .execute(conn)
+        .await?;
+        match moved {
+            0 => Err(diesel::result::Error::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes an entry; false when there was none.
+    pub async fn remove_entry(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
+        let deleted = diesel::delete(
+            meal_plan_entries::table.filter(
+                meal_plan_entries::id
+                    .eq(id)
+                    .and(meal_plan_entries::owner_id.eq(owner_id)),
+            ),
+        )
+        .execute(conn)
+        .await?;
+        Ok(deleted > 0)
+    }
+}
+
+fn slot_columns(slot: Slot) -> (Option<NaiveDate>, Option<i32>, Option<i32>) {
+    match slot {
+        Slot::Day(day) => (Some(day), None, None),
+        Slot::Rotation { week, weekday } => (None, Some(week), Some(weekday)),
+    }
+}
+
+/// Breakfast, lunch, dinner, snack: the order of a day.
+fn meal_order(meal: &str) -> u8 {
+    match meal {
+        "BREAKFAST" => 0,
+        "LUNCH" => 1,
+        "DINNER" => 2,
+        _ => 3,
+    }
+}
