@@ -10,38 +10,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-10000}"
-for tool in wrk psql pgbench; do command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }; done
-cargo build --release --locked --bin homechef
-bin="${CARGO_TARGET_DIR:-target}/release/homechef"
-export SECRET_KEY="$("$bin" generate-secret-key)"
-log="$(mktemp)"
-pid=""
-trap '[ -n "$pid" ] && { kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true; }; rm -f "$log"' EXIT
 source scripts/bench-seeded.sh
+bench_setup wrk psql pgbench
 serve_seeded "$n" "$log" RUST_LOG=info,homechef::request=warn
 
-run() {
-  local name="$1" query="$2" body script
-  body="$(mktemp)"
-  script="$(mktemp)"
-  python3 -c 'import json, sys; print(json.dumps({"query": sys.argv[1]}), end="")' "$query" >"$body"
-  wrk_post "$body" "$script"
-  echo "$name (16 connections, 10 s):"
-  wrk -t2 -c16 -d10s --latency -s "$script" "http://127.0.0.1:$port/graphql" | grep -E "Requests/sec| 50%| 99%|Non-2xx"
-  rm -f "$script" "$body"
-}
 page='{ recipes(first: 20) { totalCount edges { cursor node { id title totalMinutes ingredients { quantityDisplay unit item } steps { text } tags { name } } } } }'
 search='{ recipes(first: 20, filter: { text: "salmon ginger" }, sort: { field: RELEVANCE }) { totalCount edges { node { id title } } } }'
-run "list: 20 recipes with ingredients, steps, tags" "$page"
-run "list: the same page without totalCount" "${page/totalCount /}"
+wrk_query "list: 20 recipes with ingredients, steps, tags" "$page"
+wrk_query "list: the same page without totalCount" "${page/totalCount /}"
 # The same page from the middle of the list: a cursor for the recipe halfway down, as the server writes them.
 middle="$(psql -At "$db" -c "select json_build_object('v', json_build_object('Time', r.updated_at), 'i', r.id)
   from recipes r join users u on u.id = r.owner_id where u.clerk_id = 'dev_bench'
   order by r.updated_at desc, r.id desc offset $((n / 2)) limit 1")"
 after="$(python3 -c 'import base64, sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).decode().rstrip("="))' "$middle")"
-run "list: the same page after a cursor halfway down" "${page/first: 20/first: 20, after: \"$after\"}"
-run "search: full text, by relevance" "$search"
-run "search: a typo (no word matches, titles close to it)" "${search/salmon ginger/selery}"
+wrk_query "list: the same page after a cursor halfway down" "${page/first: 20/first: 20, after: \"$after\"}"
+wrk_query "search: full text, by relevance" "$search"
+wrk_query "search: a typo (no word matches, titles close to it)" "${search/salmon ginger/selery}"
 echo "server RSS after load: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status) (peak $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status))"
 
 owner="$(psql -At "$db" -c "select id from users where clerk_id = 'dev_bench'")"

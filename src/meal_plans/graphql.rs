@@ -17,7 +17,7 @@ pub const MAX_NAME: usize = 255;
 pub const MAX_NOTE: usize = 500;
 /// Page sizes for `mealPlans`.
 const DEFAULT_PAGE: i32 = 10;
-const MAX_PAGE: i32 = 50;
+const MAX_PAGE: i32 = 20;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum MealType {
@@ -342,7 +342,7 @@ impl MealPlanQuery {
     async fn meal_plans(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size, 1 to 50 (default 10).")] first: Option<i32>,
+        #[graphql(desc = "Page size, 1 to 20 (default 10).")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<MealPlanConnection> {
         let owner = viewer_id(ctx).extend()?;

@@ -7,4 +7,4 @@ mod model;
 
 pub use calendar::{days, planned_on};
 pub use graphql::{plan_for, range, MealPlanMutation, MealPlanQuery};
-pub use model::{Entry, MealPlan};
+pub use model::{MealPlan, PlannedRecipe};

@@ -7,11 +7,13 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::merge::{is_metric, merge, Line, Need};
-use super::model::{self, Item, ItemText, NewItem, ShoppingList, MAX_ITEMS, MAX_LISTS};
+use std::collections::HashMap;
+
+use super::model::{self, Item, ItemText, NewItem, PlannedIngredient, ShoppingList, MAX_ITEMS, MAX_LISTS};
 use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::date::Date;
 use crate::graphql::{conn, paging, viewer_id};
-use crate::meal_plans::{days, plan_for, planned_on, range, Entry, MealPlan};
+use crate::meal_plans::{days, plan_for, planned_on, range, MealPlan, PlannedRecipe};
 use crate::recipes::parser::{parse_line, MAX_LINE_CHARS, UNITS};
 use crate::recipes::quantity::Quantity;
 use crate::recipes::{decimal, decimal_text, PageInfo};
@@ -184,40 +186,46 @@ async fn compute(
         return Ok(Vec::new());
     };
     let entries = MealPlan::entries(conn, owner, &[plan.id], Some((from, to))).await?;
-    let planned: Vec<&Entry> = days(from, to)
-        .flat_map(|day| planned_on(plan, &entries, day).1)
-        .collect();
-    let mut recipe_ids: Vec<Uuid> = planned.iter().filter_map(|e| Some(e.recipe.as_ref()?.id)).collect();
-    recipe_ids.sort_unstable();
-    recipe_ids.dedup();
-    let ingredients = model::ingredients(conn, owner, &recipe_ids).await?;
-    let needs: Vec<Need> = planned
+    // Scaling is linear: a recipe planned many times is read once, with the sum of its factors (servings
+    // wanted over servings written, 1 when either is unknown), in the order it was first planned.
+    let mut batches: Vec<(&PlannedRecipe, Quantity)> = Vec::new();
+    for entry in days(from, to).flat_map(|day| planned_on(plan, &entries, day).1) {
+        let Some(recipe) = &entry.recipe else {
+            continue;
+        };
+        let factor = entry
+            .row
+            .servings
+            .as_ref()
+            .and_then(quantity)
+            .zip(recipe.servings.as_ref().and_then(quantity))
+            .and_then(|(wanted, written)| wanted.checked_div(written))
+            .or(Quantity::new(1, 1));
+        match batches.iter_mut().find(|(r, _)| r.id == recipe.id) {
+            Some((_, total)) => *total = factor.and_then(|f| total.checked_add(f)).unwrap_or(*total),
+            None => batches.extend(factor.map(|f| (recipe, f))),
+        }
+    }
+    let recipe_ids: Vec<Uuid> = batches.iter().map(|(r, _)| r.id).collect();
+    let mut by_recipe: HashMap<Uuid, Vec<PlannedIngredient>> = HashMap::new();
+    for ingredient in model::ingredients(conn, owner, &recipe_ids).await? {
+        by_recipe.entry(ingredient.recipe_id).or_default().push(ingredient);
+    }
+    let needs: Vec<Need> = batches
         .iter()
-        .filter_map(|e| Some((e, e.recipe.as_ref()?)))
-        .flat_map(|(entry, recipe)| {
-            let factor = entry
-                .row
-                .servings
-                .as_ref()
-                .and_then(quantity)
-                .zip(recipe.servings.as_ref().and_then(quantity))
-                .and_then(|(wanted, written)| wanted.checked_div(written));
-            ingredients
-                .iter()
-                .filter(move |i| i.recipe_id == recipe.id)
-                .map(move |i| {
-                    let amount = i.quantity_max.as_ref().or(i.quantity.as_ref()).and_then(quantity);
-                    Need {
-                        item: i.item.clone(),
-                        quantity: match factor {
-                            Some(f) => amount.and_then(|a| a.checked_mul(f)),
-                            None => amount,
-                        },
-                        unit: i.unit.clone(),
-                        recipe_id: recipe.id,
-                        recipe_title: recipe.title.clone(),
-                    }
-                })
+        .flat_map(|(recipe, factor)| {
+            by_recipe.get(&recipe.id).into_iter().flatten().map(move |i| Need {
+                item: i.item.clone(),
+                quantity: i
+                    .quantity_max
+                    .as_ref()
+                    .or(i.quantity.as_ref())
+                    .and_then(quantity)
+                    .and_then(|amount| amount.checked_mul(*factor)),
+                unit: i.unit.clone(),
+                recipe_id: recipe.id,
+                recipe_title: recipe.title.clone(),
+            })
         })
         .collect();
     Ok(merge(&needs))

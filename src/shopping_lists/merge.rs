@@ -14,7 +14,7 @@
 //! - An item without a quantity ("salt to taste") is listed once, or joins a line of the same item that has one.
 //! - Items match ignoring case, spacing and a plural ending ("Egg" and "eggs").
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use uuid::Uuid;
 
@@ -189,8 +189,14 @@ pub fn merge(needs: &[Need]) -> Vec<Line> {
             })),
         }
     }
+    // Lines come out of the map in key order: the first line of each key is where its unquantified
+    // mentions go.
+    let mut first_line: HashMap<String, usize> = HashMap::new();
+    for (i, (key, _)) in lines.iter().enumerate() {
+        first_line.entry(key.clone()).or_insert(i);
+    }
     for (key, amounts) in unquantified {
-        match lines.iter_mut().find(|(k, _)| *k == key) {
+        match first_line.get(&key).and_then(|&i| lines.get_mut(i)) {
             Some((_, line)) => {
                 for (id, title) in &amounts.recipes {
                     add_recipe(&mut line.recipes, *id, title);
@@ -209,11 +215,14 @@ pub fn merge(needs: &[Need]) -> Vec<Line> {
     }
     lines.sort_by(|a, b| a.0.cmp(&b.0));
     // A line's recipes in plan order, whichever group saw them first.
-    let first_seen = |id: &Uuid| needs.iter().position(|n| n.recipe_id == *id);
+    let mut first_seen: HashMap<Uuid, usize> = HashMap::new();
+    for (i, need) in needs.iter().enumerate() {
+        first_seen.entry(need.recipe_id).or_insert(i);
+    }
     lines
         .into_iter()
         .map(|(_, mut line)| {
-            line.recipes.sort_by_key(|(id, _)| first_seen(id));
+            line.recipes.sort_by_key(|(id, _)| first_seen.get(id).copied());
             line
         })
         .collect()

@@ -43,13 +43,17 @@ fn named(ty: &Type) -> &str {
     }
 }
 
-const TEXT_SCALARS: [&str; 4] = ["String", "ID", "DateTime", "UUID"];
+const TEXT_SCALARS: [&str; 5] = ["String", "ID", "DateTime", "Date", "UUID"];
 
 /// Real objects of the signed-in user, so that ids point somewhere and inputs reach deeper code.
 struct Ids {
     recipe: String,
     tag: String,
     collection: String,
+    plan: String,
+    entry: String,
+    list: String,
+    item: String,
 }
 
 impl Ids {
@@ -61,6 +65,18 @@ impl Ids {
             }
             if hint.contains("tag") {
                 return &self.tag;
+            }
+            if hint.contains("entry") {
+                return &self.entry;
+            }
+            if hint.contains("item") {
+                return &self.item;
+            }
+            if hint.contains("list") {
+                return &self.list;
+            }
+            if hint.contains("plan") {
+                return &self.plan;
             }
             if hint.contains("recipe") {
                 return &self.recipe;
@@ -86,6 +102,7 @@ fn value(types: &Types, ids: &Ids, field: &str, name: &str, ty: &Type, target: &
         "Boolean" => json!(false),
         "UUID" => json!(ids.for_name(name, field)),
         "DateTime" => json!("2026-01-01T00:00:00Z"),
+        "Date" => json!("2027-01-04"),
         other => match types.0.get(other) {
             Some(TypeKind::Enum(e)) => json!(e.values[0].node.value.node.as_str()),
             Some(TypeKind::InputObject(input)) => {
@@ -138,10 +155,52 @@ async fn no_argument_of_any_field_turns_hostile_text_into_an_internal_error() {
     let token = dev_token("fuzzed");
     let recipe = create_recipe(&app, &token, "Target").await;
     let (tag, collection) = crate::helpers::tag_and_collection(&app, &token, &recipe).await;
+    let planned = app
+        .gql_as(
+            &token,
+            "mutation { createMealPlan(input: { name: \"Plan\", startDate: \"2027-01-04\", active: true }) { id } }",
+            json!({}),
+        )
+        .await;
+    let plan = planned["data"]["createMealPlan"]["id"].as_str().unwrap().to_owned();
+    let entry = app
+        .gql_as(
+            &token,
+            "mutation($p: UUID!, $r: UUID!) { addMealPlanEntry(planId: $p, input: { date: \"2027-01-04\", meal: DINNER, recipeId: $r }) { id } }",
+            json!({ "p": plan, "r": recipe }),
+        )
+        .await["data"]["addMealPlanEntry"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list = app
+        .gql_as(
+            &token,
+            "mutation { createShoppingList(from: \"2027-01-04\", to: \"2027-01-10\") { id } }",
+            json!({}),
+        )
+        .await["data"]["createShoppingList"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let item = app
+        .gql_as(
+            &token,
+            "mutation($l: UUID!) { addShoppingListItem(listId: $l, text: \"2 lemons\") { id } }",
+            json!({ "l": list }),
+        )
+        .await["data"]["addShoppingListItem"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ids = Ids {
         recipe,
         tag,
         collection,
+        plan,
+        entry,
+        list,
+        item,
     };
     let hostile = [
         json!("a\u{0}b"),
