@@ -438,6 +438,12 @@ async fn execute(
         }
     };
     let operation = operation_type(&checked.document, request.operation_name.as_deref());
+    // The request log names the operation: the one asked for, else the document's only named one.
+    if let (None, DocumentOperations::Multiple(ops)) = (&request.operation_name, &checked.document.operations) {
+        if let (1, Some(name)) = (ops.len(), ops.keys().next()) {
+            gw.ctx.set_operation(Some(name.as_str()));
+        }
+    }
     // A GET must never change anything: it can be triggered cross-site by a link or an <img>.
     if method == Method::Get && operation.is_some_and(|ty| ty != OperationType::Query) {
         return Err(JsonResponse::error(

@@ -501,6 +501,9 @@ impl MealPlanMutation {
                 MaybeUndefined::Value(d) => Some(Some(d.day("patch.endDate").extend()?)),
             },
         };
+        if changes.name.is_none() && changes.start_date.is_none() && changes.end_date.is_none() {
+            return Err(AppError::bad_input("patch", "give a new name or dates")).extend();
+        }
         let mut conn = conn(ctx).await?;
         let current = MealPlan::find(&mut conn, owner, id).await.gql()?;
         let start = changes.start_date.unwrap_or(current.start_date);

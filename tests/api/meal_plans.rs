@@ -318,6 +318,14 @@ async fn rotations_resolve_to_dates_across_month_and_year_boundaries() {
         planned("2027-01-25", "2027-02-07").await,
         owned(&[("2027-01-25", 2, "Week two Monday")])
     );
+    let empty = app
+        .gql_as(
+            &token,
+            "mutation($id: UUID!) { updateMealPlan(id: $id, expectedVersion: 2, patch: {}) { version } }",
+            json!({ "id": rotation }),
+        )
+        .await;
+    assert_eq!(field(&empty), "patch", "an empty patch is refused: {empty}");
     let stale = app
         .gql_as(
             &token,
@@ -841,6 +849,30 @@ async fn days_and_shopping_lists_cost_the_same_statements_whatever_the_range() {
         list_counts.push(statements);
     }
     assert_eq!(list_counts, [3, 3], "the plan, its entries, their ingredients");
+    for i in 0..3 {
+        plan(
+            &app,
+            &token,
+            json!({ "name": format!("Other {i}"), "startDate": "2027-02-01" }),
+        )
+        .await;
+    }
+    let mut page_counts = Vec::new();
+    for first in [1, 4] {
+        let (page, statements) = homechef::db::count_statements(app.gql_as(
+            &token,
+            "query($first: Int) { mealPlans(first: $first) { totalCount edges { node { name entries { meal recipe { title } } } } } }",
+            json!({ "first": first }),
+        ))
+        .await;
+        assert_eq!(page["data"]["mealPlans"]["edges"].as_array().unwrap().len(), first);
+        page_counts.push(statements);
+    }
+    assert_eq!(
+        page_counts,
+        [3, 3],
+        "the page, the count, the entries of every plan on it"
+    );
     let month = app
         .gql_as(&token, LIST, json!({ "from": "2027-01-04", "to": "2027-01-31" }))
         .await;
