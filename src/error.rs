@@ -60,6 +60,9 @@ pub enum AppError {
     /// Execution ran past its deadline.
     #[error("the operation took too long and was cancelled")]
     ExecutionTimeout,
+    /// An import found no recipe in what it was given.
+    #[error("{0}")]
+    ImportNoRecipeData(&'static str),
     /// A dependency (database, key server) is unreachable: "service temporarily unavailable".
     #[error("service temporarily unavailable")]
     ServiceUnavailable,
@@ -88,6 +91,7 @@ impl AppError {
             Self::IntrospectionDisabled => "INTROSPECTION_DISABLED",
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::ExecutionTimeout => "EXECUTION_TIMEOUT",
+            Self::ImportNoRecipeData(_) => "IMPORT_NO_RECIPE_DATA",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -106,7 +110,7 @@ impl AppError {
             Self::RateLimited { .. } => 429,
             Self::QuotaExceeded(_) => 403,
             Self::PayloadTooLarge { .. } => 413,
-            Self::UploadRejected(_) => 422,
+            Self::UploadRejected(_) | Self::ImportNoRecipeData(_) => 422,
             Self::QueryLimit { .. } | Self::IntrospectionDisabled => 400,
             Self::RequestTimeout => 408,
             Self::ExecutionTimeout | Self::ServiceUnavailable => 503,

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod health;
 pub mod http;
 pub mod idempotency;
+pub mod imports;
 pub mod log_file;
 pub mod meal_plans;
 pub mod media;

@@ -14,6 +14,7 @@ use crate::collections::{CollectionMutation, CollectionQuery};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
+use crate::imports::ImportMutation;
 use crate::meal_plans::{MealPlanMutation, MealPlanQuery};
 use crate::media::{MediaMutation, MediaQuery, MediaService};
 use crate::recipes::{RecipeMutation, RecipeQuery};
@@ -44,6 +45,7 @@ pub struct MutationRoot(
     MediaMutation,
     MealPlanMutation,
     ShoppingListMutation,
+    ImportMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -6,7 +6,9 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::calendar::{days, planned_on, MAX_DAYS};
-use super::model::{Entry, MealPlan, MealPlanChangeset, NewEntry, NewMealPlan, Slot, MAX_ENTRIES, MAX_PLANS};
+use super::model::{
+    Entry, MealPlan, MealPlanChangeset, NewEntry, NewMealPlan, PlannedRecipe, Slot, MAX_ENTRIES, MAX_PLANS,
+};
 use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::date::Date;
 use crate::graphql::{conn, paging, viewer_id};
@@ -82,15 +84,26 @@ impl Weekday {
     }
 }
 
-/// The planned recipe, briefly (the whole recipe is `recipe(id)`).
+/// A recipe, briefly (the whole recipe is `recipe(id)`).
 #[derive(SimpleObject)]
-#[graphql(name = "PlannedRecipe")]
+#[graphql(name = "RecipeSummary")]
 pub struct PlannedRecipeView {
     pub id: Uuid,
     pub title: String,
     /// The recipe's own servings (decimal text).
     pub servings: Option<String>,
     pub total_minutes: Option<i32>,
+}
+
+impl From<&PlannedRecipe> for PlannedRecipeView {
+    fn from(r: &PlannedRecipe) -> Self {
+        Self {
+            id: r.id,
+            title: r.title.clone(),
+            servings: r.servings.as_ref().map(decimal_text),
+            total_minutes: r.total_minutes,
+        }
+    }
 }
 
 /// A meal in a plan: a recipe or a free-text note, on a date (calendar plans) or on a week of the rotation
@@ -121,12 +134,7 @@ impl From<&Entry> for EntryView {
             week: e.row.week,
             weekday: e.row.weekday.and_then(Weekday::from_number),
             meal: MealType::from_db(&e.row.meal),
-            recipe: e.recipe.as_ref().map(|r| PlannedRecipeView {
-                id: r.id,
-                title: r.title.clone(),
-                servings: r.servings.as_ref().map(decimal_text),
-                total_minutes: r.total_minutes,
-            }),
+            recipe: e.recipe.as_ref().map(Into::into),
             note: e.row.note.clone(),
             servings: e.row.servings.as_ref().map(decimal_text),
             created_at: e.row.created_at,

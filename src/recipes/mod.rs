@@ -7,6 +7,9 @@ mod model;
 pub mod parser;
 pub mod quantity;
 
-pub use graphql::{decimal_text, list_recipes, page_cost, PageInfo, RecipeConnection, RecipeMutation, RecipeQuery};
-pub use input::{decimal, RecipeFilter, RecipeSort};
+pub use graphql::{
+    decimal_text, list_recipes, page_cost, PageInfo, ParsedIngredientView, RecipeConnection, RecipeMutation,
+    RecipeQuery,
+};
+pub use input::{decimal, RecipeFilter, RecipeSort, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
 pub use model::{CollectionScope, Recipe};

@@ -14,6 +14,7 @@ mod db_schema;
 mod graphql_transport;
 mod health;
 mod helpers;
+mod imports;
 mod inputs;
 mod meal_plans;
 mod perimeter;

@@ -1,0 +1,440 @@
+//! A recipe out of a web page: schema.org `Recipe` in JSON-LD (`@graph`, arrays, `@type` lists,
+//! `HowToSection`/`HowToStep`, ISO 8601 durations, yields and images in every shape sites use), then
+//! microdata, then OpenGraph's title, description and image as a last resort. Text from the page is plain
+//! text: tags stripped, entities decoded, whitespace collapsed. Pure functions over the page's text.
+
+use scraper::{ElementRef, Html, Selector};
+use serde_json::Value;
+
+/// Where the draft came from, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    JsonLd,
+    Microdata,
+    OpenGraph,
+    Text,
+}
+
+/// What a page or a text says about a recipe, before anything is saved.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Draft {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub prep_minutes: Option<i32>,
+    pub cook_minutes: Option<i32>,
+    pub total_minutes: Option<i32>,
+    /// Decimal text ("4").
+    pub servings: Option<String>,
+    pub yield_text: Option<String>,
+    /// Ingredient lines as written.
+    pub ingredients: Vec<String>,
+    /// (section, text).
+    pub steps: Vec<(Option<String>, String)>,
+    /// Absolute http(s) URLs, page order, no repeats.
+    pub images: Vec<String>,
+}
+
+/// Lines and steps kept from one page: a page with more is not a recipe a cook would import whole.
+const MAX_PARTS: usize = 200;
+const MAX_IMAGES: usize = 10;
+
+fn selector(css: &str) -> Option<Selector> {
+    Selector::parse(css).ok()
+}
+
+/// Plain text of an HTML fragment or of text with entities: tags stripped, entities decoded, one space.
+pub fn plain(text: &str) -> String {
+    let decoded = if text.contains(['<', '&']) {
+        Html::parse_fragment(text).root_element().text().collect::<String>()
+    } else {
+        text.to_owned()
+    };
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn non_empty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// `PT1H30M`, `P0DT0H45M`, `PT90M`, `P1D` as minutes.
+pub fn iso_minutes(text: &str) -> Option<i32> {
+    let rest = text.trim().strip_prefix(['P', 'p'])?;
+    let (date, time) = rest.split_once(['T', 't']).unwrap_or((rest, ""));
+    let mut minutes = 0f64;
+    let mut read = |part: &str, units: &[(char, f64)]| -> Option<()> {
+        let mut number = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() || c == '.' || c == ',' {
+                number.push(if c == ',' { '.' } else { c });
+                continue;
+            }
+            let factor = units.iter().find(|(u, _)| u.eq_ignore_ascii_case(&c))?.1;
+            minutes += number.parse::<f64>().ok()? * factor;
+            number.clear();
+        }
+        number.is_empty().then_some(())
+    };
+    read(
+        date,
+        &[('Y', 525_600.0), ('M', 43_200.0), ('W', 10_080.0), ('D', 1_440.0)],
+    )?;
+    read(time, &[('H', 60.0), ('M', 1.0), ('S', 1.0 / 60.0)])?;
+    (minutes.is_finite() && minutes <= 525_600.0).then(|| minutes.round() as i32)
+}
+
+/// The first number in a yield ("4", "Serves 4-6", "12 cookies") as servings, and the text.
+fn yields(value: &Value) -> (Option<String>, Option<String>) {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => plain(s),
+        Value::Array(items) => {
+            // ["4", "4 servings"]: the most descriptive.
+            let texts: Vec<String> = items.iter().filter_map(|v| texts(v).into_iter().next()).collect();
+            texts.into_iter().max_by_key(String::len).unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    let number: String = text
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|t| !t.is_empty() && t.parse::<f64>().is_ok_and(|n| n > 0.0))
+        .unwrap_or_default()
+        .to_owned();
+    (non_empty(number), non_empty(text))
+}
+
+/// Strings of a value: a string, numbers, or each string of a list.
+fn texts(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => non_empty(plain(s)).into_iter().collect(),
+        Value::Number(n) => vec![n.to_string()],
+        Value::Array(items) => items.iter().flat_map(texts).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn has_type(node: &Value, wanted: &str) -> bool {
+    match node.get("@type") {
+        Some(Value::String(t)) => t.rsplit('/').next() == Some(wanted),
+        Some(Value::Array(types)) => types
+            .iter()
+            .any(|t| t.as_str().and_then(|t| t.rsplit('/').next()) == Some(wanted)),
+        _ => false,
+    }
+}
+
+/// The first `Recipe` node anywhere in a JSON-LD value (top level, lists, `@graph`, `mainEntity`).
+fn find_recipe(value: &Value, depth: usize) -> Option<&Value> {
+    if depth > 8 {
+        return None;
+    }
+    match value {
+        Value::Array(items) => items.iter().find_map(|v| find_recipe(v, depth + 1)),
+        Value::Object(map) if has_type(value, "Recipe") => Some(value).filter(|_| !map.is_empty()),
+        Value::Object(map) => ["@graph", "mainEntity", "mainEntityOfPage", "itemListElement"]
+            .iter()
+            .filter_map(|key| map.get(*key))
+            .find_map(|v| find_recipe(v, depth + 1)),
+        _ => None,
+    }
+}
+
+/// Steps of `recipeInstructions`: a string (one step per line), strings, `HowToStep`s (text, else name),
+/// `HowToSection`s of steps (the section's name kept).
+fn steps(value: &Value, section: Option<&str>, out: &mut Vec<(Option<String>, String)>) {
+    match value {
+        Value::String(s) => {
+            let text = if s.contains('<') {
+                html_lines(s)
+            } else {
+                s.lines().map(plain).collect()
+            };
+            out.extend(
+                text.into_iter()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| (section.map(str::to_owned), t)),
+            );
+        }
+        Value::Array(items) => items.iter().for_each(|v| steps(v, section, out)),
+        Value::Object(map) if has_type(value, "HowToSection") => {
+            let name = map.get("name").and_then(Value::as_str).map(plain);
+            if let Some(items) = map.get("itemListElement") {
+                steps(items, name.as_deref().or(section), out);
+            }
+        }
+        Value::Object(map) => {
+            let text = map
+                .get("text")
+                .or_else(|| map.get("name"))
+                .or_else(|| map.get("description"));
+            if let Some(text) = text {
+                steps(text, section, out);
+            } else if let Some(items) = map.get("itemListElement") {
+                steps(items, section, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The list items of an HTML string, else its paragraphs, else its text.
+fn html_lines(html: &str) -> Vec<String> {
+    let fragment = Html::parse_fragment(html);
+    for css in ["li", "p"] {
+        let blocks: Vec<String> = selector(css)
+            .map(|s| {
+                fragment
+                    .select(&s)
+                    .map(|e| plain(&e.text().collect::<String>()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if blocks.iter().any(|b| !b.is_empty()) {
+            return blocks;
+        }
+    }
+    vec![plain(html)]
+}
+
+fn image_urls(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.trim().to_owned()),
+        Value::Array(items) => items.iter().for_each(|v| image_urls(v, out)),
+        Value::Object(map) => {
+            if let Some(url) = map
+                .get("url")
+                .or_else(|| map.get("contentUrl"))
+                .or_else(|| map.get("@id"))
+            {
+                image_urls(url, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn from_json_ld(node: &Value, base: Option<&str>) -> Draft {
+    let text = |key: &str| node.get(key).and_then(|v| texts(v).into_iter().next());
+    let minutes = |key: &str| node.get(key).and_then(Value::as_str).and_then(iso_minutes);
+    let (servings, yield_text) = node.get("recipeYield").map(yields).unwrap_or_default();
+    let mut instructions = Vec::new();
+    if let Some(value) = node.get("recipeInstructions") {
+        steps(value, None, &mut instructions);
+    }
+    let mut images = Vec::new();
+    if let Some(value) = node.get("image") {
+        image_urls(value, &mut images);
+    }
+    let ingredients = node
+        .get("recipeIngredient")
+        .or_else(|| node.get("ingredients"))
+        .map(texts)
+        .unwrap_or_default();
+    Draft {
+        title: text("name").or_else(|| text("headline")),
+        description: text("description"),
+        prep_minutes: minutes("prepTime"),
+        cook_minutes: minutes("cookTime"),
+        total_minutes: minutes("totalTime"),
+        servings,
+        yield_text,
+        ingredients,
+        steps: instructions,
+        images: absolute(images, base),
+    }
+}
+
+/// The itemprop values inside a microdata scope: `content`, `datetime`, `src`, `href`, else the text.
+fn itemprops(scope: ElementRef<'_>, names: &str) -> Vec<String> {
+    let Some(s) = selector(names) else {
+        return Vec::new();
+    };
+    scope
+        .select(&s)
+        .map(|e| {
+            let attr = ["content", "datetime", "src", "href"]
+                .iter()
+                .find_map(|a| e.value().attr(a));
+            attr.map_or_else(|| plain(&e.text().collect::<Vec<_>>().join(" ")), plain)
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn from_microdata(scope: ElementRef<'_>, base: Option<&str>) -> Draft {
+    let first = |names: &str| itemprops(scope, names).into_iter().next();
+    let minutes = |name: &str| first(&format!("[itemprop={name}]")).as_deref().and_then(iso_minutes);
+    let (servings, yield_text) = first("[itemprop=recipeYield]")
+        .map(|y| yields(&Value::String(y)))
+        .unwrap_or_default();
+    let instructions: Vec<(Option<String>, String)> = selector("[itemprop=recipeInstructions]")
+        .map(|s| {
+            scope
+                .select(&s)
+                .flat_map(|e| html_lines(&e.inner_html()))
+                .filter(|t| !t.is_empty())
+                .map(|t| (None, t))
+                .collect()
+        })
+        .unwrap_or_default();
+    Draft {
+        title: first("[itemprop=name]"),
+        description: first("[itemprop=description]"),
+        prep_minutes: minutes("prepTime"),
+        cook_minutes: minutes("cookTime"),
+        total_minutes: minutes("totalTime"),
+        servings,
+        yield_text,
+        ingredients: itemprops(scope, "[itemprop=recipeIngredient], [itemprop=ingredients]"),
+        steps: instructions,
+        images: absolute(itemprops(scope, "[itemprop=image]"), base),
+    }
+}
+
+fn meta(page: &Html, property: &str) -> Option<String> {
+    let s = selector(&format!("meta[property=\"{property}\"], meta[name=\"{property}\"]"))?;
+    page.select(&s)
+        .find_map(|e| e.value().attr("content"))
+        .map(plain)
+        .and_then(non_empty)
+}
+
+/// `url` made absolute against the page's `base` (http and https only; anything else is dropped).
+pub fn resolve(url: &str, base: Option<&str>) -> Option<String> {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Some(url.to_owned());
+    }
+    let base = base?;
+    let (scheme, rest) = base.split_once("://")?;
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    let origin = format!("{scheme}://{}", &rest[..host_end]);
+    if let Some(path) = url.strip_prefix("//") {
+        return Some(format!("{scheme}://{path}"));
+    }
+    if url.starts_with('/') {
+        return Some(format!("{origin}{url}"));
+    }
+    if url.is_empty() || url.contains(':') {
+        return None;
+    }
+    let path = &rest[host_end..];
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    Some(format!("{origin}{dir}{url}"))
+}
+
+fn absolute(urls: Vec<String>, base: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for url in urls.iter().filter_map(|u| resolve(u, base)) {
+        if out.len() < MAX_IMAGES && !out.contains(&url) && url.len() <= 2048 {
+            out.push(url);
+        }
+    }
+    out
+}
+
+fn bounded(mut draft: Draft) -> Draft {
+    draft.ingredients.truncate(MAX_PARTS);
+    draft.steps.truncate(MAX_PARTS);
+    draft
+}
+
+/// The recipe a page describes, from its best source, with `base` (the page's address) resolving relative
+/// image addresses. `None` when the page says nothing about a recipe, not even an OpenGraph title.
+pub fn from_html(html: &str, base: Option<&str>) -> Option<(Draft, Found)> {
+    let page = Html::parse_document(html);
+    let scripts = selector("script[type=\"application/ld+json\"]")?;
+    for script in page.select(&scripts) {
+        let json = script.text().collect::<String>();
+        // Broken JSON-LD is common (trailing commas, stray HTML): skip that block, try the next source.
+        let Ok(value) = serde_json::from_str::<Value>(json.trim()) else {
+            continue;
+        };
+        if let Some(node) = find_recipe(&value, 0) {
+            let mut draft = from_json_ld(node, base);
+            if draft.images.is_empty() {
+                draft.images = absolute(meta(&page, "og:image").into_iter().collect(), base);
+            }
+            return Some((bounded(draft), Found::JsonLd));
+        }
+    }
+    let scopes = selector("[itemscope][itemtype*=\"schema.org/Recipe\"]")?;
+    if let Some(scope) = page.select(&scopes).next() {
+        return Some((bounded(from_microdata(scope, base)), Found::Microdata));
+    }
+    let title = meta(&page, "og:title")?;
+    Some((
+        Draft {
+            title: Some(title),
+            description: meta(&page, "og:description"),
+            images: absolute(meta(&page, "og:image").into_iter().collect(), base),
+            ..Draft::default()
+        },
+        Found::OpenGraph,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_durations_become_minutes() {
+        assert_eq!(iso_minutes("PT1H30M"), Some(90));
+        assert_eq!(iso_minutes("PT90M"), Some(90));
+        assert_eq!(iso_minutes("P0DT0H45M"), Some(45));
+        assert_eq!(iso_minutes("P1D"), Some(1440));
+        assert_eq!(iso_minutes("PT0.5H"), Some(30));
+        assert_eq!(iso_minutes("PT45S"), Some(1));
+        assert_eq!(iso_minutes("45 minutes"), None);
+        assert_eq!(iso_minutes("PT1X"), None);
+        assert_eq!(iso_minutes("P9999999Y"), None);
+        assert_eq!(iso_minutes(""), None);
+    }
+
+    #[test]
+    fn yields_in_every_shape() {
+        assert_eq!(yields(&serde_json::json!(4)), (Some("4".into()), Some("4".into())));
+        assert_eq!(
+            yields(&serde_json::json!("Serves 4-6")),
+            (Some("4".into()), Some("Serves 4-6".into()))
+        );
+        assert_eq!(
+            yields(&serde_json::json!(["4", "4 servings"])),
+            (Some("4".into()), Some("4 servings".into()))
+        );
+        assert_eq!(yields(&serde_json::json!("a few")), (None, Some("a few".into())));
+    }
+
+    #[test]
+    fn relative_addresses_resolve_against_the_page() {
+        let base = Some("https://cook.example/recipes/soup.html?x=1");
+        assert_eq!(
+            resolve("/img/a.jpg", base).as_deref(),
+            Some("https://cook.example/img/a.jpg")
+        );
+        assert_eq!(
+            resolve("b.jpg", base).as_deref(),
+            Some("https://cook.example/recipes/b.jpg")
+        );
+        assert_eq!(
+            resolve("//cdn.example/c.jpg", base).as_deref(),
+            Some("https://cdn.example/c.jpg")
+        );
+        assert_eq!(
+            resolve("HTTP://x.example/d.jpg", None).as_deref(),
+            Some("HTTP://x.example/d.jpg")
+        );
+        assert_eq!(resolve("javascript:alert(1)", base), None);
+        assert_eq!(resolve("data:image/png;base64,AAAA", base), None);
+        assert_eq!(resolve("e.jpg", None), None);
+    }
+
+    #[test]
+    fn text_from_pages_is_plain() {
+        assert_eq!(plain("Mac &amp; cheese <b>deluxe</b>\n&nbsp; "), "Mac & cheese deluxe");
+        assert_eq!(plain("<script>alert(1)</script>Tea"), "alert(1)Tea");
+        assert_eq!(plain("it&#39;s"), "it's");
+    }
+}

@@ -1,0 +1,197 @@
+//! The import slice of the GraphQL schema: drafts from a pasted page or text, never saved here. Saving is
+//! `createRecipe` with the draft's fields.
+
+use async_graphql::{Context, Enum, Object, ResultExt as _, SimpleObject};
+
+use super::extract::{from_html, resolve, Draft, Found};
+use super::model::similar;
+use super::text::from_text;
+use crate::error::{AppError, AppResult, GqlResult as _};
+use crate::graphql::{conn, viewer_id};
+use crate::meal_plans::PlannedRecipeView;
+use crate::recipes::parser::{parse_line, MAX_LINE_CHARS};
+use crate::recipes::{ParsedIngredientView, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
+
+/// Largest text `importRecipeFromText` reads. Pages are bounded by the JSON body limit (64 KiB).
+pub const MAX_TEXT_CHARS: usize = 20_000;
+const MAX_URL: usize = 2_048;
+/// Pages larger than this are parsed off the async workers.
+const OFFLOAD_BYTES: usize = 16 * 1024;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DraftSource {
+    /// schema.org `Recipe` in JSON-LD.
+    JsonLd,
+    /// schema.org `Recipe` in microdata.
+    Microdata,
+    /// Only the page's OpenGraph title, description and image.
+    OpenGraph,
+    /// Pasted text.
+    Text,
+}
+
+#[derive(SimpleObject)]
+pub struct DraftStep {
+    pub section: Option<String>,
+    pub text: String,
+}
+
+/// A recipe read from a page or a text, not saved: review it, then `createRecipe` with its fields.
+#[derive(SimpleObject)]
+#[graphql(name = "RecipeDraft")]
+pub struct DraftView {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub prep_minutes: Option<i32>,
+    pub cook_minutes: Option<i32>,
+    pub total_minutes: Option<i32>,
+    /// Decimal text.
+    pub servings: Option<String>,
+    pub yield_text: Option<String>,
+    pub source_type: SourceType,
+    pub source_url: Option<String>,
+    /// Parsed like `parseIngredients`; `originalText` is the line as the source wrote it.
+    pub ingredients: Vec<ParsedIngredientView>,
+    pub steps: Vec<DraftStep>,
+    /// Absolute addresses of the source's pictures, best first (`importRecipeImage` fetches one, scanned).
+    pub image_urls: Vec<String>,
+    /// 0 to 100: title 20, ingredients 30, steps 30, image 10, servings 5, time 5.
+    pub completeness: i32,
+    /// What the source did not say: `title`, `ingredients`, `steps`, `imageUrls`, `servings`, `totalMinutes`.
+    pub missing_fields: Vec<String>,
+    pub found_in: DraftSource,
+    /// Your recipes from the same address or with a near-identical title.
+    pub similar_recipes: Vec<PlannedRecipeView>,
+}
+
+fn cut(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => text[..at].trim_end().to_owned(),
+        None => text,
+    }
+}
+
+/// The draft within the catalogue's limits, so that `createRecipe` accepts it as it is.
+fn view(draft: Draft, found: Found, source_url: Option<String>) -> DraftView {
+    let total_minutes = draft.total_minutes.or(match (draft.prep_minutes, draft.cook_minutes) {
+        (Some(p), Some(c)) => Some(p.saturating_add(c)),
+        _ => None,
+    });
+    let parts = [
+        ("title", 20, draft.title.is_some()),
+        ("ingredients", 30, !draft.ingredients.is_empty()),
+        ("steps", 30, !draft.steps.is_empty()),
+        ("imageUrls", 10, !draft.images.is_empty()),
+        ("servings", 5, draft.servings.is_some()),
+        ("totalMinutes", 5, total_minutes.is_some()),
+    ];
+    DraftView {
+        completeness: parts.iter().filter(|p| p.2).map(|p| p.1).sum(),
+        missing_fields: parts.iter().filter(|p| !p.2).map(|p| p.0.to_owned()).collect(),
+        title: draft.title.map(|t| cut(t, MAX_TITLE)),
+        description: draft.description.map(|d| cut(d, MAX_DESCRIPTION)),
+        prep_minutes: draft.prep_minutes,
+        cook_minutes: draft.cook_minutes,
+        total_minutes,
+        servings: draft.servings,
+        yield_text: draft.yield_text.map(|y| cut(y, 200)),
+        source_type: match found {
+            Found::Text => SourceType::Manual,
+            _ => SourceType::Website,
+        },
+        source_url,
+        ingredients: draft
+            .ingredients
+            .into_iter()
+            .map(|line| parse_line(&cut(line, MAX_LINE_CHARS)).into())
+            .collect(),
+        steps: draft
+            .steps
+            .into_iter()
+            .map(|(section, text)| DraftStep {
+                section: section.map(|s| cut(s, 200)),
+                text: cut(text, MAX_STEP_TEXT),
+            })
+            .collect(),
+        image_urls: draft.images,
+        found_in: match found {
+            Found::JsonLd => DraftSource::JsonLd,
+            Found::Microdata => DraftSource::Microdata,
+            Found::OpenGraph => DraftSource::OpenGraph,
+            Found::Text => DraftSource::Text,
+        },
+        similar_recipes: Vec::new(),
+    }
+}
+
+/// An http(s) address of at most 2 048 characters, or `BAD_USER_INPUT` on `field`.
+fn page_url(field: &str, url: &str) -> AppResult<String> {
+    let url = url.trim();
+    resolve(url, None)
+        .filter(|u| u.len() <= MAX_URL && !u.contains(char::is_whitespace))
+        .ok_or_else(|| AppError::bad_input(field, "an http or https address of at most 2048 characters"))
+}
+
+async fn with_similar(ctx: &Context<'_>, mut draft: DraftView) -> async_graphql::Result<DraftView> {
+    let owner = viewer_id(ctx).extend()?;
+    let mut conn = conn(ctx).await?;
+    draft.similar_recipes = similar(&mut conn, owner, draft.source_url.as_deref(), draft.title.as_deref())
+        .await
+        .gql()?
+        .iter()
+        .map(Into::into)
+        .collect();
+    Ok(draft)
+}
+
+#[derive(Default)]
+pub struct ImportMutation;
+
+#[Object]
+impl ImportMutation {
+    /// A draft from a page's HTML and its address (a bookmarklet's paste): schema.org `Recipe` in JSON-LD,
+    /// else microdata, else OpenGraph. `IMPORT_NO_RECIPE_DATA` when the page has none. The request body is
+    /// at most 64 KiB: send the page's `<head>` and the recipe's markup rather than a whole long page.
+    async fn import_recipe_from_html(
+        &self,
+        ctx: &Context<'_>,
+        html: String,
+        url: String,
+    ) -> async_graphql::Result<DraftView> {
+        viewer_id(ctx).extend()?;
+        let url = page_url("url", &url).extend()?;
+        let base = url.clone();
+        let large = html.len() > OFFLOAD_BYTES;
+        let parse = move || from_html(&html, Some(&base));
+        let found = if large {
+            tokio::task::spawn_blocking(parse)
+                .await
+                .map_err(|e| AppError::Internal(e.into()))
+                .extend()?
+        } else {
+            parse()
+        };
+        let (draft, found) = found
+            .ok_or(AppError::ImportNoRecipeData("the page has no recipe data"))
+            .extend()?;
+        with_similar(ctx, view(draft, found, Some(url))).await
+    }
+
+    /// A draft from pasted text such as a caption or a note (at most 20 000 characters): the first line is
+    /// the title, then ingredients and steps, under headings or not.
+    async fn import_recipe_from_text(&self, ctx: &Context<'_>, text: String) -> async_graphql::Result<DraftView> {
+        viewer_id(ctx).extend()?;
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(AppError::bad_input(
+                "text",
+                format!("at most {MAX_TEXT_CHARS} characters"),
+            ))
+            .extend();
+        }
+        let draft = from_text(&text);
+        if draft.title.is_none() {
+            return Err(AppError::ImportNoRecipeData("the text has no recipe in it")).extend();
+        }
+        with_similar(ctx, view(draft, Found::Text, None)).await
+    }
+}

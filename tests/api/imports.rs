@@ -1,0 +1,304 @@
+//! Imports from pasted pages and text: drafts from the fixture pages in `tests/fixtures/imports/`, modelled
+//! on how large recipe sites mark recipes up, saved through `createRecipe` as a client would.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{dev_token, error_code, TestApp};
+
+const FROM_HTML: &str = "mutation($html: String!, $url: String!) { importRecipeFromHtml(html: $html, url: $url) {
+  title description prepMinutes cookMinutes totalMinutes servings yieldText sourceType sourceUrl
+  ingredients { quantity unit item note originalText } steps { section text } imageUrls
+  completeness missingFields foundIn similarRecipes { title } } }";
+const FROM_TEXT: &str = "mutation($text: String!) { importRecipeFromText(text: $text) {
+  title servings ingredients { quantity unit item } steps { text } completeness missingFields foundIn } }";
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/fixtures/imports/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+async fn import(app: &TestApp, token: &str, html: &str, url: &str) -> Value {
+    app.gql_as(token, FROM_HTML, json!({ "html": html, "url": url })).await
+}
+
+fn draft(response: &Value) -> &Value {
+    assert!(response["errors"].is_null(), "{response}");
+    &response["data"]["importRecipeFromHtml"]
+}
+
+fn column<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[key].as_str().unwrap_or("-"))
+        .collect()
+}
+
+#[tokio::test]
+async fn json_ld_in_a_graph_with_sections_durations_and_image_lists() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("importer");
+    let response = import(
+        &app,
+        &token,
+        &fixture("jsonld-graph.html"),
+        "https://blog.example/tikka/",
+    )
+    .await;
+    let d = draft(&response);
+    assert_eq!(d["title"], "Chicken Tikka Masala & Rice");
+    assert_eq!(d["description"], "A weeknight classic.");
+    assert_eq!(
+        (&d["prepMinutes"], &d["cookMinutes"], &d["totalMinutes"]),
+        (&json!(20), &json!(40), &json!(60))
+    );
+    assert_eq!((&d["servings"], &d["yieldText"]), (&json!("4"), &json!("4 servings")));
+    assert_eq!(d["foundIn"], "JSON_LD");
+    assert_eq!(d["sourceType"], "WEBSITE");
+    assert_eq!(d["ingredients"][0]["quantity"], "1.5", "a hyphenated mixed number");
+    assert_eq!(d["ingredients"][0]["unit"], "lb");
+    assert_eq!(d["ingredients"][3]["note"], "14 oz");
+    assert_eq!(
+        d["ingredients"][0]["originalText"],
+        "1-1/2 pounds boneless chicken thighs"
+    );
+    assert_eq!(column(&d["steps"], "section"), ["Marinate", "Marinate", "Cook", "Cook"]);
+    assert_eq!(
+        d["steps"][2]["text"], "Sear the chicken.",
+        "a HowToStep's text wins over its name"
+    );
+    assert_eq!(
+        d["imageUrls"],
+        json!([
+            "https://blog.example/wp-content/tikka-1x1.jpg",
+            "https://blog.example/wp-content/tikka-4x3.jpg"
+        ]),
+        "image objects and strings, each once"
+    );
+    assert_eq!(d["completeness"], 100);
+    assert_eq!(d["missingFields"], json!([]));
+
+    // Saved with createRecipe as it is, then imported again: the draft points at the saved recipe.
+    let ingredients: Vec<Value> = d["ingredients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| json!({ "line": i["originalText"] }))
+        .collect();
+    let steps: Vec<Value> = d["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| json!({ "section": s["section"], "text": s["text"] }))
+        .collect();
+    let input = json!({
+        "title": d["title"], "description": d["description"], "prepMinutes": d["prepMinutes"],
+        "cookMinutes": d["cookMinutes"], "servings": d["servings"], "yieldText": d["yieldText"],
+        "sourceType": d["sourceType"], "sourceUrl": d["sourceUrl"], "ingredients": ingredients, "steps": steps,
+    });
+    let saved = app
+        .gql_as(
+            &token,
+            "mutation($input: CreateRecipeInput!) { createRecipe(input: $input) { title totalMinutes } }",
+            json!({ "input": input }),
+        )
+        .await;
+    assert_eq!(saved["data"]["createRecipe"]["totalMinutes"], 60, "{saved}");
+    let again = import(
+        &app,
+        &token,
+        &fixture("jsonld-graph.html"),
+        "https://blog.example/tikka/",
+    )
+    .await;
+    assert_eq!(
+        draft(&again)["similarRecipes"],
+        json!([{ "title": "Chicken Tikka Masala & Rice" }])
+    );
+    let elsewhere = dev_token("someone-else");
+    let theirs = import(
+        &app,
+        &elsewhere,
+        &fixture("jsonld-graph.html"),
+        "https://blog.example/tikka/",
+    )
+    .await;
+    assert_eq!(draft(&theirs)["similarRecipes"], json!([]), "only your own recipes");
+}
+
+#[tokio::test]
+async fn json_ld_lists_type_lists_text_instructions_and_relative_images() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("importer");
+    let response = import(
+        &app,
+        &token,
+        &fixture("jsonld-array.html"),
+        "https://big.example/cakes/lemon?ref=x",
+    )
+    .await;
+    let d = draft(&response);
+    assert_eq!(d["title"], "Lemon Drizzle Cake");
+    assert_eq!(d["servings"], "8");
+    assert_eq!(d["totalMinutes"], 75);
+    assert_eq!(d["imageUrls"], json!(["https://big.example/images/lemon-cake.jpg"]));
+    assert_eq!(
+        column(&d["steps"], "text"),
+        [
+            "Heat oven to 180C.",
+            "Beat butter and sugar.",
+            "Add the eggs, then the flour."
+        ]
+    );
+    assert_eq!(
+        column(&d["ingredients"], "item")[..2],
+        ["unsalted butter", "caster sugar"]
+    );
+    assert_eq!(d["missingFields"], json!([]));
+}
+
+#[tokio::test]
+async fn microdata_after_broken_json_ld_then_opengraph_then_nothing() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("importer");
+    let response = import(
+        &app,
+        &token,
+        &fixture("microdata.html"),
+        "https://pies.example/recipes/apple.html",
+    )
+    .await;
+    let d = draft(&response);
+    assert_eq!(d["foundIn"], "MICRODATA");
+    assert_eq!(d["title"], "Grandma's Apple Pie");
+    assert_eq!(d["description"], "Flaky & tart.");
+    assert_eq!(
+        (&d["prepMinutes"], &d["cookMinutes"], &d["totalMinutes"]),
+        (&json!(30), &json!(50), &json!(80))
+    );
+    assert_eq!(d["servings"], "8");
+    assert_eq!(
+        column(&d["ingredients"], "originalText"),
+        [
+            "6 cups sliced apples",
+            "3/4 cup white sugar",
+            "1 (9 inch) double pie crust"
+        ]
+    );
+    assert_eq!(
+        column(&d["steps"], "text"),
+        ["Toss the apples with sugar.", "Fill the crust and bake."]
+    );
+    assert_eq!(d["imageUrls"], json!(["https://pies.example/recipes/pie.jpg"]));
+
+    let og = import(
+        &app,
+        &token,
+        &fixture("opengraph.html"),
+        "https://salads.example/summer",
+    )
+    .await;
+    let d = draft(&og);
+    assert_eq!(d["foundIn"], "OPEN_GRAPH");
+    assert_eq!(d["title"], "Our favourite summer salad");
+    assert_eq!(d["imageUrls"], json!(["https://cdn.example/salad.jpg"]));
+    assert_eq!(d["completeness"], 30);
+    assert_eq!(
+        d["missingFields"],
+        json!(["ingredients", "steps", "servings", "totalMinutes"])
+    );
+
+    for page in [
+        fixture("no-recipe.html"),
+        String::new(),
+        "not html at all {}".into(),
+        "\u{1F600}".repeat(1000),
+    ] {
+        let none = import(&app, &token, &page, "https://x.example/").await;
+        assert_eq!(error_code(&none), "IMPORT_NO_RECIPE_DATA", "{none}");
+    }
+}
+
+#[tokio::test]
+async fn page_text_is_plain_and_only_web_addresses_are_kept() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("importer");
+    let response = import(&app, &token, &fixture("jsonld-main-entity.html"), "https://p.example/").await;
+    let d = draft(&response);
+    assert_eq!(
+        d["title"], "alert('x')Pancakes",
+        "markup is stripped, never kept as HTML"
+    );
+    assert_eq!(d["yieldText"], "Makes 12 pancakes");
+    assert_eq!(d["servings"], "12");
+    assert_eq!(column(&d["steps"], "text"), ["Whisk.", "Fry & flip."]);
+    assert_eq!(d["imageUrls"], json!([]), "a javascript: address is dropped");
+
+    for (url, field) in [
+        ("ftp://p.example/", "url"),
+        ("javascript:alert(1)", "url"),
+        ("/relative", "url"),
+    ] {
+        let refused = import(&app, &token, "<html></html>", url).await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{url}");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], field);
+    }
+    let anonymous = app
+        .gql(
+            FROM_HTML,
+            json!({ "html": "<html></html>", "url": "https://p.example/" }),
+        )
+        .await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn a_long_page_with_the_recipe_at_the_end_is_read_and_a_longer_one_refused() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("importer");
+    let comment = "<div class=\"comment\"><p>Loved it! Made it twice &amp; shared.</p></div>\n";
+    let page = |comments: usize| {
+        format!(
+            "<html><body>{}{}</body></html>",
+            comment.repeat(comments),
+            fixture("jsonld-array.html")
+        )
+    };
+    let long = page(800);
+    assert!(long.len() > 50_000, "parsed off the async workers");
+    let response = import(&app, &token, &long, "https://big.example/cake").await;
+    assert_eq!(draft(&response)["title"], "Lemon Drizzle Cake");
+    let too_long = app
+        .gql_with(
+            &[("Authorization", &format!("Bearer {token}"))],
+            FROM_HTML,
+            json!({ "html": page(2_000), "url": "https://big.example/cake" }),
+        )
+        .await;
+    assert_eq!(too_long.status.code, 413, "the JSON body limit holds");
+}
+
+#[tokio::test]
+async fn pasted_text_becomes_a_draft() {
+    let app = TestApp::spawn().await;
+    let token = dev_token("importer");
+    let caption = "Best banana bread 🍌\nServes 8\n\nIngredients:\n- 3 ripe bananas\n- 1-1/2 cups flour\n\nMethod\n1. Mash.\n2. Bake 1 hour.\n#baking";
+    let response = app.gql_as(&token, FROM_TEXT, json!({ "text": caption })).await;
+    let d = &response["data"]["importRecipeFromText"];
+    assert_eq!(d["title"], "Best banana bread 🍌", "{response}");
+    assert_eq!(d["servings"], "8");
+    assert_eq!(
+        d["ingredients"][1],
+        json!({ "quantity": "1.5", "unit": "cup", "item": "flour" })
+    );
+    assert_eq!(column(&d["steps"], "text"), ["Mash.", "Bake 1 hour."]);
+    assert_eq!(d["foundIn"], "TEXT");
+    assert_eq!(d["missingFields"], json!(["imageUrls", "totalMinutes"]));
+    assert_eq!(d["completeness"], 85);
+    let empty = app.gql_as(&token, FROM_TEXT, json!({ "text": "#yum #food\n\n" })).await;
+    assert_eq!(error_code(&empty), "IMPORT_NO_RECIPE_DATA");
+    let long = app
+        .gql_as(&token, FROM_TEXT, json!({ "text": "x".repeat(20_001) }))
+        .await;
+    assert_eq!(empty["errors"][0]["extensions"]["code"], "IMPORT_NO_RECIPE_DATA");
+    assert_eq!(long["errors"][0]["extensions"]["field"], "text");
+}
