@@ -142,6 +142,9 @@ pub struct ClerkConfig {
 #[derive(Clone)]
 pub struct AppConfig {
     pub env: AppEnv,
+    /// Loopback sockets imports may fetch from: set only by tests (from Rust, never from the environment),
+    /// for their fixture server; empty everywhere else.
+    pub import_test_addresses: Vec<std::net::SocketAddr>,
     /// `None` until resolved: `serve` starts the embedded PostgreSQL when it is unset.
     pub database_url: Option<SecretString>,
     pub secret_key: SecretString,
@@ -259,6 +262,7 @@ impl AppConfig {
             })
             .collect();
         let config = Self {
+            import_test_addresses: Vec::new(),
             env,
             database_url: match (
                 raw.database_url.filter(|u| !u.expose_secret().is_empty()),

@@ -60,6 +60,18 @@ pub enum AppError {
     /// Execution ran past its deadline.
     #[error("the operation took too long and was cancelled")]
     ExecutionTimeout,
+    /// An import's address is not on the public internet (or not http(s) on port 80 or 443).
+    #[error("this address cannot be imported from")]
+    ImportBlockedAddress,
+    /// The page did not arrive within the import deadline.
+    #[error("the page took too long to arrive")]
+    ImportTimeout,
+    /// The page is larger than an import reads.
+    #[error("the page is too large to import")]
+    ImportTooLarge,
+    /// The page's server answered with an error, or could not be reached.
+    #[error("{0}")]
+    UpstreamHttpError(String),
     /// An import found no recipe in what it was given.
     #[error("{0}")]
     ImportNoRecipeData(&'static str),
@@ -92,6 +104,10 @@ impl AppError {
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::ExecutionTimeout => "EXECUTION_TIMEOUT",
             Self::ImportNoRecipeData(_) => "IMPORT_NO_RECIPE_DATA",
+            Self::ImportBlockedAddress => "IMPORT_BLOCKED_ADDRESS",
+            Self::ImportTimeout => "IMPORT_TIMEOUT",
+            Self::ImportTooLarge => "IMPORT_TOO_LARGE",
+            Self::UpstreamHttpError(_) => "UPSTREAM_HTTP_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -110,7 +126,9 @@ impl AppError {
             Self::RateLimited { .. } => 429,
             Self::QuotaExceeded(_) => 403,
             Self::PayloadTooLarge { .. } => 413,
-            Self::UploadRejected(_) | Self::ImportNoRecipeData(_) => 422,
+            Self::UploadRejected(_) | Self::ImportNoRecipeData(_) | Self::ImportBlockedAddress => 422,
+            Self::ImportTooLarge => 413,
+            Self::ImportTimeout | Self::UpstreamHttpError(_) => 502,
             Self::QueryLimit { .. } | Self::IntrospectionDisabled => 400,
             Self::RequestTimeout => 408,
             Self::ExecutionTimeout | Self::ServiceUnavailable => 503,

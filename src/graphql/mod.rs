@@ -108,6 +108,9 @@ pub fn build(
             .data(pool.clone())
             .data(std::sync::Arc::clone(&media))
             .data(std::sync::Arc::clone(&viewers))
+            .data(crate::imports::Guard {
+                test_addresses: config.import_test_addresses.clone(),
+            })
             .data(SyncSettings {
                 retention: config.tombstone_retention(),
             })

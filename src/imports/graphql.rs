@@ -4,6 +4,7 @@
 use async_graphql::{Context, Enum, Object, ResultExt as _, SimpleObject};
 
 use super::extract::{from_html, resolve, Draft, Found};
+use super::guard::{fetch_page, FetchError, Guard};
 use super::model::similar;
 use super::text::from_text;
 use crate::error::{AppError, AppResult, GqlResult as _};
@@ -11,6 +12,7 @@ use crate::graphql::{conn, viewer_id};
 use crate::meal_plans::PlannedRecipeView;
 use crate::recipes::parser::{parse_line, MAX_LINE_CHARS};
 use crate::recipes::{ParsedIngredientView, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
+use crate::security_log::{RequestMeta, Severity};
 
 /// Largest text `importRecipeFromText` reads. Pages are bounded by the JSON body limit (64 KiB).
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -144,11 +146,73 @@ async fn with_similar(ctx: &Context<'_>, mut draft: DraftView) -> async_graphql:
     Ok(draft)
 }
 
+/// The page at `url`, fetched through the guard (off the async workers); refusals of the guard are security
+/// events.
+async fn fetch(ctx: &Context<'_>, url: &str) -> async_graphql::Result<(String, String)> {
+    let guard = ctx.data::<Guard>()?.clone();
+    let target = url.to_owned();
+    let fetched = tokio::task::spawn_blocking(move || fetch_page(&guard, &target))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+        .extend()?;
+    let error = match fetched {
+        Ok(page) => return Ok(page),
+        Err(FetchError::Blocked(host)) => {
+            let media = ctx.data::<std::sync::Arc<crate::media::MediaService>>()?;
+            let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+            let user = viewer_id(ctx).ok().map(|id| id.to_string());
+            media.security().record(
+                "import_blocked_address",
+                Severity::Medium,
+                &meta,
+                user.as_deref(),
+                serde_json::json!({ "host": host }),
+            );
+            AppError::ImportBlockedAddress
+        }
+        Err(FetchError::Timeout) => AppError::ImportTimeout,
+        Err(FetchError::TooLarge) => AppError::ImportTooLarge,
+        Err(FetchError::Status(status)) => AppError::UpstreamHttpError(format!("the page's server answered {status}")),
+        Err(FetchError::NotAPage(_)) => AppError::ImportNoRecipeData("the address is not a web page"),
+        Err(FetchError::Failed(cause)) => {
+            tracing::info!(%cause, "import fetch failed");
+            AppError::UpstreamHttpError("the page could not be fetched".into())
+        }
+    };
+    Err(error).extend()
+}
+
+/// The draft a page's HTML holds, parsed off the async workers when it is long.
+async fn read_page(html: String, base: String) -> AppResult<(Draft, Found)> {
+    let large = html.len() > OFFLOAD_BYTES;
+    let parse = move || from_html(&html, Some(&base));
+    let found = if large {
+        tokio::task::spawn_blocking(parse)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?
+    } else {
+        parse()
+    };
+    found.ok_or(AppError::ImportNoRecipeData("the page has no recipe data"))
+}
+
 #[derive(Default)]
 pub struct ImportMutation;
 
 #[Object]
 impl ImportMutation {
+    /// A draft from the page at `url` (http or https), fetched through the outbound guard: public addresses
+    /// only (`IMPORT_BLOCKED_ADDRESS` for loopback, private, link-local and other special ranges, checked again
+    /// on every redirect), 8 s (`IMPORT_TIMEOUT`), 5 MiB (`IMPORT_TOO_LARGE`), web pages only; an error status
+    /// is `UPSTREAM_HTTP_ERROR`. Read like `importRecipeFromHtml`.
+    async fn import_recipe_from_url(&self, ctx: &Context<'_>, url: String) -> async_graphql::Result<DraftView> {
+        viewer_id(ctx).extend()?;
+        let url = page_url("url", &url).extend()?;
+        let (final_url, html) = fetch(ctx, &url).await?;
+        let (draft, found) = read_page(html, final_url.clone()).await.extend()?;
+        with_similar(ctx, view(draft, found, Some(final_url))).await
+    }
+
     /// A draft from a page's HTML and its address (a bookmarklet's paste): schema.org `Recipe` in JSON-LD,
     /// else microdata, else OpenGraph. `IMPORT_NO_RECIPE_DATA` when the page has none. The request body is
     /// at most 64 KiB: send the page's `<head>` and the recipe's markup rather than a whole long page.
@@ -160,20 +224,7 @@ impl ImportMutation {
     ) -> async_graphql::Result<DraftView> {
         viewer_id(ctx).extend()?;
         let url = page_url("url", &url).extend()?;
-        let base = url.clone();
-        let large = html.len() > OFFLOAD_BYTES;
-        let parse = move || from_html(&html, Some(&base));
-        let found = if large {
-            tokio::task::spawn_blocking(parse)
-                .await
-                .map_err(|e| AppError::Internal(e.into()))
-                .extend()?
-        } else {
-            parse()
-        };
-        let (draft, found) = found
-            .ok_or(AppError::ImportNoRecipeData("the page has no recipe data"))
-            .extend()?;
+        let (draft, found) = read_page(html, url.clone()).await.extend()?;
         with_similar(ctx, view(draft, found, Some(url))).await
     }
 

@@ -1,9 +1,11 @@
-//! Imports: recipes read from a pasted web page (schema.org JSON-LD, microdata, OpenGraph) or from pasted
-//! text, returned as drafts to review; nothing is saved until the client calls `createRecipe`.
+//! Imports: recipes read from a web page (fetched through the outbound guard, or pasted) or from pasted text,
+//! returned as drafts to review; nothing is saved until the client calls `createRecipe`.
 
 mod extract;
 mod graphql;
+mod guard;
 mod model;
 mod text;
 
 pub use graphql::ImportMutation;
+pub use guard::Guard;

@@ -242,13 +242,28 @@ impl TestApp {
 
     /// The application on the given database.
     pub async fn spawn_on(db: TestDatabase, overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_configured(db, overrides, |_| {}).await
+    }
+
+    /// The application whose imports may fetch from a fixture server listening on `server` (a loopback
+    /// address, which only tests can allow).
+    pub async fn spawn_importing_from(server: std::net::SocketAddr) -> Self {
+        Self::spawn_configured(TestDatabase::create().await, &[], |config| {
+            config.import_test_addresses = vec![server];
+        })
+        .await
+    }
+
+    async fn spawn_configured(db: TestDatabase, overrides: &[(&str, &str)], edit: impl FnOnce(&mut AppConfig)) -> Self {
         homechef::telemetry::init_for_tests();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apps").join(&db.name);
         let log_dir = dir.join("logs");
         let dirs = app_dirs(&dir);
         let mut all: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         all.extend_from_slice(overrides);
-        let rocket = homechef::rocket(test_config(&db.url, &all)).unwrap();
+        let mut config = test_config(&db.url, &all);
+        edit(&mut config);
+        let rocket = homechef::rocket(config).unwrap();
         let client = Client::tracked(rocket).await.unwrap();
         Self {
             client,

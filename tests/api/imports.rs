@@ -302,3 +302,158 @@ async fn pasted_text_becomes_a_draft() {
     assert_eq!(empty["errors"][0]["extensions"]["code"], "IMPORT_NO_RECIPE_DATA");
     assert_eq!(long["errors"][0]["extensions"]["field"], "text");
 }
+
+/// A fixture web server on 127.0.0.1 (the only address tests talk to): pages, redirects, a slow answer, a
+/// huge page, an image and errors.
+async fn fixture_server() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&request)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
+                let page = |status: &str, kind: &str, body: &[u8]| {
+                    let mut answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    answer.extend_from_slice(body);
+                    answer
+                };
+                let redirect = |to: &str| {
+                    format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .into_bytes()
+                };
+                let answer = match path.as_str() {
+                    "/tikka" => page(
+                        "200 OK",
+                        "text/html; charset=utf-8",
+                        fixture("jsonld-graph.html").as_bytes(),
+                    ),
+                    "/apple" => page("200 OK", "text/html", fixture("microdata.html").as_bytes()),
+                    "/r1" => redirect("/r2"),
+                    "/r2" => redirect(&format!("http://{addr}/r3")),
+                    "/r3" => redirect("/apple"),
+                    "/loop" => redirect("/loop"),
+                    "/to-private" => redirect("http://127.0.0.1:1/admin"),
+                    "/to-metadata" => redirect("http://169.254.169.254/latest/meta-data/"),
+                    "/huge" => page("200 OK", "text/html", &vec![b'x'; 6 * 1024 * 1024]),
+                    "/photo.jpg" => page("200 OK", "image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]),
+                    "/slow" => {
+                        tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+                        page("200 OK", "text/html", b"<html></html>")
+                    }
+                    _ => page("404 Not Found", "text/html", b"gone"),
+                };
+                let _ = socket.write_all(&answer).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+const FROM_URL: &str =
+    "mutation($url: String!) { importRecipeFromUrl(url: $url) { title sourceUrl foundIn ingredients { item } } }";
+
+#[tokio::test]
+async fn pages_are_fetched_through_the_guard_and_redirects_followed() {
+    let server = fixture_server().await;
+    let app = TestApp::spawn_importing_from(server).await;
+    let token = dev_token("fetcher");
+    let from = |path: &str| json!({ "url": format!("http://{server}{path}") });
+    let tikka = app.gql_as(&token, FROM_URL, from("/tikka")).await;
+    let d = &tikka["data"]["importRecipeFromUrl"];
+    assert_eq!(d["title"], "Chicken Tikka Masala & Rice", "{tikka}");
+    assert_eq!(d["foundIn"], "JSON_LD");
+    let chain = app.gql_as(&token, FROM_URL, from("/r1")).await;
+    let d = &chain["data"]["importRecipeFromUrl"];
+    assert_eq!(d["title"], "Grandma's Apple Pie", "three redirects: {chain}");
+    assert_eq!(
+        d["sourceUrl"],
+        format!("http://{server}/apple"),
+        "the address it was read from"
+    );
+
+    for (path, code) in [
+        ("/loop", "UPSTREAM_HTTP_ERROR"),
+        ("/missing", "UPSTREAM_HTTP_ERROR"),
+        ("/huge", "IMPORT_TOO_LARGE"),
+        ("/photo.jpg", "IMPORT_NO_RECIPE_DATA"),
+        ("/to-private", "IMPORT_BLOCKED_ADDRESS"),
+        ("/to-metadata", "IMPORT_BLOCKED_ADDRESS"),
+    ] {
+        let refused = app.gql_as(&token, FROM_URL, from(path)).await;
+        assert_eq!(error_code(&refused), code, "{path}: {refused}");
+    }
+}
+
+#[tokio::test]
+async fn loopback_private_and_metadata_addresses_are_refused_in_every_spelling() {
+    let server = fixture_server().await;
+    let app = TestApp::spawn_importing_from(server).await;
+    let token = dev_token("prober");
+    let port = server.port();
+    for url in [
+        "http://localhost/tikka".into(),
+        "http://localhost./tikka".into(),
+        format!("http://[::1]:{port}/tikka"),
+        format!("http://127.0.0.1:{}/tikka", port.wrapping_add(1).max(1)),
+        "http://127.0.0.1/".into(),
+        "http://2130706433/".into(),
+        "http://0x7f.1/".into(),
+        "http://0177.0.0.1/".into(),
+        "http://127.1./".into(),
+        "http://[::ffff:127.0.0.1]/".into(),
+        "http://[::ffff:a9fe:a9fe]/".into(),
+        "http://169.254.169.254/latest/meta-data/".into(),
+        "http://0.0.0.0/".into(),
+        "https://10.0.0.1/".into(),
+        "http://192.168.1.1:8080/".into(),
+    ] {
+        let refused = app.gql_as(&token, FROM_URL, json!({ "url": url })).await;
+        assert_eq!(error_code(&refused), "IMPORT_BLOCKED_ADDRESS", "{url}: {refused}");
+    }
+    let events: Vec<Value> = app
+        .security_events()
+        .into_iter()
+        .filter(|e| e["event_type"] == "import_blocked_address")
+        .collect();
+    assert_eq!(events.len(), 15, "each refusal is a security event");
+    for (url, field) in [
+        ("ftp://example.com/", "url"),
+        ("file:///etc/passwd", "url"),
+        ("gopher://x/", "url"),
+    ] {
+        let refused = app.gql_as(&token, FROM_URL, json!({ "url": url })).await;
+        assert_eq!(refused["errors"][0]["extensions"]["field"], field, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn a_page_slower_than_the_deadline_is_a_timeout() {
+    let server = fixture_server().await;
+    let app = TestApp::spawn_importing_from(server).await;
+    let token = dev_token("patient");
+    let started = std::time::Instant::now();
+    let slow = app
+        .gql_as(&token, FROM_URL, json!({ "url": format!("http://{server}/slow") }))
+        .await;
+    assert_eq!(error_code(&slow), "IMPORT_TIMEOUT", "{slow}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
