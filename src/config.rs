@@ -45,6 +45,7 @@ pub const ENV_KEYS: &[&str] = &[
     "TOMBSTONE_RETENTION_DAYS",
     "UPLOAD_DAILY_FILE_LIMIT",
     "UPLOAD_QUOTA_BYTES",
+    "IMPORT_MONTHLY_LIMIT",
 ];
 
 /// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).
@@ -122,6 +123,8 @@ struct RawConfig {
     upload_daily_file_limit: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     upload_quota_bytes: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    import_monthly_limit: Option<String>,
 }
 
 /// Clerk settings; the sign-in issue consumes them.
@@ -177,6 +180,8 @@ pub struct AppConfig {
     pub tombstone_retention_days: u64,
     /// Files per user per 24 hours and bytes stored per user (100 and 1 GiB).
     pub upload_quotas: crate::media::Quotas,
+    /// Imports by address per user and calendar month (`IMPORT_MONTHLY_LIMIT`).
+    pub import_monthly_limit: i32,
     /// Rocket's own settings (address, port, limits), already merged with ours.
     pub rocket: Figment,
 }
@@ -356,6 +361,9 @@ impl AppConfig {
                         .unwrap_or(1 << 30),
                 ),
             },
+            import_monthly_limit: problems
+                .take(parse_setting("IMPORT_MONTHLY_LIMIT", raw.import_monthly_limit))
+                .map_or(300, |n| i32::try_from(n.max(1)).unwrap_or(i32::MAX)),
             rocket: figment,
         };
         Ok((config, problems.0))

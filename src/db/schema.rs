@@ -38,6 +38,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_counts (owner_id, month) {
+        owner_id -> Uuid,
+        month -> Date,
+        n -> Int4,
+    }
+}
+
+diesel::table! {
     meal_plan_entries (id) {
         id -> Uuid,
         plan_id -> Uuid,
@@ -250,6 +258,7 @@ diesel::joinable!(collection_recipes -> collections (collection_id));
 diesel::joinable!(collection_recipes -> recipes (recipe_id));
 diesel::joinable!(collections -> users (owner_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(import_counts -> users (owner_id));
 diesel::joinable!(meal_plan_entries -> meal_plans (plan_id));
 diesel::joinable!(meal_plan_entries -> recipes (recipe_id));
 diesel::joinable!(meal_plan_entries -> users (owner_id));
@@ -272,6 +281,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     collection_recipes,
     collections,
     idempotency_keys,
+    import_counts,
     meal_plan_entries,
     meal_plans,
     media,

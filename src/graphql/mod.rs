@@ -108,8 +108,11 @@ pub fn build(
             .data(pool.clone())
             .data(std::sync::Arc::clone(&media))
             .data(std::sync::Arc::clone(&viewers))
-            .data(crate::imports::Guard {
-                test_addresses: config.import_test_addresses.clone(),
+            .data(crate::imports::ImportSettings {
+                guard: crate::imports::Guard {
+                    test_addresses: config.import_test_addresses.clone(),
+                },
+                monthly_limit: config.import_monthly_limit,
             })
             .data(SyncSettings {
                 retention: config.tombstone_retention(),

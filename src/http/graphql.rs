@@ -479,6 +479,7 @@ async fn execute(
         operation_name: request.operation_name.clone(),
         variables: request.variables.clone(),
     });
+    let imports = selects_import(&checked.document, request.operation_name.as_deref());
     request = request.data(DocumentCost(checked.expanded_fields));
     request.set_parsed_query(checked.document);
     let schema = match &gw.schemas.introspection {
@@ -490,6 +491,7 @@ async fn execute(
     let operation = Operation {
         request,
         files,
+        imports,
         idempotent,
         retry,
     };
@@ -509,6 +511,8 @@ fn refused(mut error: async_graphql::ServerError, code: &'static str) -> async_g
 struct Operation {
     request: async_graphql::Request,
     files: Vec<SpooledFile>,
+    /// The operation imports (an `import…` mutation field): the `imports` rate class applies.
+    imports: bool,
     idempotent: Option<Idempotent>,
     retry: Option<Retry>,
 }
@@ -549,6 +553,7 @@ async fn run(
     let Operation {
         request,
         files,
+        imports,
         idempotent,
         retry,
     } = operation;
@@ -558,6 +563,11 @@ async fn run(
         Viewer::Anonymous => None,
     };
     let user_id = user.map(|id| id.to_string());
+    if let (true, Some(user)) = (imports, user) {
+        if let Err(limited) = gw.limits.import_by(user) {
+            return Err(limited.respond(gw.log, &gw.meta, user_id.as_deref()));
+        }
+    }
     let deadline = if files.is_empty() {
         EXECUTION_TIMEOUT
     } else {
@@ -771,6 +781,30 @@ fn report_probes(gw: &Gateway<'_>, request: &async_graphql::Request) {
     }
 }
 
+/// Whether the operation that would run selects an `import…` field at its root, directly or through
+/// fragments (fragment cycles were refused before).
+fn selects_import(document: &ExecutableDocument, name: Option<&str>) -> bool {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> bool {
+        depth < 16
+            && set.items.iter().any(|item| match &item.node {
+                Selection::Field(field) => field.node.name.node.starts_with("import"),
+                Selection::InlineFragment(inline) => walk(document, &inline.node.selection_set.node, depth + 1),
+                Selection::FragmentSpread(spread) => document
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .is_some_and(|f| walk(document, &f.node.selection_set.node, depth + 1)),
+            })
+    }
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Mutation && walk(document, &op.node.selection_set.node, 0))
+}
+
 /// The type of the operation that would run, if the document names one unambiguously.
 fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     match &document.operations {
@@ -789,6 +823,38 @@ mod tests {
 
     fn ty(query: &str, name: Option<&str>) -> Option<OperationType> {
         operation_type(&async_graphql::parser::parse_query(query).ok()?, name)
+    }
+
+    #[test]
+    fn imports_are_seen_through_aliases_and_fragments() {
+        let imports = |query: &str, name: Option<&str>| {
+            async_graphql::parser::parse_query(query).is_ok_and(|doc| selects_import(&doc, name))
+        };
+        assert!(imports(
+            "mutation { a: importRecipeFromUrl(url: \"x\") { title } }",
+            None
+        ));
+        assert!(imports(
+            "mutation { ...F } fragment F on MutationRoot { importRecipeFromText(text: \"x\") { title } }",
+            None
+        ));
+        assert!(imports(
+            "mutation { ... on MutationRoot { importRecipeFromHtml(html: \"\", url: \"\") { title } } }",
+            None
+        ));
+        assert!(imports(
+            "query Q { health { status } } mutation M { importRecipeFromUrl(url: \"x\") { title } }",
+            Some("M")
+        ));
+        assert!(!imports(
+            "query Q { health { status } } mutation M { importRecipeFromUrl(url: \"x\") { title } }",
+            Some("Q")
+        ));
+        assert!(!imports(
+            "mutation { createRecipe(input: { title: \"import\" }) { id } }",
+            None
+        ));
+        assert!(!imports("{ health { status } }", None));
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub type WebhookLimit<'r> = Result<RocketGovernor<'r, WebhookQuota>, LimitError>
 pub const WRITE_QUOTA: (u32, u32) = (20, 10);
 /// Upload requests: 3 a minute per address and 3 a minute per user.
 pub const UPLOAD_QUOTA: (u32, u32) = (3, 3);
+/// Imports (any `import…` mutation field): 5 a minute per user.
+pub const IMPORT_QUOTA: (u32, u32) = (5, 5);
 /// Authentication failures: 100 an hour per address; past that, tokens are refused before verification.
 pub const AUTH_FAILURES_PER_HOUR: u32 = 100;
 
@@ -76,6 +78,7 @@ pub struct RateLimits {
     auth_failures: DefaultKeyedRateLimiter<IpAddr>,
     uploads_by_address: DefaultKeyedRateLimiter<IpAddr>,
     uploads_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
+    imports_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     auth_blocked: Mutex<HashMap<IpAddr, Instant>>,
 }
 
@@ -88,6 +91,7 @@ impl RateLimits {
             auth_failures: RateLimiter::dashmap(hourly),
             uploads_by_address: RateLimiter::dashmap(per_minute(UPLOAD_QUOTA.0, UPLOAD_QUOTA.1)),
             uploads_by_user: RateLimiter::dashmap(per_minute(UPLOAD_QUOTA.0, UPLOAD_QUOTA.1)),
+            imports_by_user: RateLimiter::dashmap(per_minute(IMPORT_QUOTA.0, IMPORT_QUOTA.1)),
             auth_blocked: Mutex::new(HashMap::new()),
         }
     }
@@ -115,6 +119,10 @@ impl RateLimits {
 
     pub fn upload_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
         self.check(&self.uploads_by_user, Some(user), "uploads", UPLOAD_QUOTA.1)
+    }
+
+    pub fn import_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
+        self.check(&self.imports_by_user, Some(user), "imports", IMPORT_QUOTA.1)
     }
 
     fn check<K: std::hash::Hash + Eq + Clone>(

@@ -4,8 +4,8 @@
 use async_graphql::{Context, Enum, Object, ResultExt as _, SimpleObject};
 
 use super::extract::{from_html, resolve, Draft, Found};
-use super::guard::{fetch_page, FetchError, Guard};
-use super::model::similar;
+use super::guard::{fetch_page, FetchError, ImportSettings};
+use super::model::{similar, take_monthly};
 use super::text::from_text;
 use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
@@ -149,7 +149,7 @@ async fn with_similar(ctx: &Context<'_>, mut draft: DraftView) -> async_graphql:
 /// The page at `url`, fetched through the guard (off the async workers); refusals of the guard are security
 /// events.
 async fn fetch(ctx: &Context<'_>, url: &str) -> async_graphql::Result<(String, String)> {
-    let guard = ctx.data::<Guard>()?.clone();
+    let guard = ctx.data::<ImportSettings>()?.guard.clone();
     let target = url.to_owned();
     let fetched = tokio::task::spawn_blocking(move || fetch_page(&guard, &target))
         .await
@@ -204,10 +204,19 @@ impl ImportMutation {
     /// A draft from the page at `url` (http or https), fetched through the outbound guard: public addresses
     /// only (`IMPORT_BLOCKED_ADDRESS` for loopback, private, link-local and other special ranges, checked again
     /// on every redirect), 8 s (`IMPORT_TIMEOUT`), 5 MiB (`IMPORT_TOO_LARGE`), web pages only; an error status
-    /// is `UPSTREAM_HTTP_ERROR`. Read like `importRecipeFromHtml`.
+    /// is `UPSTREAM_HTTP_ERROR`. Read like `importRecipeFromHtml`. Each attempt counts against the monthly
+    /// import quota (`QUOTA_EXCEEDED` past it).
     async fn import_recipe_from_url(&self, ctx: &Context<'_>, url: String) -> async_graphql::Result<DraftView> {
-        viewer_id(ctx).extend()?;
+        let owner = viewer_id(ctx).extend()?;
         let url = page_url("url", &url).extend()?;
+        let limit = ctx.data::<ImportSettings>()?.monthly_limit;
+        let counted = take_monthly(&mut *conn(ctx).await?, owner, limit).await.gql()?;
+        if !counted {
+            return Err(AppError::QuotaExceeded(format!(
+                "at most {limit} imports by address a month (IMPORT_MONTHLY_LIMIT)"
+            )))
+            .extend();
+        }
         let (final_url, html) = fetch(ctx, &url).await?;
         let (draft, found) = read_page(html, final_url.clone()).await.extend()?;
         with_similar(ctx, view(draft, found, Some(final_url))).await

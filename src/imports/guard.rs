@@ -44,6 +44,14 @@ pub struct Guard {
     pub test_addresses: Vec<SocketAddr>,
 }
 
+/// What the import resolvers need from the configuration, in the schema's data.
+#[derive(Clone, Debug)]
+pub struct ImportSettings {
+    pub guard: Guard,
+    /// Imports by address per user and calendar month.
+    pub monthly_limit: i32,
+}
+
 /// Whether an address is off limits: loopback, private, link-local, CGNAT, multicast, unspecified,
 /// documentation, benchmarking and reserved ranges, in IPv4 and IPv6 (IPv4-mapped, NAT64 and 6to4
 /// addresses are judged by the IPv4 address they carry).

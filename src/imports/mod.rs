@@ -8,4 +8,4 @@ mod model;
 mod text;
 
 pub use graphql::ImportMutation;
-pub use guard::Guard;
+pub use guard::{Guard, ImportSettings};

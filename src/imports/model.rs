@@ -39,3 +39,25 @@ pub async fn similar(
         .load(conn)
         .await
 }
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    n: i32,
+}
+
+/// Counts one import by address in the owner's current calendar month (UTC) unless `limit` is reached:
+/// whether it was counted. One statement, so concurrent imports cannot both take the last one.
+pub async fn take_monthly(conn: &mut AsyncPgConnection, owner_id: Uuid, limit: i32) -> QueryResult<bool> {
+    let counted: Vec<Counted> = diesel::sql_query(
+        "insert into import_counts (owner_id, month, n)
+         values ($1, (date_trunc('month', now() at time zone 'utc'))::date, 1)
+         on conflict (owner_id, month) do update set n = import_counts.n + 1 where import_counts.n < $2
+         returning n",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(owner_id)
+    .bind::<diesel::sql_types::Integer, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(counted.iter().any(|c| c.n > 0))
+}

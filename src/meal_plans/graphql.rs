@@ -556,12 +556,8 @@ impl MealPlanMutation {
     ) -> async_graphql::Result<Option<MealPlanView>> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        MealPlan::set_active(&mut conn, owner, id).await.gql()?;
-        match id {
-            Some(id) => {
-                let plan = MealPlan::find(&mut conn, owner, id).await.gql()?;
-                Ok(Some(view(ctx, &mut conn, owner, plan).await.extend()?))
-            }
+        match MealPlan::set_active(&mut conn, owner, id).await.gql()? {
+            Some(plan) => Ok(Some(view(ctx, &mut conn, owner, plan).await.extend()?)),
             None => Ok(None),
         }
     }

@@ -112,21 +112,21 @@ fn mine(
 }
 
 /// Makes `id` the owner's only active plan (none when `None`), in one transaction under the owner's lock.
-async fn activate(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Option<Uuid>) -> QueryResult<()> {
+/// The plan as this activation left it: `NotFound` for a foreign id.
+async fn activate(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Option<Uuid>) -> QueryResult<Option<MealPlan>> {
     diesel::update(meal_plans::table.filter(meal_plans::owner_id.eq(owner_id).and(meal_plans::active)))
         .set(meal_plans::active.eq(false))
         .execute(conn)
         .await?;
-    if let Some(id) = id {
-        let updated = diesel::update(meal_plans::table.filter(mine(owner_id, id)))
+    match id {
+        Some(id) => diesel::update(meal_plans::table.filter(mine(owner_id, id)))
             .set(meal_plans::active.eq(true))
-            .execute(conn)
-            .await?;
-        if updated == 0 {
-            return Err(diesel::result::Error::NotFound);
-        }
+            .returning(MealPlan::as_returning())
+            .get_result(conn)
+            .await
+            .map(Some),
+        None => Ok(None),
     }
-    Ok(())
 }
 
 impl MealPlan {
@@ -191,7 +191,7 @@ impl MealPlan {
                 .execute(conn)
                 .await?;
             if make_active {
-                activate(conn, owner_id, Some(id)).await?;
+                return activate(conn, owner_id, Some(id)).await;
             }
             Self::find(conn, owner_id, id).await.map(Some)
         })
@@ -222,8 +222,13 @@ impl MealPlan {
         Ok(deleted > 0)
     }
 
-    /// Makes the plan the owner's only active one (`None`: no active plan). `NotFound` for a foreign id.
-    pub async fn set_active(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Option<Uuid>) -> QueryResult<()> {
+    /// Makes the plan the owner's only active one (`None`: no active plan) and returns it as this call left it
+    /// (a later call may already have activated another). `NotFound` for a foreign id.
+    pub async fn set_active(
+        conn: &mut AsyncPgConnection,
+        owner_id: Uuid,
+        id: Option<Uuid>,
+    ) -> QueryResult<Option<MealPlan>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             User::lock(conn, owner_id).await?;
             activate(conn, owner_id, id).await

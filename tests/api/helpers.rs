@@ -247,8 +247,8 @@ impl TestApp {
 
     /// The application whose imports may fetch from a fixture server listening on `server` (a loopback
     /// address, which only tests can allow).
-    pub async fn spawn_importing_from(server: std::net::SocketAddr) -> Self {
-        Self::spawn_configured(TestDatabase::create().await, &[], |config| {
+    pub async fn spawn_importing_from(server: std::net::SocketAddr, overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_configured(TestDatabase::create().await, overrides, |config| {
             config.import_test_addresses = vec![server];
         })
         .await

@@ -12,6 +12,9 @@ const FROM_HTML: &str = "mutation($html: String!, $url: String!) { importRecipeF
 const FROM_TEXT: &str = "mutation($text: String!) { importRecipeFromText(text: $text) {
   title servings ingredients { quantity unit item } steps { text } completeness missingFields foundIn } }";
 
+/// Most tests import more than the `imports` rate class allows in a minute; one test checks the class.
+const UNLIMITED: &[(&str, &str)] = &[("rate_limit_enabled", "false")];
+
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/fixtures/imports/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
@@ -35,7 +38,7 @@ fn column<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
 
 #[tokio::test]
 async fn json_ld_in_a_graph_with_sections_durations_and_image_lists() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(UNLIMITED).await;
     let token = dev_token("importer");
     let response = import(
         &app,
@@ -127,7 +130,7 @@ async fn json_ld_in_a_graph_with_sections_durations_and_image_lists() {
 
 #[tokio::test]
 async fn json_ld_lists_type_lists_text_instructions_and_relative_images() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(UNLIMITED).await;
     let token = dev_token("importer");
     let response = import(
         &app,
@@ -158,7 +161,7 @@ async fn json_ld_lists_type_lists_text_instructions_and_relative_images() {
 
 #[tokio::test]
 async fn microdata_after_broken_json_ld_then_opengraph_then_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(UNLIMITED).await;
     let token = dev_token("importer");
     let response = import(
         &app,
@@ -220,7 +223,7 @@ async fn microdata_after_broken_json_ld_then_opengraph_then_nothing() {
 
 #[tokio::test]
 async fn page_text_is_plain_and_only_web_addresses_are_kept() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(UNLIMITED).await;
     let token = dev_token("importer");
     let response = import(&app, &token, &fixture("jsonld-main-entity.html"), "https://p.example/").await;
     let d = draft(&response);
@@ -253,7 +256,7 @@ async fn page_text_is_plain_and_only_web_addresses_are_kept() {
 
 #[tokio::test]
 async fn a_long_page_with_the_recipe_at_the_end_is_read_and_a_longer_one_refused() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(UNLIMITED).await;
     let token = dev_token("importer");
     let comment = "<div class=\"comment\"><p>Loved it! Made it twice &amp; shared.</p></div>\n";
     let page = |comments: usize| {
@@ -279,7 +282,7 @@ async fn a_long_page_with_the_recipe_at_the_end_is_read_and_a_longer_one_refused
 
 #[tokio::test]
 async fn pasted_text_becomes_a_draft() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(UNLIMITED).await;
     let token = dev_token("importer");
     let caption = "Best banana bread 🍌\nServes 8\n\nIngredients:\n- 3 ripe bananas\n- 1-1/2 cups flour\n\nMethod\n1. Mash.\n2. Bake 1 hour.\n#baking";
     let response = app.gql_as(&token, FROM_TEXT, json!({ "text": caption })).await;
@@ -374,7 +377,7 @@ const FROM_URL: &str =
 #[tokio::test]
 async fn pages_are_fetched_through_the_guard_and_redirects_followed() {
     let server = fixture_server().await;
-    let app = TestApp::spawn_importing_from(server).await;
+    let app = TestApp::spawn_importing_from(server, UNLIMITED).await;
     let token = dev_token("fetcher");
     let from = |path: &str| json!({ "url": format!("http://{server}{path}") });
     let tikka = app.gql_as(&token, FROM_URL, from("/tikka")).await;
@@ -406,7 +409,7 @@ async fn pages_are_fetched_through_the_guard_and_redirects_followed() {
 #[tokio::test]
 async fn loopback_private_and_metadata_addresses_are_refused_in_every_spelling() {
     let server = fixture_server().await;
-    let app = TestApp::spawn_importing_from(server).await;
+    let app = TestApp::spawn_importing_from(server, UNLIMITED).await;
     let token = dev_token("prober");
     let port = server.port();
     for url in [
@@ -448,7 +451,7 @@ async fn loopback_private_and_metadata_addresses_are_refused_in_every_spelling()
 #[tokio::test]
 async fn a_page_slower_than_the_deadline_is_a_timeout() {
     let server = fixture_server().await;
-    let app = TestApp::spawn_importing_from(server).await;
+    let app = TestApp::spawn_importing_from(server, UNLIMITED).await;
     let token = dev_token("patient");
     let started = std::time::Instant::now();
     let slow = app
@@ -456,4 +459,33 @@ async fn a_page_slower_than_the_deadline_is_a_timeout() {
         .await;
     assert_eq!(error_code(&slow), "IMPORT_TIMEOUT", "{slow}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn imports_have_a_rate_class_and_a_monthly_quota_that_holds_under_concurrency() {
+    let server = fixture_server().await;
+    let app = TestApp::spawn_importing_from(server, &[("import_monthly_limit", "3")]).await;
+    let token = dev_token("hoarder");
+    let url = json!({ "url": format!("http://{server}/tikka") });
+    let answers = rocket::futures::future::join_all((0..5).map(|_| app.gql_as(&token, FROM_URL, url.clone()))).await;
+    let codes: Vec<&str> = answers
+        .iter()
+        .map(|a| a["errors"][0]["extensions"]["code"].as_str().unwrap_or("OK"))
+        .collect();
+    assert_eq!(codes.iter().filter(|c| **c == "OK").count(), 3, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == "QUOTA_EXCEEDED").count(), 2, "{codes:?}");
+    // The five imports used the minute's allowance: the sixth import of any kind is refused before it runs.
+    let sixth = app
+        .gql_with(
+            &[("Authorization", &format!("Bearer {token}"))],
+            "mutation { importRecipeFromText(text: \"Tea\\n1 bag tea\") { title } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(sixth.status.code, 429);
+    assert!(sixth.header("Retry-After").is_some());
+    assert_eq!(crate::helpers::error_code(&sixth.json()), "RATE_LIMITED");
+    let other = dev_token("someone-else");
+    let theirs = app.gql_as(&other, FROM_URL, url).await;
+    assert!(theirs["errors"].is_null(), "limits are per user: {theirs}");
 }
