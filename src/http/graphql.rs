@@ -796,25 +796,26 @@ fn selects_import(document: &ExecutableDocument, name: Option<&str>) -> bool {
                     .is_some_and(|f| walk(document, &f.node.selection_set.node, depth + 1)),
             })
     }
-    let operation = match (&document.operations, name) {
+    chosen_operation(document, name)
+        .is_some_and(|op| op.node.ty == OperationType::Mutation && walk(document, &op.node.selection_set.node, 0))
+}
+
+/// The operation that would run, if the document names one unambiguously.
+fn chosen_operation<'d>(
+    document: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
+    match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    operation.is_some_and(|op| op.node.ty == OperationType::Mutation && walk(document, &op.node.selection_set.node, 0))
+        (DocumentOperations::Multiple(_), None) => None,
+    }
 }
 
 /// The type of the operation that would run, if the document names one unambiguously.
 fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    match &document.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => match name {
-            Some(name) => ops.get(name).map(|op| op.node.ty),
-            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
-            None => None,
-        },
-    }
+    chosen_operation(document, name).map(|op| op.node.ty)
 }
 
 #[cfg(test)]
