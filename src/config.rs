@@ -46,6 +46,7 @@ pub const ENV_KEYS: &[&str] = &[
     "UPLOAD_DAILY_FILE_LIMIT",
     "UPLOAD_QUOTA_BYTES",
     "IMPORT_MONTHLY_LIMIT",
+    "IMPORT_ALLOWED_PORTS",
 ];
 
 /// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).
@@ -125,6 +126,8 @@ struct RawConfig {
     upload_quota_bytes: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     import_monthly_limit: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    import_allowed_ports: Option<String>,
 }
 
 /// Clerk settings; the sign-in issue consumes them.
@@ -182,6 +185,8 @@ pub struct AppConfig {
     pub upload_quotas: crate::media::Quotas,
     /// Imports by address per user and calendar month (`IMPORT_MONTHLY_LIMIT`).
     pub import_monthly_limit: i32,
+    /// Ports imports may fetch from (`IMPORT_ALLOWED_PORTS`, default 80 and 443).
+    pub import_allowed_ports: Vec<u16>,
     /// Rocket's own settings (address, port, limits), already merged with ours.
     pub rocket: Figment,
 }
@@ -266,8 +271,21 @@ impl AppConfig {
                     .ok()
             })
             .collect();
+        let mut import_allowed_ports: Vec<u16> = split_list(raw.import_allowed_ports.as_deref())
+            .iter()
+            .filter_map(|p| {
+                p.parse().ok().filter(|p| *p > 0).or_else(|| {
+                    problems.push(format!("IMPORT_ALLOWED_PORTS: `{p}` is not a port (1 to 65535)"));
+                    None
+                })
+            })
+            .collect();
+        if import_allowed_ports.is_empty() {
+            import_allowed_ports = vec![80, 443];
+        }
         let config = Self {
             import_test_addresses: Vec::new(),
+            import_allowed_ports,
             env,
             database_url: match (
                 raw.database_url.filter(|u| !u.expose_secret().is_empty()),
@@ -628,6 +646,18 @@ mod tests {
         assert!(err.unwrap_or_default().contains("RATE_LIMIT_ENABLED"));
         let cfg = config(&[("rate_limit_enabled", "off")]).unwrap_or_else(|e| panic!("{e}"));
         assert!(!cfg.rate_limit_enabled);
+    }
+
+    #[test]
+    fn import_ports_default_to_the_web_and_are_checked() {
+        let ports = |value: &str| config(&[("import_allowed_ports", value)]).map(|c| c.import_allowed_ports);
+        assert_eq!(ports("").ok(), Some(vec![80, 443]));
+        assert_eq!(ports("443, 8443").ok(), Some(vec![443, 8443]));
+        assert_eq!(ports("8080").ok(), Some(vec![8080]), "one port reads as a number");
+        for bad in ["0", "65536", "http", "80,x"] {
+            let err = ports(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("IMPORT_ALLOWED_PORTS"), "{bad}: {err}");
+        }
     }
 
     #[test]

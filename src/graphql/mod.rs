@@ -111,6 +111,7 @@ pub fn build(
             .data(crate::imports::ImportSettings {
                 guard: crate::imports::Guard {
                     test_addresses: config.import_test_addresses.clone(),
+                    ports: config.import_allowed_ports.clone(),
                 },
                 monthly_limit: config.import_monthly_limit,
             })

@@ -3,6 +3,8 @@
 //! microdata, then OpenGraph's title, description and image as a last resort. Text from the page is plain
 //! text: tags stripped, entities decoded, whitespace collapsed. Pure functions over the page's text.
 
+use std::collections::HashMap;
+
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 
@@ -84,16 +86,20 @@ pub fn iso_minutes(text: &str) -> Option<i32> {
 
 /// The first number in a yield ("4", "Serves 4-6", "12 cookies") as servings, and the text.
 fn yields(value: &Value) -> (Option<String>, Option<String>) {
-    let text = match value {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => plain(s),
+    let (text, counted) = match value {
+        Value::Number(n) => (n.to_string(), None),
+        Value::String(s) => (plain(s), None),
         Value::Array(items) => {
-            // ["4", "4 servings"]: the most descriptive.
+            // ["10", "1 loaf (10 slices)"]: the text is the most descriptive, the servings the bare number.
             let texts: Vec<String> = items.iter().filter_map(|v| texts(v).into_iter().next()).collect();
-            texts.into_iter().max_by_key(String::len).unwrap_or_default()
+            let bare = texts.iter().find(|t| t.parse::<f64>().is_ok_and(|n| n > 0.0)).cloned();
+            (texts.into_iter().max_by_key(String::len).unwrap_or_default(), bare)
         }
-        _ => String::new(),
+        _ => (String::new(), None),
     };
+    if counted.is_some() {
+        return (counted, non_empty(text));
+    }
     let number: String = text
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .find(|t| !t.is_empty() && t.parse::<f64>().is_ok_and(|n| n > 0.0))
@@ -112,14 +118,41 @@ fn texts(value: &Value) -> Vec<String> {
     }
 }
 
+/// Whether a node's `@type` (a name, an IRI such as `http://schema.org/Recipe`, or a list) is `wanted`, in
+/// any case (`"recipe"` is seen in the wild).
 fn has_type(node: &Value, wanted: &str) -> bool {
+    let is = |t: &Value| {
+        t.as_str()
+            .and_then(|t| t.rsplit('/').next())
+            .is_some_and(|t| t.eq_ignore_ascii_case(wanted))
+    };
     match node.get("@type") {
-        Some(Value::String(t)) => t.rsplit('/').next() == Some(wanted),
-        Some(Value::Array(types)) => types
-            .iter()
-            .any(|t| t.as_str().and_then(|t| t.rsplit('/').next()) == Some(wanted)),
-        _ => false,
+        Some(Value::Array(types)) => types.iter().any(is),
+        Some(t) => is(t),
+        None => false,
     }
+}
+
+/// The nodes of a JSON-LD document by `@id` (top level, lists and `@graph`), for references such as Yoast's
+/// `"image": {"@id": "…#primaryimage"}`.
+fn nodes_by_id(value: &Value) -> HashMap<&str, &Value> {
+    let mut ids = HashMap::new();
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => {
+                if let Some(id) = map.get("@id").and_then(Value::as_str) {
+                    ids.entry(id).or_insert(value);
+                }
+                if let Some(graph) = map.get("@graph") {
+                    pending.push(graph);
+                }
+            }
+            _ => {}
+        }
+    }
+    ids
 }
 
 /// The first `Recipe` node anywhere in a JSON-LD value (top level, lists, `@graph`, `mainEntity`).
@@ -195,24 +228,32 @@ fn html_lines(html: &str) -> Vec<String> {
     vec![plain(html)]
 }
 
-fn image_urls(value: &Value, out: &mut Vec<String>) {
+/// Image addresses: strings, lists, `ImageObject`s (`url`, else `contentUrl`), and references by `@id` to an
+/// `ImageObject` elsewhere in the document (an `@id` that names no node is an address unless it is a
+/// fragment such as `#primaryimage`).
+fn image_urls(value: &Value, ids: &HashMap<&str, &Value>, out: &mut Vec<String>) {
+    let direct = |map: &serde_json::Map<String, Value>| map.get("url").or_else(|| map.get("contentUrl")).cloned();
     match value {
         Value::String(s) => out.push(s.trim().to_owned()),
-        Value::Array(items) => items.iter().for_each(|v| image_urls(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| image_urls(v, ids, out)),
         Value::Object(map) => {
-            if let Some(url) = map
-                .get("url")
-                .or_else(|| map.get("contentUrl"))
-                .or_else(|| map.get("@id"))
-            {
-                image_urls(url, out);
+            if let Some(url) = direct(map) {
+                image_urls(&url, ids, out);
+            } else if let Some(id) = map.get("@id").and_then(Value::as_str) {
+                match ids.get(id).and_then(|node| node.as_object()).and_then(direct) {
+                    // Strings only: a reference never leads to another reference.
+                    Some(Value::String(url)) => out.push(url.trim().to_owned()),
+                    Some(_) => {}
+                    None if !id.contains('#') => out.push(id.trim().to_owned()),
+                    None => {}
+                }
             }
         }
         _ => {}
     }
 }
 
-fn from_json_ld(node: &Value, base: Option<&str>) -> Draft {
+fn from_json_ld(node: &Value, ids: &HashMap<&str, &Value>, base: Option<&str>) -> Draft {
     let text = |key: &str| node.get(key).and_then(|v| texts(v).into_iter().next());
     let minutes = |key: &str| node.get(key).and_then(Value::as_str).and_then(iso_minutes);
     let (servings, yield_text) = node.get("recipeYield").map(yields).unwrap_or_default();
@@ -222,7 +263,7 @@ fn from_json_ld(node: &Value, base: Option<&str>) -> Draft {
     }
     let mut images = Vec::new();
     if let Some(value) = node.get("image") {
-        image_urls(value, &mut images);
+        image_urls(value, ids, &mut images);
     }
     let ingredients = node
         .get("recipeIngredient")
@@ -243,13 +284,25 @@ fn from_json_ld(node: &Value, base: Option<&str>) -> Draft {
     }
 }
 
-/// The itemprop values inside a microdata scope: `content`, `datetime`, `src`, `href`, else the text.
+/// Whether `element` is a property of `scope` itself, not of an item nested in it (an author's `name`, a
+/// review's `name`, a step's `text`).
+fn in_scope(element: &ElementRef<'_>, scope: &ElementRef<'_>) -> bool {
+    element
+        .ancestors()
+        .filter_map(ElementRef::wrap)
+        .find(|a| a.value().attr("itemscope").is_some())
+        .is_some_and(|owner| owner.id() == scope.id())
+}
+
+/// The itemprop values of a microdata scope's own properties: `content`, `datetime`, `src`, `href`, else the
+/// text.
 fn itemprops(scope: ElementRef<'_>, names: &str) -> Vec<String> {
     let Some(s) = selector(names) else {
         return Vec::new();
     };
     scope
         .select(&s)
+        .filter(|e| in_scope(e, &scope))
         .map(|e| {
             let attr = ["content", "datetime", "src", "href"]
                 .iter()
@@ -270,6 +323,7 @@ fn from_microdata(scope: ElementRef<'_>, base: Option<&str>) -> Draft {
         .map(|s| {
             scope
                 .select(&s)
+                .filter(|e| in_scope(e, &scope))
                 .flat_map(|e| html_lines(&e.inner_html()))
                 .filter(|t| !t.is_empty())
                 .map(|t| (None, t))
@@ -340,19 +394,61 @@ fn bounded(mut draft: Draft) -> Draft {
     draft
 }
 
+/// A JSON-LD block as sites write it: also inside `<!-- -->` or `//<![CDATA[ … //]]>`, and with raw line
+/// breaks or tabs inside its strings (invalid JSON that browsers' readers accept).
+fn json_ld(text: &str) -> Option<Value> {
+    let mut text = text.trim();
+    for (open, close) in [("<!--", "-->"), ("//<![CDATA[", "//]]>"), ("<![CDATA[", "]]>")] {
+        if let Some(inner) = text.strip_prefix(open) {
+            text = inner.trim_end().strip_suffix(close).unwrap_or(inner).trim();
+        }
+    }
+    serde_json::from_str(text)
+        .ok()
+        .or_else(|| serde_json::from_str(&escape_raw_controls(text)).ok())
+}
+
+/// Control characters inside JSON strings escaped (a raw line break stays a line break), so that a block
+/// that is valid but for them reads as its author meant.
+fn escape_raw_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' if in_string => out.push_str(match c {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                _ => "\\t",
+            }),
+            c if c.is_control() && in_string => out.push(' '),
+            c => {
+                out.push(c);
+                if in_string && !escaped && c == '"' {
+                    in_string = false;
+                } else if !in_string && c == '"' {
+                    in_string = true;
+                }
+                escaped = in_string && !escaped && c == '\\';
+                continue;
+            }
+        }
+        escaped = false;
+    }
+    out
+}
+
 /// The recipe a page describes, from its best source, with `base` (the page's address) resolving relative
 /// image addresses. `None` when the page says nothing about a recipe, not even an OpenGraph title.
 pub fn from_html(html: &str, base: Option<&str>) -> Option<(Draft, Found)> {
     let page = Html::parse_document(html);
     let scripts = selector("script[type=\"application/ld+json\"]")?;
     for script in page.select(&scripts) {
-        let json = script.text().collect::<String>();
         // Broken JSON-LD is common (trailing commas, stray HTML): skip that block, try the next source.
-        let Ok(value) = serde_json::from_str::<Value>(json.trim()) else {
+        let Some(value) = json_ld(&script.text().collect::<String>()) else {
             continue;
         };
         if let Some(node) = find_recipe(&value, 0) {
-            let mut draft = from_json_ld(node, base);
+            let mut draft = from_json_ld(node, &nodes_by_id(&value), base);
             if draft.images.is_empty() {
                 draft.images = absolute(meta(&page, "og:image").into_iter().collect(), base);
             }
@@ -405,6 +501,25 @@ mod tests {
             (Some("4".into()), Some("4 servings".into()))
         );
         assert_eq!(yields(&serde_json::json!("a few")), (None, Some("a few".into())));
+        assert_eq!(
+            yields(&serde_json::json!(["10", "1 loaf (10 slices)"])),
+            (Some("10".into()), Some("1 loaf (10 slices)".into()))
+        );
+    }
+
+    #[test]
+    fn json_ld_as_sites_write_it() {
+        let raw = "//<![CDATA[\n{\"name\": \"Dal\", \"steps\": \"Rinse.\nSimmer \\\"gently\\\".\tServe.\"}\n//]]>";
+        let value = json_ld(raw).unwrap_or_default();
+        assert_eq!(value["steps"], "Rinse.\nSimmer \"gently\".\tServe.");
+        assert_eq!(json_ld("<!-- {\"a\": 1} -->").unwrap_or_default()["a"], 1);
+        assert_eq!(json_ld("{\"a\": \"x\\\\\"}").unwrap_or_default()["a"], "x\\");
+        assert_eq!(json_ld("{\"a\": 1,}"), None);
+        assert_eq!(
+            json_ld("\u{1}{\"a\": \"\u{1}\"}"),
+            None,
+            "a control outside strings is still broken"
+        );
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! The import slice of the GraphQL schema: drafts from a pasted page or text, never saved here. Saving is
 //! `createRecipe` with the draft's fields.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, Object, ResultExt as _, SimpleObject};
+use uuid::Uuid;
 
 use super::extract::{from_html, resolve, Draft, Found};
-use super::guard::{fetch_page, FetchError, ImportSettings};
+use super::guard::{fetch, FetchError, Fetched, ImportSettings, Want, MAX_PAGE_BYTES};
 use super::model::{similar, take_monthly};
 use super::text::from_text;
 use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 use crate::meal_plans::PlannedRecipeView;
+use crate::media::{upload_files, MediaService, UploadResult};
 use crate::recipes::parser::{parse_line, MAX_LINE_CHARS};
+use crate::recipes::Recipe;
 use crate::recipes::{ParsedIngredientView, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
 use crate::security_log::{RequestMeta, Severity};
 
@@ -146,19 +151,24 @@ async fn with_similar(ctx: &Context<'_>, mut draft: DraftView) -> async_graphql:
     Ok(draft)
 }
 
-/// The page at `url`, fetched through the guard (off the async workers); refusals of the guard are security
-/// events.
-async fn fetch(ctx: &Context<'_>, url: &str) -> async_graphql::Result<(String, String)> {
+/// What `url` answers, fetched through the guard (off the async workers): at most `max_bytes` of the kind
+/// `want` accepts. Refusals of the guard are security events.
+async fn fetch_through_guard(
+    ctx: &Context<'_>,
+    url: &str,
+    want: Want,
+    max_bytes: u64,
+) -> async_graphql::Result<Fetched> {
     let guard = ctx.data::<ImportSettings>()?.guard.clone();
     let target = url.to_owned();
-    let fetched = tokio::task::spawn_blocking(move || fetch_page(&guard, &target))
+    let fetched = tokio::task::spawn_blocking(move || fetch(&guard, &target, want, max_bytes))
         .await
         .map_err(|e| AppError::Internal(e.into()))
         .extend()?;
     let error = match fetched {
-        Ok(page) => return Ok(page),
+        Ok(fetched) => return Ok(fetched),
         Err(FetchError::Blocked(host)) => {
-            let media = ctx.data::<std::sync::Arc<crate::media::MediaService>>()?;
+            let media = ctx.data::<Arc<MediaService>>()?;
             let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
             let user = viewer_id(ctx).ok().map(|id| id.to_string());
             media.security().record(
@@ -172,14 +182,30 @@ async fn fetch(ctx: &Context<'_>, url: &str) -> async_graphql::Result<(String, S
         }
         Err(FetchError::Timeout) => AppError::ImportTimeout,
         Err(FetchError::TooLarge) => AppError::ImportTooLarge,
-        Err(FetchError::Status(status)) => AppError::UpstreamHttpError(format!("the page's server answered {status}")),
-        Err(FetchError::NotAPage(_)) => AppError::ImportNoRecipeData("the address is not a web page"),
+        Err(FetchError::Status(status)) => AppError::UpstreamHttpError(format!("the server answered {status}")),
+        Err(FetchError::WrongType(_)) if want == Want::Page => {
+            AppError::ImportNoRecipeData("the address is not a web page")
+        }
+        Err(FetchError::WrongType(_)) => {
+            AppError::bad_input("url", "the address does not serve a JPEG, PNG or WebP image")
+        }
         Err(FetchError::Failed(cause)) => {
             tracing::info!(%cause, "import fetch failed");
-            AppError::UpstreamHttpError("the page could not be fetched".into())
+            AppError::UpstreamHttpError("the address could not be fetched".into())
         }
     };
     Err(error).extend()
+}
+
+/// The last segment of an address's path, as the fetched file's name (checked like an uploaded file's).
+fn file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let name = path.rsplit('/').next().unwrap_or_default();
+    if name.is_empty() {
+        "image".to_owned()
+    } else {
+        cut(name.to_owned(), 255)
+    }
 }
 
 /// The draft a page's HTML holds, parsed off the async workers when it is long.
@@ -217,9 +243,43 @@ impl ImportMutation {
             )))
             .extend();
         }
-        let (final_url, html) = fetch(ctx, &url).await?;
-        let (draft, found) = read_page(html, final_url.clone()).await.extend()?;
-        with_similar(ctx, view(draft, found, Some(final_url))).await
+        let page = fetch_through_guard(ctx, &url, Want::Page, MAX_PAGE_BYTES).await?;
+        let html = String::from_utf8_lossy(&page.bytes).into_owned();
+        let (draft, found) = read_page(html, page.url.clone()).await.extend()?;
+        with_similar(ctx, view(draft, found, Some(page.url))).await
+    }
+
+    /// Fetches the picture at `url` (a draft's `imageUrls`) through the outbound guard and hands it to the
+    /// upload pipeline for one of your recipes, as if you had uploaded it: quarantined, scanned, scored and
+    /// only a re-encoded copy of a safe file kept. Never hot-linked. JPEG, PNG or WebP (`BAD_USER_INPUT`
+    /// otherwise), at most `MAX_UPLOAD_SIZE` (`IMPORT_TOO_LARGE`); the guard's other errors as for
+    /// `importRecipeFromUrl`. Counts against the upload quotas, not the monthly import quota.
+    async fn import_recipe_image(
+        &self,
+        ctx: &Context<'_>,
+        recipe_id: Uuid,
+        url: String,
+    ) -> async_graphql::Result<UploadResult> {
+        let owner = viewer_id(ctx).extend()?;
+        let url = page_url("url", &url).extend()?;
+        // Nothing is fetched for a recipe that is not the viewer's.
+        Recipe::find(&mut *conn(ctx).await?, owner, recipe_id).await.gql()?;
+        let media = ctx.data::<Arc<MediaService>>()?;
+        let Fetched {
+            url,
+            content_type,
+            bytes,
+        } = fetch_through_guard(ctx, &url, Want::Image, media.max_upload_size).await?;
+        let file = media
+            .spool_bytes(file_name(&url), content_type, &bytes)
+            .await
+            .extend()?;
+        // The pipeline reads the spooled copy: not two in memory.
+        drop(bytes);
+        let mut results = upload_files(ctx, owner, recipe_id, vec![file]).await?;
+        results
+            .pop()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no upload outcome")).into())
     }
 
     /// A draft from a page's HTML and its address (a bookmarklet's paste): schema.org `Recipe` in JSON-LD,

@@ -1,8 +1,8 @@
-//! The one way out for requests the server makes on a user's behalf. http and https only, on ports 80 and
-//! 443; the name is resolved once, every address it resolves to is checked against the ranges below, and
+//! The one way out for requests the server makes on a user's behalf. http and https only, on the allowed
+//! ports (80 and 443 unless `IMPORT_ALLOWED_PORTS` says otherwise); the name is resolved once, every address it resolves to is checked against the ranges below, and
 //! the connection goes to an address that was checked (ureq connects to what this resolver returns: there
 //! is no second lookup to rebind); every redirect (at most 5) goes through the same check; 8 s in all;
-//! 5 MiB at most; web-page content types only.
+//! a size cap (5 MiB for pages, the upload limit for images); only the content types of the kind asked for.
 
 use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -19,7 +19,6 @@ pub const MAX_PAGE_BYTES: u64 = 5 * 1024 * 1024;
 /// Shorter than an operation may run (`EXECUTION_TIMEOUT`, 10 s), so that a slow page is `IMPORT_TIMEOUT`.
 pub const DEADLINE: Duration = Duration::from_secs(8);
 pub const MAX_REDIRECTS: u32 = 5;
-const PORTS: [u16; 2] = [80, 443];
 
 /// Why a fetch gave up.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,17 +30,18 @@ pub enum FetchError {
     TooLarge,
     /// The server answered with this status (after redirects).
     Status(u16),
-    /// The answer is not a web page (its content type).
-    NotAPage(String),
+    /// The answer is not of the kind asked for (its content type).
+    WrongType(String),
     /// Anything else: no such host, connection refused, broken TLS, too many redirects.
     Failed(String),
 }
 
-/// Where requests may go. `test_addresses` are loopback sockets a test server listens on: settable only
-/// from Rust (tests), never from the environment.
-#[derive(Clone, Debug, Default)]
+/// Where requests may go: public addresses on `ports`. `test_addresses` are loopback sockets a test server
+/// listens on: settable only from Rust (tests), never from the environment.
+#[derive(Clone, Debug)]
 pub struct Guard {
     pub test_addresses: Vec<SocketAddr>,
+    pub ports: Vec<u16>,
 }
 
 /// What the import resolvers need from the configuration, in the schema's data.
@@ -185,7 +185,7 @@ impl Resolver for GuardedResolver {
         }
         let resolved = DefaultResolver::default().resolve(uri, config, timeout)?;
         let allowed = |addr: &SocketAddr| {
-            self.guard.test_addresses.contains(addr) || (!blocked(addr.ip()) && PORTS.contains(&addr.port()))
+            self.guard.test_addresses.contains(addr) || (!blocked(addr.ip()) && self.guard.ports.contains(&addr.port()))
         };
         if resolved.iter().all(allowed) {
             Ok(resolved)
@@ -195,22 +195,56 @@ impl Resolver for GuardedResolver {
     }
 }
 
-fn is_page(content_type: &str) -> bool {
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    matches!(
-        mime.as_str(),
-        "text/html" | "application/xhtml+xml" | "application/json" | "application/ld+json" | "text/plain"
-    )
+/// What a fetch is for: the content types it accepts and the `Accept` header it sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// A web page: HTML, JSON (JSON-LD) or plain text.
+    Page,
+    /// A picture in a format the upload pipeline reads: JPEG, PNG or WebP.
+    Image,
 }
 
-/// Fetches a web page through the guard: (the address it was finally read from, its text). Blocking: run
-/// it off the async workers.
-pub fn fetch_page(guard: &Guard, url: &str) -> Result<(String, String), FetchError> {
+impl Want {
+    fn accepts(self, content_type: &str) -> bool {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let types: &[&str] = match self {
+            Self::Page => &[
+                "text/html",
+                "application/xhtml+xml",
+                "application/json",
+                "application/ld+json",
+                "text/plain",
+            ],
+            Self::Image => &["image/jpeg", "image/png", "image/webp"],
+        };
+        types.contains(&mime.as_str())
+    }
+
+    fn accept_header(self) -> &'static str {
+        match self {
+            Self::Page => "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+            Self::Image => "image/webp,image/png,image/jpeg;q=0.9",
+        }
+    }
+}
+
+/// A fetched answer.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The address it was finally read from (after redirects).
+    pub url: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Fetches `url` through the guard: at most `max_bytes` of a content type `want` accepts. Blocking: run it
+/// off the async workers.
+pub fn fetch(guard: &Guard, url: &str, want: Want, max_bytes: u64) -> Result<Fetched, FetchError> {
     let refused = Arc::new(Mutex::new(None));
     let resolver = GuardedResolver {
         guard: guard.clone(),
@@ -235,7 +269,7 @@ pub fn fetch_page(guard: &Guard, url: &str) -> Result<(String, String), FetchErr
     };
     let response = agent
         .get(url)
-        .header("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
+        .header("Accept", want.accept_header())
         .call()
         .map_err(failed)?;
     let status = response.status().as_u16();
@@ -248,24 +282,28 @@ pub fn fetch_page(guard: &Guard, url: &str) -> Result<(String, String), FetchErr
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    if !is_page(&content_type) {
-        return Err(FetchError::NotAPage(content_type));
+    if !want.accepts(&content_type) {
+        return Err(FetchError::WrongType(content_type));
     }
     let final_url = response.get_uri().to_string();
     let mut bytes = Vec::new();
     response
         .into_body()
         .into_reader()
-        .take(MAX_PAGE_BYTES + 1)
+        .take(max_bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::TimedOut => FetchError::Timeout,
             _ => FetchError::Failed(e.to_string()),
         })?;
-    if bytes.len() as u64 > MAX_PAGE_BYTES {
+    if bytes.len() as u64 > max_bytes {
         return Err(FetchError::TooLarge);
     }
-    Ok((final_url, String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(Fetched {
+        url: final_url,
+        content_type,
+        bytes,
+    })
 }
 
 #[cfg(test)]
@@ -386,11 +424,39 @@ mod tests {
         }
     }
 
+    /// Refused by the resolver before any connection: nothing leaves the machine.
     #[test]
-    fn page_types() {
-        assert!(is_page("text/html; charset=utf-8"));
-        assert!(is_page("application/ld+json"));
-        assert!(!is_page("image/jpeg"));
-        assert!(!is_page(""));
+    fn ports_outside_the_list_are_refused_before_connecting() {
+        let guard = Guard {
+            test_addresses: Vec::new(),
+            ports: vec![80, 443],
+        };
+        for url in [
+            "http://93.184.216.34:8080/",
+            "https://93.184.216.34:22/",
+            "http://[2606:4700::1111]:25/",
+        ] {
+            let refused = fetch(&guard, url, Want::Page, 1024).err();
+            assert!(matches!(refused, Some(FetchError::Blocked(_))), "{url}: {refused:?}");
+        }
+    }
+
+    #[test]
+    fn content_types_of_each_kind() {
+        assert!(Want::Page.accepts("text/html; charset=utf-8"));
+        assert!(Want::Page.accepts("application/ld+json"));
+        assert!(!Want::Page.accepts("image/jpeg"));
+        assert!(!Want::Page.accepts(""));
+        assert!(Want::Image.accepts("IMAGE/PNG"));
+        assert!(Want::Image.accepts("image/webp"));
+        for other in [
+            "image/svg+xml",
+            "image/gif",
+            "text/html",
+            "application/octet-stream",
+            "",
+        ] {
+            assert!(!Want::Image.accepts(other), "{other}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::model::{Media, StoredImage};
 use super::scan::{Finding, Outcome};
-use super::service::{MediaService, SpooledFiles, UploadOutcome};
+use super::service::{MediaService, SpooledFile, SpooledFiles, UploadOutcome};
 use crate::error::{AppError, GqlResult as _};
 use crate::graphql::{conn, viewer, viewer_id};
 use crate::recipes::Recipe;
@@ -222,6 +222,38 @@ impl MediaQuery {
     }
 }
 
+/// Hands spooled files to the upload pipeline for one of the viewer's recipes (`NOT_FOUND` for anyone else's)
+/// and says what became of each.
+pub async fn upload_files(
+    ctx: &Context<'_>,
+    owner: Uuid,
+    recipe_id: Uuid,
+    files: Vec<SpooledFile>,
+) -> async_graphql::Result<Vec<UploadResult>> {
+    let media = service(ctx)?;
+    let mut conn = conn(ctx).await?;
+    let recipe = Recipe::find(&mut conn, owner, recipe_id).await.gql()?;
+    let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+    let outcomes = media
+        .upload_all(&mut conn, &meta, owner, recipe_id, files)
+        .await
+        .extend()?;
+    let public = recipe.visibility == "PUBLIC";
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            let image = (outcome.media.outcome() == Outcome::Promoted).then(|| {
+                let stored = StoredImage {
+                    media: outcome.media.clone(),
+                    variants: outcome.variants.clone(),
+                };
+                ImageView::new(&stored, public, media)
+            });
+            UploadResult::new(outcome, image)
+        })
+        .collect())
+}
+
 #[derive(Default)]
 pub struct MediaMutation;
 
@@ -250,28 +282,7 @@ impl MediaMutation {
             });
             parts.push(part.extend()?);
         }
-        let media = service(ctx)?;
-        let mut conn = conn(ctx).await?;
-        let recipe = Recipe::find(&mut conn, owner, recipe_id).await.gql()?;
-        let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
-        let outcomes = media
-            .upload_all(&mut conn, &meta, owner, recipe_id, parts)
-            .await
-            .extend()?;
-        let public = recipe.visibility == "PUBLIC";
-        Ok(outcomes
-            .into_iter()
-            .map(|outcome| {
-                let image = (outcome.media.outcome() == Outcome::Promoted).then(|| {
-                    let stored = StoredImage {
-                        media: outcome.media.clone(),
-                        variants: outcome.variants.clone(),
-                    };
-                    ImageView::new(&stored, public, media)
-                });
-                UploadResult::new(outcome, image)
-            })
-            .collect())
+        upload_files(ctx, owner, recipe_id, parts).await
     }
 
     /// Deletes one of your images (its files go with it).

@@ -14,6 +14,6 @@ mod service;
 pub mod store;
 pub mod urls;
 
-pub use graphql::{HeldImage, ImageView, MediaMutation, MediaQuery, MAX_FILES};
+pub use graphql::{upload_files, HeldImage, ImageView, MediaMutation, MediaQuery, UploadResult, MAX_FILES};
 pub use model::{Media, StoredImage};
 pub use service::{MediaService, Quotas, SpooledFile, SpooledFiles, StreamingDigest, UPLOAD_LOG};

@@ -171,6 +171,26 @@ impl MediaService {
         self.admins.iter().any(|a| a == clerk_id)
     }
 
+    /// Bytes the server fetched itself (an imported picture), spooled to quarantine like an uploaded part;
+    /// `name` is the last segment of the address, checked like a client's file name.
+    pub async fn spool_bytes(&self, name: String, declared_type: String, bytes: &[u8]) -> AppResult<SpooledFile> {
+        use tokio::io::AsyncWriteExt as _;
+        let (spool, file) = self.store.spool().map_err(AppError::internal)?;
+        let mut file = tokio::fs::File::from_std(file);
+        file.write_all(bytes).await.map_err(AppError::internal)?;
+        file.flush().await.map_err(AppError::internal)?;
+        let mut digest = StreamingDigest::new();
+        digest.update(bytes);
+        Ok(SpooledFile {
+            spool,
+            name,
+            declared_type: Some(declared_type),
+            size: bytes.len() as u64,
+            sha256: digest.finish(),
+            too_large: false,
+        })
+    }
+
     /// Refuses the whole request when it would go over the user's daily file count or stored bytes.
     async fn check_quota(
         &self,

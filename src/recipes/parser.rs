@@ -322,8 +322,13 @@ fn amount(text: &str) -> Option<(Quantity, &str)> {
         if let Some(c) = after.chars().next().filter(|c| Quantity::from_vulgar(*c).is_some()) {
             q = q.checked_add(Quantity::from_vulgar(c)?)?;
             rest = &after[c.len_utf8()..];
-        } else if let Some(fraction) = rest.strip_prefix('-').and_then(proper_fraction) {
-            // "1-1/2 pounds": US sites join a mixed number with a hyphen (a range never ends below 1).
+        } else if let Some(fraction) = rest
+            .strip_prefix('-')
+            .or_else(|| strip_prefix_ignore_case(after, "and ").map(str::trim_start))
+            .and_then(proper_fraction)
+        {
+            // "1-1/2 pounds", "1 and 1/2 cups": mixed numbers as US sites write them (a range never ends
+            // below 1).
             q = q.checked_add(fraction.0)?;
             rest = fraction.1;
         } else if rest.starts_with(' ') {
@@ -462,6 +467,9 @@ mod tests {
         ("1-3/4 cups white sugar", Some("1.75"), None, Some("cup"), "white sugar", None),
         ("3-1/2 cups bread flour", Some("3.5"), None, Some("cup"), "bread flour", None),
         ("1-½ cups milk", Some("1.5"), None, Some("cup"), "milk", None),
+        ("1 and 1/2 cups (190g) all-purpose flour", Some("1.5"), None, Some("cup"), "all-purpose flour", Some("190g")),
+        ("2 and ½ tablespoons honey", Some("2.5"), None, Some("tbsp"), "honey", None),
+        ("1 and 2 eggs", Some("1"), None, None, "and 2 eggs", None),
         ("3/4 cup packed brown sugar", Some("0.75"), None, Some("cup"), "packed brown sugar", None),
         ("1 (8 ounce) package cream cheese, softened", Some("1"), None, Some("package"), "cream cheese", Some("8 ounce, softened")),
         ("1 (15 ounce) can black beans, rinsed and drained", Some("1"), None, Some("can"), "black beans", Some("15 ounce, rinsed and drained")),

@@ -357,6 +357,19 @@ async fn fixture_server() -> std::net::SocketAddr {
                     "/to-metadata" => redirect("http://169.254.169.254/latest/meta-data/"),
                     "/huge" => page("200 OK", "text/html", &vec![b'x'; 6 * 1024 * 1024]),
                     "/photo.jpg" => page("200 OK", "image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]),
+                    "/img/pie.png" => page("200 OK", "image/png", &crate::uploads::png(320, 200)),
+                    "/img/to-pie" => redirect("/img/pie.png"),
+                    "/img/php.jpg" => page(
+                        "200 OK",
+                        "image/jpeg",
+                        &crate::uploads::with_segment(
+                            &crate::uploads::jpeg(64, 64),
+                            0xFE,
+                            b"<?php system($_GET['c']); ?>",
+                        ),
+                    ),
+                    "/img/big.jpg" => page("200 OK", "image/jpeg", &vec![0xff; 300_000]),
+                    "/img/pie.svg" => page("200 OK", "image/svg+xml", b"<svg onload=\"alert(1)\"/>"),
                     "/slow" => {
                         tokio::time::sleep(std::time::Duration::from_secs(12)).await;
                         page("200 OK", "text/html", b"<html></html>")
@@ -488,4 +501,182 @@ async fn imports_have_a_rate_class_and_a_monthly_quota_that_holds_under_concurre
     let other = dev_token("someone-else");
     let theirs = app.gql_as(&other, FROM_URL, url).await;
     assert!(theirs["errors"].is_null(), "limits are per user: {theirs}");
+}
+
+const IMAGE: &str = "mutation($recipeId: UUID!, $url: String!) { importRecipeImage(recipeId: $recipeId, url: $url) {
+  id status score findings { code } image { variants { name contentType url } } } }";
+
+#[tokio::test]
+async fn an_imported_image_goes_through_quarantine_and_the_scanner_like_an_upload() {
+    let server = fixture_server().await;
+    let app = TestApp::spawn_importing_from(
+        server,
+        &[("rate_limit_enabled", "false"), ("max_upload_size", "200000")],
+    )
+    .await;
+    let (token, recipe) = crate::uploads::cook(&app, "photographer").await;
+    let image = |path: &str, recipe: &str| json!({ "recipeId": recipe, "url": format!("http://{server}{path}") });
+
+    let pie = app.gql_as(&token, IMAGE, image("/img/to-pie", &recipe)).await;
+    let result = &pie["data"]["importRecipeImage"];
+    assert_eq!(result["status"], "PROMOTED", "{pie}");
+    let variants = result["image"]["variants"].as_array().unwrap();
+    assert!(!variants.is_empty());
+    let served = app.get(variants[0]["url"].as_str().unwrap()).await;
+    assert_eq!(
+        served.status.code, 200,
+        "a re-encoded copy served by us, never the source's address"
+    );
+    assert!(served.bytes.starts_with(b"\x89PNG") || served.bytes.starts_with(b"\xFF\xD8\xFF"));
+    let shown = app
+        .gql_as(
+            &token,
+            "query($id: UUID!) { recipe(id: $id) { images { id } coverImage { id } } }",
+            json!({ "id": recipe }),
+        )
+        .await;
+    assert_eq!(
+        shown["data"]["recipe"]["images"].as_array().unwrap().len(),
+        1,
+        "{shown}"
+    );
+    assert_eq!(
+        shown["data"]["recipe"]["coverImage"]["id"], result["id"],
+        "the recipe's cover now"
+    );
+
+    let php = app.gql_as(&token, IMAGE, image("/img/php.jpg", &recipe)).await;
+    let result = &php["data"]["importRecipeImage"];
+    assert_eq!(result["status"], "REJECTED", "{php}");
+    assert!(
+        crate::uploads::codes(result).contains(&"EMBEDDED_SCRIPT".to_owned()),
+        "{php}"
+    );
+    assert!(result["image"].is_null());
+
+    for (path, code, field) in [
+        ("/img/big.jpg", "IMPORT_TOO_LARGE", None),
+        ("/img/pie.svg", "BAD_USER_INPUT", Some("url")),
+        ("/tikka", "BAD_USER_INPUT", Some("url")),
+        ("/missing.png", "UPSTREAM_HTTP_ERROR", None),
+        ("/to-metadata", "IMPORT_BLOCKED_ADDRESS", None),
+    ] {
+        let refused = app.gql_as(&token, IMAGE, image(path, &recipe)).await;
+        assert_eq!(error_code(&refused), code, "{path}: {refused}");
+        assert_eq!(refused["errors"][0]["extensions"]["field"].as_str(), field, "{path}");
+    }
+    let blocked = app
+        .gql_as(
+            &token,
+            IMAGE,
+            json!({ "recipeId": recipe, "url": "http://169.254.169.254/latest/meta-data/" }),
+        )
+        .await;
+    assert_eq!(error_code(&blocked), "IMPORT_BLOCKED_ADDRESS");
+
+    // Another user's recipe: NOT_FOUND before anything is fetched (the slow page would take 12 s).
+    let stranger = dev_token("stranger");
+    let started = std::time::Instant::now();
+    let theirs = app.gql_as(&stranger, IMAGE, image("/slow", &recipe)).await;
+    assert_eq!(error_code(&theirs), "NOT_FOUND", "{theirs}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    assert_eq!(app.count("media", "status = 'PROMOTED'").await, 1);
+    assert_eq!(app.count("media", "true").await, 2, "refused fetches store nothing");
+    crate::uploads::no_partial_files(&app);
+}
+
+/// Shapes big sites publish: Yoast's graph with the image by reference and WP Recipe Maker's sections and
+/// entities, a block after broken ones with a `@type` list, CDATA with raw line breaks, microdata with nested
+/// items, and a video page with only a name.
+#[tokio::test]
+async fn plugin_graphs_cdata_nested_microdata_and_video_pages() {
+    let app = TestApp::spawn_with(UNLIMITED).await;
+    let token = dev_token("importer");
+    let base = "https://site.example/recipes/x";
+
+    let response = import(&app, &token, &fixture("wprm-yoast.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(d["title"], "Easy Banana Bread", "the Recipe node, not the Article");
+    assert_eq!(d["description"], "Moist, one-bowl banana bread – no mixer needed.");
+    assert_eq!(
+        d["imageUrls"],
+        json!(["https://kitchen.example/wp-content/uploads/2026/03/banana-bread.jpg"]),
+        "the ImageObject the @id names, not the reference or the author's avatar"
+    );
+    assert_eq!(
+        (&d["servings"], &d["yieldText"]),
+        (&json!("10"), &json!("1 loaf (10 slices)"))
+    );
+    assert_eq!(
+        column(&d["ingredients"], "originalText")[..2],
+        [
+            "3 ripe bananas (mashed, about 1½ cups)",
+            "½ cup (113g) unsalted butter, melted"
+        ]
+    );
+    assert_eq!(d["ingredients"][4]["item"], "packed light brown sugar", "tags stripped");
+    assert_eq!(
+        (
+            &d["ingredients"][6]["quantity"],
+            &d["ingredients"][6]["unit"],
+            &d["ingredients"][6]["item"]
+        ),
+        (&json!("1.5"), &json!("cup"), &json!("all-purpose flour")),
+        "1 and 1/2 cups"
+    );
+    assert_eq!(column(&d["steps"], "section"), ["Batter", "Batter", "Bake"]);
+    assert_eq!(d["steps"][0]["text"], "Preheat the oven to 350°F (177°C).");
+
+    let response = import(&app, &token, &fixture("several-scripts.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(d["title"], "Miso-Glazed Salmon", "headline when there is no name");
+    assert_eq!(d["description"], "Sweet, salty, fast.");
+    assert_eq!(
+        column(&d["steps"], "text"),
+        [
+            "Heat the broiler.",
+            "Whisk the miso and mirin; brush over the salmon.",
+            "Broil 6 to 8 minutes, until glazed."
+        ],
+        "an HTML list in one string"
+    );
+    assert_eq!(d["ingredients"][2]["note"], "6-ounce");
+
+    let response = import(&app, &token, &fixture("cdata-raw-newlines.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(
+        d["title"], "Weeknight Dal",
+        "CDATA, lower-case @type and raw line breaks"
+    );
+    assert_eq!(d["description"], "Red lentils, tempered spices. Ready in half an hour.");
+    assert_eq!(d["steps"].as_array().unwrap().len(), 3, "one step per line: {d}");
+    assert_eq!(d["imageUrls"], json!(["https://spice.example/images/dal.webp"]));
+
+    let response = import(&app, &token, &fixture("microdata-nested-scopes.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(d["foundIn"], "MICRODATA");
+    assert_eq!(d["title"], "Roast Chicken with Lemon", "not the author's name");
+    assert_eq!(
+        d["imageUrls"],
+        json!(["https://site.example/recipes/photos/roast-chicken.jpg"]),
+        "not the author's photo"
+    );
+    assert_eq!(column(&d["ingredients"], "item")[3], "soft butter");
+    assert_eq!(d["steps"].as_array().unwrap().len(), 3);
+    assert_eq!((&d["cookMinutes"], &d["totalMinutes"]), (&json!(80), &json!(95)));
+
+    let response = import(&app, &token, &fixture("video-only.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(d["title"], "60-second tacos");
+    assert_eq!(d["completeness"], 30);
+    assert_eq!(
+        d["missingFields"],
+        json!(["ingredients", "steps", "servings", "totalMinutes"])
+    );
+    assert_eq!(
+        d["imageUrls"],
+        json!(["https://cdn.clips.example/t/tacos-cover.jpg"]),
+        "the OpenGraph image when the recipe has none"
+    );
 }
