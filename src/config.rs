@@ -47,6 +47,7 @@ pub const ENV_KEYS: &[&str] = &[
     "UPLOAD_QUOTA_BYTES",
     "IMPORT_MONTHLY_LIMIT",
     "IMPORT_ALLOWED_PORTS",
+    "REDIS_URL",
 ];
 
 /// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).
@@ -128,6 +129,7 @@ struct RawConfig {
     import_monthly_limit: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     import_allowed_ports: Option<String>,
+    redis_url: Option<SecretString>,
 }
 
 /// Clerk settings; the sign-in issue consumes them.
@@ -187,6 +189,8 @@ pub struct AppConfig {
     pub import_monthly_limit: i32,
     /// Ports imports may fetch from (`IMPORT_ALLOWED_PORTS`, default 80 and 443).
     pub import_allowed_ports: Vec<u16>,
+    /// Redis for rate-limit counters shared by every instance (`REDIS_URL`); in process without it.
+    pub redis_url: Option<SecretString>,
     /// Rocket's own settings (address, port, limits), already merged with ours.
     pub rocket: Figment,
 }
@@ -283,9 +287,17 @@ impl AppConfig {
         if import_allowed_ports.is_empty() {
             import_allowed_ports = vec![80, 443];
         }
+        let redis_url = raw.redis_url.filter(|u| !u.expose_secret().trim().is_empty());
+        if let Some(url) = &redis_url {
+            let url = url.expose_secret().trim();
+            if !url.starts_with("redis://") || redis::Client::open(url).is_err() {
+                problems.push("REDIS_URL must look like redis://[:password@]host[:port][/db]".into());
+            }
+        }
         let config = Self {
             import_test_addresses: Vec::new(),
             import_allowed_ports,
+            redis_url,
             env,
             database_url: match (
                 raw.database_url.filter(|u| !u.expose_secret().is_empty()),
@@ -646,6 +658,19 @@ mod tests {
         assert!(err.unwrap_or_default().contains("RATE_LIMIT_ENABLED"));
         let cfg = config(&[("rate_limit_enabled", "off")]).unwrap_or_else(|e| panic!("{e}"));
         assert!(!cfg.rate_limit_enabled);
+    }
+
+    #[test]
+    fn redis_url_is_optional_and_checked() {
+        assert!(config(&[]).is_ok_and(|c| c.redis_url.is_none()));
+        assert!(config(&[("redis_url", "redis://:pw@cache:6379/2")]).is_ok_and(|c| c.redis_url.is_some()));
+        for bad in ["cache:6379", "http://cache", "redis://"] {
+            let err = config(&[("redis_url", bad)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("REDIS_URL"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod http;
 pub mod idempotency;
 pub mod imports;
 pub mod log_file;
+pub mod maintenance;
 pub mod meal_plans;
 pub mod media;
 pub mod net;
@@ -37,6 +38,7 @@ use secrecy::ExposeSecret as _;
 use crate::auth::svix::SvixVerifier;
 use crate::auth::Authenticator;
 use crate::config::AppConfig;
+use crate::maintenance::Maintenance;
 use crate::media::MediaService;
 use crate::security_log::SecurityLog;
 
@@ -56,13 +58,21 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
         .as_ref()
         .map(|s| s.expose_secret().to_owned());
     let webhook = http::ClerkWebhook(webhook_secret.as_deref().map(SvixVerifier::new).transpose()?);
-    let rate_limits = http::RateLimits::new(config.rate_limit_enabled);
+    let shared_limits = config
+        .redis_url
+        .as_ref()
+        .map(|url| http::SharedLimiter::new(url.expose_secret(), security_log.clone()))
+        .transpose()?;
+    let rate_limits = http::RateLimits::new(config.rate_limit_enabled, shared_limits);
+    let maintenance = Arc::new(Maintenance::new(
+        Arc::clone(&media),
+        pool.clone(),
+        config.database_url()?,
+        config.tombstone_retention(),
+    ));
     Ok(http::mount(rocket::custom(config.rocket.clone()), &config)
-        .attach(http::maintenance(
-            Arc::clone(&media),
-            pool.clone(),
-            config.tombstone_retention(),
-        ))
+        .attach(Arc::clone(&maintenance).fairing())
+        .manage(maintenance)
         .manage(media)
         .manage(pool)
         .manage(rate_limits)

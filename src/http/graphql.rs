@@ -17,7 +17,7 @@ use tracing::Instrument as _;
 use super::body;
 use super::context::RequestContext;
 use super::multipart;
-use super::rate_limit::{GraphqlLimit, Limited, RateLimits};
+use super::rate_limit::{GraphqlQuota, Limited, RateLimits, RouteLimit};
 use super::response::{JsonResponse, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::auth::{bearer_token, AuthError, Authenticator, Viewer, ViewerError};
 use crate::config::AppConfig;
@@ -99,15 +99,11 @@ async fn read_body(req: &Request<'_>, data: Data<'_>) -> Result<GraphQLBody, Bod
         Some(BodyError::App(AppError::UnsupportedMediaType(
             "unsupported content type; send application/json",
         )))
-    } else if let Outcome::Success(Err(limited)) = req
-        .guard::<GraphqlLimit<'_>>()
-        .await
-        .map(|g| limits.route("graphql", &g))
-    {
-        // The route guard's verdict, cached for this request (not counted twice); the handler answers it.
+    } else if let Outcome::Success(Err(limited)) = req.guard::<RouteLimit<GraphqlQuota>>().await.map(|l| l.0) {
+        // The route class's verdict, cached for this request (not counted twice); the handler answers it.
         Some(BodyError::Limited(limited))
     } else if multipart {
-        limits.upload_from(req.client_ip()).err().map(BodyError::Limited)
+        limits.upload_from(req.client_ip()).await.err().map(BodyError::Limited)
     } else {
         None
     };
@@ -250,11 +246,11 @@ impl Gateway<'_> {
 #[rocket::post("/graphql", data = "<body>")]
 pub async fn graphql_post(
     gateway: Gateway<'_>,
-    limit: GraphqlLimit<'_>,
+    limit: RouteLimit<GraphqlQuota>,
     body: Result<GraphQLBody, BodyError>,
 ) -> Reply {
     let result = async {
-        if let Err(limited) = gateway.limits.route("graphql", &limit) {
+        if let Err(limited) = limit.0 {
             return Err(limited.respond(gateway.log, &gateway.meta, None));
         }
         let body = match body {
@@ -278,9 +274,9 @@ pub struct GetParams {
 }
 
 #[rocket::get("/graphql?<params..>")]
-pub async fn graphql_get(gateway: Gateway<'_>, limit: GraphqlLimit<'_>, params: GetParams) -> Reply {
+pub async fn graphql_get(gateway: Gateway<'_>, limit: RouteLimit<GraphqlQuota>, params: GetParams) -> Reply {
     let result = async {
-        if let Err(limited) = gateway.limits.route("graphql", &limit) {
+        if let Err(limited) = limit.0 {
             return Err(limited.respond(gateway.log, &gateway.meta, None));
         }
         let query = params
@@ -462,7 +458,7 @@ async fn execute(
     report_probes(gw, &request);
     let mut idempotent = None;
     if operation == Some(OperationType::Mutation) {
-        if let Err(limited) = gw.limits.write(gw.client_ip) {
+        if let Err(limited) = gw.limits.write(gw.client_ip).await {
             return Err(limited.respond(gw.log, &gw.meta, None));
         }
         if let Some(header) = &gw.idempotency_key {
@@ -564,7 +560,7 @@ async fn run(
     };
     let user_id = user.map(|id| id.to_string());
     if let (true, Some(user)) = (imports, user) {
-        if let Err(limited) = gw.limits.import_by(user) {
+        if let Err(limited) = gw.limits.import_by(user).await {
             return Err(limited.respond(gw.log, &gw.meta, user_id.as_deref()));
         }
     }
@@ -572,7 +568,7 @@ async fn run(
         EXECUTION_TIMEOUT
     } else {
         if let Some(user) = user {
-            if let Err(limited) = gw.limits.upload_by(user) {
+            if let Err(limited) = gw.limits.upload_by(user).await {
                 return Err(limited.respond(gw.log, &gw.meta, user_id.as_deref()));
             }
         }
@@ -738,7 +734,7 @@ async fn keep(
 async fn resolve_viewer(gw: &Gateway<'_>) -> Result<Viewer, JsonResponse> {
     let authorization = gw.authorization.as_deref();
     if authorization.is_some() {
-        if let Err(limited) = gw.limits.auth_allowed(gw.client_ip) {
+        if let Err(limited) = gw.limits.auth_allowed(gw.client_ip).await {
             return Err(limited.respond(gw.log, &gw.meta, None));
         }
     }
@@ -749,7 +745,7 @@ async fn resolve_viewer(gw: &Gateway<'_>) -> Result<Viewer, JsonResponse> {
             Err(AppError::ServiceUnavailable.into())
         }
         Err(ViewerError::Auth(reason)) => {
-            gw.limits.auth_failed(gw.client_ip);
+            gw.limits.auth_failed(gw.client_ip).await;
             let token = authorization.and_then(bearer_token).map(fingerprint);
             gw.event(
                 "auth_failure",

@@ -6,22 +6,37 @@ use rocket::http::Status;
 use rocket::State;
 use serde_json::json;
 
+use super::rate_limit::RateLimits;
 use super::response::JsonResponse;
 use crate::db::DbPool;
 use crate::health::{antivirus, check, ComponentStatus};
 use crate::media::MediaService;
 
 /// Always 200 while the process serves; `degraded` when the antivirus is configured and down (uploads
-/// are then held in quarantine). Does not touch the database: that is `/health/ready`.
+/// are then held in quarantine) or the shared rate-limit store (`REDIS_URL`) is (limits are then counted
+/// per instance). Does not touch the database: that is `/health/ready`.
 #[rocket::get("/health")]
-pub async fn summary(media: &State<Arc<MediaService>>) -> JsonResponse {
+pub async fn summary(media: &State<Arc<MediaService>>, limits: &State<RateLimits>) -> JsonResponse {
     let antivirus = antivirus(media).await;
-    let status = if antivirus == ComponentStatus::Down {
+    let store = rate_limit_store(limits);
+    let status = if antivirus == ComponentStatus::Down || store == ComponentStatus::Down {
         "degraded"
     } else {
         "healthy"
     };
-    JsonResponse::new(Status::Ok, json!({ "status": status, "antivirus": word(antivirus) }))
+    JsonResponse::new(
+        Status::Ok,
+        json!({ "status": status, "antivirus": word(antivirus), "rate_limit_store": word(store) }),
+    )
+}
+
+/// Redis for shared rate limits: disabled without `REDIS_URL`, else whether it answered when last asked.
+fn rate_limit_store(limits: &RateLimits) -> ComponentStatus {
+    match limits.shared_store_up() {
+        None => ComponentStatus::Disabled,
+        Some(true) => ComponentStatus::Up,
+        Some(false) => ComponentStatus::Down,
+    }
 }
 
 fn word(status: ComponentStatus) -> String {

@@ -1,18 +1,16 @@
 //! `GET /media/<id>/<variant>`: promoted variants only, never anything in quarantine. Exact stored content
 //! type, `nosniff`, a sandboxing CSP, a server-made download name, long caching with an ETag (the content's
 //! SHA-256). Images of non-public recipes need a valid, unexpired signed URL; without one they are 404 like a
-//! missing image. Also the background chores of the media store.
+//! missing image.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, Status};
 use rocket::response::{self, Responder, Response};
 use rocket::{Request, State};
 use uuid::Uuid;
 
-use super::rate_limit::{MediaLimit, RateLimits};
+use super::rate_limit::{MediaQuota, RouteLimit};
 use super::response::JsonResponse;
 use crate::db::DbPool;
 use crate::error::AppError;
@@ -20,51 +18,7 @@ use crate::media::urls::SignatureError;
 use crate::media::{Media, MediaService};
 use crate::security_log::{RequestMeta, SecurityLog};
 
-/// How often the media chores run (antivirus retries, retention, file garbage).
-pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 pub const MEDIA_CSP: &str = "default-src 'none'; sandbox";
-
-/// After launch: the orphan sweep once, then `MediaService::maintain` every `MAINTENANCE_INTERVAL`.
-pub fn maintenance(media: Arc<MediaService>, pool: DbPool, tombstone_retention: chrono::Duration) -> AdHoc {
-    AdHoc::on_liftoff("media maintenance", move |_| {
-        Box::pin(async move {
-            tokio::spawn(async move {
-                media.sweep_orphans(&pool).await;
-                let mut ticks = tokio::time::interval(MAINTENANCE_INTERVAL);
-                loop {
-                    ticks.tick().await;
-                    media.maintain(&pool).await;
-                    purge_tombstones(&pool, tombstone_retention).await;
-                    purge_idempotency_keys(&pool).await;
-                }
-            });
-        })
-    })
-}
-
-/// Deletions older than the retention are forgotten (a client that old is told to resync).
-async fn purge_tombstones(pool: &DbPool, retention: chrono::Duration) {
-    let Ok(mut conn) = pool.get().await else {
-        return;
-    };
-    match crate::sync::purge_older_than(&mut conn, chrono::Utc::now() - retention).await {
-        Ok(0) => {}
-        Ok(purged) => tracing::info!(purged, "tombstone retention: old deletions forgotten"),
-        Err(e) => tracing::warn!(error = %e, "tombstone retention failed"),
-    }
-}
-
-/// Stored idempotent responses older than 24 hours are forgotten.
-async fn purge_idempotency_keys(pool: &DbPool) {
-    let Ok(mut conn) = pool.get().await else {
-        return;
-    };
-    match crate::idempotency::purge_expired(&mut conn, chrono::Utc::now()).await {
-        Ok(0) => {}
-        Ok(purged) => tracing::info!(purged, "idempotency keys past their 24 hours forgotten"),
-        Err(e) => tracing::warn!(error = %e, "idempotency key purge failed"),
-    }
-}
 
 pub struct MediaFile {
     /// `None` for a 304: the client's copy is current and the file is not opened.
@@ -102,15 +56,14 @@ pub async fn serve(
     variant: &str,
     expires: Option<i64>,
     sig: Option<&str>,
-    limit: MediaLimit<'_>,
-    limits: &State<RateLimits>,
+    limit: RouteLimit<MediaQuota>,
     media: &State<Arc<MediaService>>,
     pool: &State<DbPool>,
     log: &State<SecurityLog>,
     meta: RequestMeta,
     if_none_match: IfNoneMatch,
 ) -> Result<MediaFile, JsonResponse> {
-    if let Err(limited) = limits.route("media", &limit) {
+    if let Err(limited) = limit.0 {
         return Err(limited.respond(log, &meta, None));
     }
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;

@@ -11,14 +11,15 @@ mod media;
 mod multipart;
 mod rate_limit;
 mod response;
+mod shared_limits;
 mod threats;
 mod webhooks;
 
 use rocket::{Build, Rocket};
 
 pub use context::{RequestContext, REQUEST_ID_HEADER};
-pub use media::maintenance;
 pub use rate_limit::RateLimits;
+pub use shared_limits::SharedLimiter;
 pub use webhooks::ClerkWebhook;
 
 use crate::config::AppConfig;

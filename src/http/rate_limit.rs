@@ -1,9 +1,13 @@
-//! Rate limits per client address. Route classes use rocket-governor guards; classes decided after the
-//! body is read (writes, authentication failures) use governor directly. rocket-governor's defaults are
-//! patched on purpose: its `Retry-After` can be 0 (we send at least 1), and it refuses requests without a
-//! client address (local test clients) with a 400, which we let through instead.
+//! Rate limits per client address and per user. Route classes use rocket-governor guards; classes decided
+//! after the body is read (writes, uploads, imports, authentication failures) use governor directly. With
+//! `REDIS_URL` the same classes are counted in Redis (`shared_limits`), so that instances behind a load
+//! balancer enforce one limit; the in-process counters keep counting and decide whenever Redis cannot be
+//! asked. rocket-governor's defaults are patched on purpose: its `Retry-After` can be 0 (we send at least 1),
+//! and it refuses requests without a client address (local test clients) with a 400, which we let through
+//! instead.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -12,10 +16,13 @@ use std::time::{Duration, Instant};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rocket::http::Method;
+use rocket::request::{FromRequest, Outcome};
+use rocket::Request;
 use rocket_governor::{LimitError, RocketGovernable, RocketGovernor};
 use serde_json::json;
 
 use super::response::JsonResponse;
+use super::shared_limits::{Allowance, SharedLimiter};
 use crate::error::AppError;
 use crate::security_log::{RequestMeta, SecurityLog, Severity};
 
@@ -24,36 +31,83 @@ fn per_minute(n: u32, burst: u32) -> Quota {
         .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
 }
 
+/// A class of routes limited per client address: its name (in 429s and events) and requests per minute
+/// with the burst.
+pub trait RouteClass: Send + Sync + 'static {
+    const NAME: &'static str;
+    const PER_MINUTE: (u32, u32);
+}
+
 /// `/graphql`: 60 requests a minute per address, bursts of 20.
 pub struct GraphqlQuota;
 
-impl<'r> RocketGovernable<'r> for GraphqlQuota {
-    fn quota(_: Method, _: &str) -> Quota {
-        per_minute(60, 20)
-    }
+impl RouteClass for GraphqlQuota {
+    const NAME: &'static str = "graphql";
+    const PER_MINUTE: (u32, u32) = (60, 20);
 }
 
 /// `/webhooks/clerk`: 10 a minute per address.
 pub struct WebhookQuota;
 
-impl<'r> RocketGovernable<'r> for WebhookQuota {
-    fn quota(_: Method, _: &str) -> Quota {
-        per_minute(10, 10)
-    }
+impl RouteClass for WebhookQuota {
+    const NAME: &'static str = "webhooks";
+    const PER_MINUTE: (u32, u32) = (10, 10);
 }
 
 /// `/media/…`: 600 requests a minute per address, bursts of 200 (a grid of photos loads many at once).
 pub struct MediaQuota;
 
-impl<'r> RocketGovernable<'r> for MediaQuota {
-    fn quota(_: Method, _: &str) -> Quota {
-        per_minute(600, 200)
-    }
+impl RouteClass for MediaQuota {
+    const NAME: &'static str = "media";
+    const PER_MINUTE: (u32, u32) = (600, 200);
 }
 
-pub type MediaLimit<'r> = Result<RocketGovernor<'r, MediaQuota>, LimitError>;
-pub type GraphqlLimit<'r> = Result<RocketGovernor<'r, GraphqlQuota>, LimitError>;
-pub type WebhookLimit<'r> = Result<RocketGovernor<'r, WebhookQuota>, LimitError>;
+/// rocket-governor's guard for each class, from its numbers (orphan rules forbid one blanket impl).
+macro_rules! governable {
+    ($($class:ty),*) => {$(
+        impl<'r> RocketGovernable<'r> for $class {
+            fn quota(_: Method, _: &str) -> Quota {
+                per_minute(<$class>::PER_MINUTE.0, <$class>::PER_MINUTE.1)
+            }
+        }
+    )*};
+}
+governable!(GraphqlQuota, WebhookQuota, MediaQuota);
+
+/// The verdict of a route class for this request, decided once whoever asks first (the body reader or the
+/// handler), so that a request is counted once.
+pub struct RouteLimit<Q>(pub Result<(), Limited>, PhantomData<Q>);
+
+/// What the request's local cache holds for class `Q`.
+struct RouteVerdict<Q>(Result<(), Limited>, PhantomData<Q>);
+
+#[rocket::async_trait]
+impl<'r, Q> FromRequest<'r> for RouteLimit<Q>
+where
+    Q: RouteClass + RocketGovernable<'r>,
+{
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let verdict = req
+            .local_cache_async(async {
+                let Some(limits) = req.rocket().state::<RateLimits>() else {
+                    return RouteVerdict::<Q>(Ok(()), PhantomData);
+                };
+                let local = match req.guard::<Result<RocketGovernor<'r, Q>, LimitError>>().await {
+                    Outcome::Success(guard) => limits.route(Q::NAME, &guard),
+                    _ => Ok(()),
+                };
+                let allowance = Allowance::per_minute(Q::PER_MINUTE.0, Q::PER_MINUTE.1);
+                let verdict = limits
+                    .shared_or(Q::NAME, req.client_ip(), allowance, Q::PER_MINUTE.1, local)
+                    .await;
+                RouteVerdict::<Q>(verdict, PhantomData)
+            })
+            .await;
+        Outcome::Success(RouteLimit(verdict.0.clone(), PhantomData))
+    }
+}
 
 /// Writes (mutations): 20 a minute per address, bursts of 10.
 pub const WRITE_QUOTA: (u32, u32) = (20, 10);
@@ -65,7 +119,7 @@ pub const IMPORT_QUOTA: (u32, u32) = (5, 5);
 pub const AUTH_FAILURES_PER_HOUR: u32 = 100;
 
 /// A refused request: what the 429 says.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Limited {
     pub class: &'static str,
     pub retry_after_secs: u64,
@@ -80,10 +134,12 @@ pub struct RateLimits {
     uploads_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     imports_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     auth_blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// Redis, when `REDIS_URL` is set.
+    shared: Option<SharedLimiter>,
 }
 
 impl RateLimits {
-    pub fn new(enabled: bool) -> Self {
+    pub fn new(enabled: bool, shared: Option<SharedLimiter>) -> Self {
         let hourly = Quota::per_hour(NonZeroU32::new(AUTH_FAILURES_PER_HOUR).unwrap_or(NonZeroU32::MIN));
         Self {
             enabled,
@@ -93,11 +149,40 @@ impl RateLimits {
             uploads_by_user: RateLimiter::dashmap(per_minute(UPLOAD_QUOTA.0, UPLOAD_QUOTA.1)),
             imports_by_user: RateLimiter::dashmap(per_minute(IMPORT_QUOTA.0, IMPORT_QUOTA.1)),
             auth_blocked: Mutex::new(HashMap::new()),
+            shared,
+        }
+    }
+
+    /// `None` without `REDIS_URL`; else whether Redis answered the last time it was asked.
+    pub fn shared_store_up(&self) -> Option<bool> {
+        self.shared.as_ref().map(SharedLimiter::is_up)
+    }
+
+    /// The shared counter's verdict for `key` in `class` when Redis answers, else the in-process `local` one.
+    async fn shared_or<K: std::fmt::Display>(
+        &self,
+        class: &'static str,
+        key: Option<K>,
+        allowance: Allowance,
+        limit: u32,
+        local: Result<(), Limited>,
+    ) -> Result<(), Limited> {
+        let (Some(shared), Some(key), true) = (&self.shared, key, self.enabled) else {
+            return local;
+        };
+        match shared.check(class, &key.to_string(), allowance).await {
+            Some(Ok(())) => Ok(()),
+            Some(Err(wait)) => Err(Limited {
+                class,
+                retry_after_secs: wait.as_millis().div_ceil(1000).max(1).try_into().unwrap_or(u64::MAX),
+                limit,
+            }),
+            None => local,
         }
     }
 
     /// The verdict of a rocket-governor route guard.
-    pub fn route<T>(&self, class: &'static str, guard: &Result<T, LimitError>) -> Result<(), Limited> {
+    fn route<T>(&self, class: &'static str, guard: &Result<T, LimitError>) -> Result<(), Limited> {
         match guard {
             Err(LimitError::GovernedRequest(wait, quota)) if self.enabled => Err(Limited {
                 class,
@@ -108,46 +193,68 @@ impl RateLimits {
         }
     }
 
-    pub fn write(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
-        self.check(&self.writes, ip, "writes", WRITE_QUOTA.1)
+    pub async fn write(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
+        self.check(&self.writes, ip, "writes", WRITE_QUOTA).await
     }
 
     /// Checked before a multipart body is read, so a flood is refused before anything is spooled.
-    pub fn upload_from(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
-        self.check(&self.uploads_by_address, ip, "uploads", UPLOAD_QUOTA.1)
+    pub async fn upload_from(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
+        self.check(&self.uploads_by_address, ip, "uploads", UPLOAD_QUOTA).await
     }
 
-    pub fn upload_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
-        self.check(&self.uploads_by_user, Some(user), "uploads", UPLOAD_QUOTA.1)
+    pub async fn upload_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
+        self.check(&self.uploads_by_user, Some(user), "uploads_by_user", UPLOAD_QUOTA)
+            .await
+            .map_err(|limited| Limited {
+                class: "uploads",
+                ..limited
+            })
     }
 
-    pub fn import_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
-        self.check(&self.imports_by_user, Some(user), "imports", IMPORT_QUOTA.1)
+    pub async fn import_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
+        self.check(&self.imports_by_user, Some(user), "imports", IMPORT_QUOTA)
+            .await
     }
 
-    fn check<K: std::hash::Hash + Eq + Clone>(
+    /// Counts one request of `key` in process, then asks the shared counter when there is one.
+    async fn check<K: std::hash::Hash + Eq + Clone + std::fmt::Display>(
         &self,
         limiter: &DefaultKeyedRateLimiter<K>,
         key: Option<K>,
         class: &'static str,
-        limit: u32,
+        (per_minute, burst): (u32, u32),
     ) -> Result<(), Limited> {
         let Some(key) = key.filter(|_| self.enabled) else {
             return Ok(());
         };
         limiter.retain_recent();
-        limiter.check_key(&key).map_err(|not_until| Limited {
+        let local = limiter.check_key(&key).map_err(|not_until| Limited {
             class,
             retry_after_secs: not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1),
-            limit,
-        })
+            limit: burst,
+        });
+        let allowance = Allowance::per_minute(per_minute, burst);
+        self.shared_or(class, Some(key), allowance, burst, local).await
     }
 
     /// Refuses an address that has used up its authentication failures, before any verification work.
-    pub fn auth_allowed(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
+    pub async fn auth_allowed(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
         let Some(ip) = ip.filter(|_| self.enabled) else {
             return Ok(());
         };
+        let shared = match &self.shared {
+            Some(shared) => shared.blocked_for("auth_failures", &ip.to_string()).await,
+            None => None,
+        };
+        if let Some(blocked) = shared {
+            return blocked.map_or(Ok(()), |wait| {
+                Err(Limited {
+                    class: "auth_failures",
+                    retry_after_secs: wait.as_secs().max(1),
+                    limit: AUTH_FAILURES_PER_HOUR,
+                })
+            });
+        }
         let mut blocked = self.auth_blocked.lock().map_err(|_| Limited {
             class: "auth_failures",
             retry_after_secs: 1,
@@ -166,15 +273,28 @@ impl RateLimits {
     }
 
     /// Counts one failure; the address is blocked once its hourly allowance is gone.
-    pub fn auth_failed(&self, ip: Option<IpAddr>) {
+    pub async fn auth_failed(&self, ip: Option<IpAddr>) {
         let Some(ip) = ip.filter(|_| self.enabled) else {
             return;
         };
         self.auth_failures.retain_recent();
-        if let Err(not_until) = self.auth_failures.check_key(&ip) {
-            let wait = not_until
+        let local = self.auth_failures.check_key(&ip).map_err(|not_until| {
+            not_until
                 .wait_time_from(DefaultClock::default().now())
-                .max(Duration::from_secs(1));
+                .max(Duration::from_secs(1))
+        });
+        let allowance = Allowance::per_hour(AUTH_FAILURES_PER_HOUR);
+        let verdict = match &self.shared {
+            Some(shared) => shared
+                .check("auth_failures", &ip.to_string(), allowance)
+                .await
+                .unwrap_or(local),
+            None => local,
+        };
+        if let Err(wait) = verdict {
+            if let Some(shared) = &self.shared {
+                shared.block("auth_failures", &ip.to_string(), wait).await;
+            }
             if let Ok(mut blocked) = self.auth_blocked.lock() {
                 blocked.insert(ip, Instant::now() + wait);
             }
@@ -200,43 +320,43 @@ impl Limited {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_address_is_blocked_after_its_hourly_authentication_failures() {
-        let limits = RateLimits::new(true);
+    #[tokio::test]
+    async fn an_address_is_blocked_after_its_hourly_authentication_failures() {
+        let limits = RateLimits::new(true, None);
         let ip: IpAddr = [192, 0, 2, 1].into();
         let other: IpAddr = [192, 0, 2, 2].into();
         for _ in 0..AUTH_FAILURES_PER_HOUR {
-            assert!(limits.auth_allowed(Some(ip)).is_ok());
-            limits.auth_failed(Some(ip));
+            assert!(limits.auth_allowed(Some(ip)).await.is_ok());
+            limits.auth_failed(Some(ip)).await;
         }
         assert!(
-            limits.auth_allowed(Some(ip)).is_ok(),
+            limits.auth_allowed(Some(ip)).await.is_ok(),
             "the 100th failure is still within the allowance"
         );
-        limits.auth_failed(Some(ip));
-        let limited = limits.auth_allowed(Some(ip)).err();
+        limits.auth_failed(Some(ip)).await;
+        let limited = limits.auth_allowed(Some(ip)).await.err();
         assert!(
             limited
                 .as_ref()
                 .is_some_and(|l| l.class == "auth_failures" && l.retry_after_secs >= 1),
             "{limited:?}"
         );
-        assert!(limits.auth_allowed(Some(other)).is_ok());
+        assert!(limits.auth_allowed(Some(other)).await.is_ok());
     }
 
-    #[test]
-    fn writes_allow_a_burst_then_refuse_and_disabled_limits_never_refuse() {
-        let limits = RateLimits::new(true);
+    #[tokio::test]
+    async fn writes_allow_a_burst_then_refuse_and_disabled_limits_never_refuse() {
+        let limits = RateLimits::new(true, None);
         let ip: IpAddr = [192, 0, 2, 3].into();
         for _ in 0..WRITE_QUOTA.1 {
-            assert!(limits.write(Some(ip)).is_ok());
+            assert!(limits.write(Some(ip)).await.is_ok());
         }
-        assert!(limits.write(Some(ip)).is_err());
-        let off = RateLimits::new(false);
+        assert!(limits.write(Some(ip)).await.is_err());
+        let off = RateLimits::new(false, None);
         for _ in 0..100 {
-            assert!(off.write(Some(ip)).is_ok());
-            off.auth_failed(Some(ip));
+            assert!(off.write(Some(ip)).await.is_ok());
+            off.auth_failed(Some(ip)).await;
         }
-        assert!(off.auth_allowed(Some(ip)).is_ok());
+        assert!(off.auth_allowed(Some(ip)).await.is_ok());
     }
 }

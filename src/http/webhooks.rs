@@ -6,7 +6,7 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::{Request, State};
 use serde_json::json;
 
-use super::rate_limit::{RateLimits, WebhookLimit};
+use super::rate_limit::{RouteLimit, WebhookQuota};
 use super::response::JsonResponse;
 use crate::auth::svix::SvixVerifier;
 use crate::auth::Authenticator;
@@ -61,8 +61,7 @@ impl<'r> FromData<'r> for WebhookBody {
 #[rocket::post("/webhooks/clerk", data = "<body>")]
 #[expect(clippy::too_many_arguments, reason = "Rocket guards are arguments")]
 pub async fn clerk(
-    limit: WebhookLimit<'_>,
-    limits: &State<RateLimits>,
+    limit: RouteLimit<WebhookQuota>,
     webhook: &State<ClerkWebhook>,
     pool: &State<DbPool>,
     authenticator: &State<Authenticator>,
@@ -71,7 +70,7 @@ pub async fn clerk(
     headers: SvixHeaders,
     body: WebhookBody,
 ) -> JsonResponse {
-    if let Err(limited) = limits.route("webhooks", &limit) {
+    if let Err(limited) = limit.0 {
         return limited.respond(security_log, &meta, None);
     }
     let Some(verifier) = &webhook.0 else {

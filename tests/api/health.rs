@@ -20,7 +20,7 @@ async fn liveness_and_summary_answer_without_the_database() {
     assert_eq!(app.get("/health/live").await.json(), json!({"status": "alive"}));
     assert_eq!(
         app.get("/health").await.json(),
-        json!({"status": "healthy", "antivirus": "disabled"})
+        json!({"status": "healthy", "antivirus": "disabled", "rate_limit_store": "disabled"})
     );
 }
 

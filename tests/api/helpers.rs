@@ -145,6 +145,15 @@ impl TestDatabase {
         }
     }
 
+    /// The same database for another instance of the application (dropped with the first, not with this).
+    pub fn shared(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            owned: false,
+        }
+    }
+
     /// A migrated database on a cluster the test started itself.
     pub async fn on_cluster(cluster: &EmbeddedPostgres) -> Self {
         let name = format!("homechef_test_{}", uuid::Uuid::new_v4().simple());
@@ -256,7 +265,9 @@ impl TestApp {
 
     async fn spawn_configured(db: TestDatabase, overrides: &[(&str, &str)], edit: impl FnOnce(&mut AppConfig)) -> Self {
         homechef::telemetry::init_for_tests();
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apps").join(&db.name);
+        // Per instance: two instances on one database have directories of their own.
+        let instance = format!("{}-{}", db.name, &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apps").join(instance);
         let log_dir = dir.join("logs");
         let dirs = app_dirs(&dir);
         let mut all: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -20,6 +20,7 @@ mod meal_plans;
 mod perimeter;
 mod recipes;
 mod reliability;
+mod scale_out;
 mod sync;
 mod tags;
 mod uploads;

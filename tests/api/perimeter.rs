@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::{error_code, unique_ip, SocketApp, TestApp, TestResponse};
 
 const ORIGIN: &str = "https://app.homechef.example";
-const HEALTH: &str = "{ health { status } }";
+pub const HEALTH: &str = "{ health { status } }";
 
 fn assert_security_headers(response: &TestResponse, what: &str) {
     for (name, value) in [
@@ -48,14 +48,14 @@ async fn preflight(app: &TestApp) -> TestResponse {
     crate::helpers::read_local(response).await
 }
 
-fn events(app: &TestApp, kind: &str) -> Vec<Value> {
+pub fn events(app: &TestApp, kind: &str) -> Vec<Value> {
     app.security_events()
         .into_iter()
         .filter(|e| e["event_type"] == kind)
         .collect()
 }
 
-async fn from(app: &TestApp, ip: std::net::IpAddr, query: &str) -> TestResponse {
+pub async fn from(app: &TestApp, ip: std::net::IpAddr, query: &str) -> TestResponse {
     let body = json!({ "query": query }).to_string();
     let response = app
         .client

@@ -4,6 +4,7 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use homechef::maintenance::{Maintenance, Turn};
 use rocket::http::{ContentType, Status};
 use serde_json::{json, Value};
 
@@ -270,9 +271,8 @@ async fn get_bytes(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> (Statu
 
 /// Runs the media chores now (antivirus retries, retention, file garbage) instead of waiting a minute.
 pub async fn run_maintenance(app: &TestApp) {
-    let rocket = app.client.rocket();
-    let media = rocket.state::<std::sync::Arc<homechef::media::MediaService>>().unwrap();
-    media.maintain(rocket.state::<homechef::db::DbPool>().unwrap()).await;
+    let maintenance = app.client.rocket().state::<std::sync::Arc<Maintenance>>().unwrap();
+    assert_eq!(maintenance.run(false).await, Turn::Ran);
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

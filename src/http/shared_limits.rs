@@ -1,0 +1,210 @@
+//! Rate-limit counters in Redis (`REDIS_URL`), so that every instance behind a load balancer enforces one limit:
+//! the same classes and numbers as in process, each check one round trip (a GCRA step in a Lua script, timed by
+//! Redis's clock so the instances' clocks do not matter). When Redis cannot be asked the caller falls back to its
+//! in-process counters; the outage is a security event once, `/health` shows it, and Redis is asked again at
+//! most once a second until it answers.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use serde_json::json;
+
+use crate::security_log::{RequestMeta, SecurityLog, Severity};
+
+/// Longer than a healthy round trip on a local network by far; shorter than a client would notice.
+const TIMEOUT: Duration = Duration::from_millis(250);
+/// While Redis is down, how often it is asked again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// One GCRA step: KEYS[1] holds the theoretical arrival time in ms; ARGV[1] is the interval between requests
+/// (ms), ARGV[2] the burst. Returns 0 when allowed (and counts it), else the ms to wait (nothing counted).
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local wait = tat + interval - interval * burst - now
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], tat + interval, 'PX', tat + interval - now)
+return 0
+";
+
+/// A class's allowance: one request every `interval`, up to `burst` at once.
+#[derive(Clone, Copy, Debug)]
+pub struct Allowance {
+    pub interval: Duration,
+    pub burst: u32,
+}
+
+impl Allowance {
+    pub fn per_minute(n: u32, burst: u32) -> Self {
+        Self {
+            interval: Duration::from_secs(60) / n.max(1),
+            burst: burst.max(1),
+        }
+    }
+
+    pub fn per_hour(n: u32) -> Self {
+        Self {
+            interval: Duration::from_secs(3600) / n.max(1),
+            burst: n.max(1),
+        }
+    }
+}
+
+pub struct SharedLimiter {
+    client: redis::Client,
+    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    script: redis::Script,
+    /// Set during an outage: when Redis was last asked.
+    down_since: Mutex<Option<Instant>>,
+    up: AtomicBool,
+    security: SecurityLog,
+}
+
+impl SharedLimiter {
+    /// Nothing is connected yet: the first check connects.
+    pub fn new(url: &str, security: SecurityLog) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: redis::Client::open(url).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
+            connection: tokio::sync::Mutex::new(None),
+            script: redis::Script::new(GCRA),
+            down_since: Mutex::new(None),
+            up: AtomicBool::new(true),
+            security,
+        })
+    }
+
+    /// Whether the last attempt to ask Redis worked.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// `Some(Ok)` allowed, `Some(Err(wait))` refused, `None` when Redis cannot be asked (use local counters).
+    pub async fn check(&self, class: &str, key: &str, allowance: Allowance) -> Option<Result<(), Duration>> {
+        let interval = u64::try_from(allowance.interval.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut invocation = self.script.key(format!("homechef:rl:{class}:{key}"));
+        invocation.arg(interval).arg(allowance.burst);
+        let wait: u64 = self
+            .ask(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await?;
+        Some(if wait == 0 {
+            Ok(())
+        } else {
+            Err(Duration::from_millis(wait))
+        })
+    }
+
+    /// Marks `key` of `class` blocked for `wait` (authentication failures past their allowance).
+    pub async fn block(&self, class: &str, key: &str, wait: Duration) {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        let name = format!("homechef:rl:{class}:{key}:blocked");
+        let _: Option<()> = self
+            .ask(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(name)
+                    .arg(1)
+                    .arg("PX")
+                    .arg(ms)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await;
+    }
+
+    /// How long `key` of `class` stays blocked: `Some(None)` not blocked, `None` when Redis cannot be asked.
+    pub async fn blocked_for(&self, class: &str, key: &str) -> Option<Option<Duration>> {
+        let name = format!("homechef:rl:{class}:{key}:blocked");
+        let ms: i64 = self
+            .ask(|mut conn| async move { redis::cmd("PTTL").arg(name).query_async(&mut conn).await })
+            .await?;
+        Some(u64::try_from(ms).ok().filter(|ms| *ms > 0).map(Duration::from_millis))
+    }
+
+    /// Runs one command on the shared connection (made on first use), within `TIMEOUT`; `None` on any failure,
+    /// which starts or continues an outage.
+    async fn ask<T, F, Fut>(&self, command: F) -> Option<T>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        if let Ok(down) = self.down_since.lock() {
+            if down.is_some_and(|since| since.elapsed() < RETRY_EVERY) {
+                return None;
+            }
+        }
+        let attempt = tokio::time::timeout(TIMEOUT, async {
+            let conn = {
+                let mut slot = self.connection.lock().await;
+                match slot.as_ref() {
+                    Some(conn) => conn.clone(),
+                    None => {
+                        let conn = self.client.get_multiplexed_async_connection().await?;
+                        *slot = Some(conn.clone());
+                        conn
+                    }
+                }
+            };
+            command(conn).await
+        })
+        .await;
+        match attempt {
+            Ok(Ok(value)) => {
+                self.recovered();
+                Some(value)
+            }
+            Ok(Err(e)) => {
+                self.failed(&e.to_string()).await;
+                None
+            }
+            Err(_) => {
+                self.failed("timed out").await;
+                None
+            }
+        }
+    }
+
+    fn recovered(&self) {
+        if let Ok(mut down) = self.down_since.lock() {
+            if down.take().is_some() {
+                tracing::warn!("rate-limit store reachable again: limits are shared across instances again");
+            }
+        }
+        self.up.store(true, Ordering::Relaxed);
+    }
+
+    async fn failed(&self, error: &str) {
+        // A broken connection is replaced on the next attempt.
+        *self.connection.lock().await = None;
+        if let Ok(mut down) = self.down_since.lock() {
+            *down = Some(Instant::now());
+        }
+        if self.up.swap(false, Ordering::Relaxed) {
+            tracing::error!(%error, "rate-limit store unreachable: limits are per instance until it answers");
+            self.security.record(
+                "rate_limit_store_unavailable",
+                Severity::High,
+                &RequestMeta::default(),
+                None,
+                json!({ "error": error }),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowances_match_the_in_process_quotas() {
+        let graphql = Allowance::per_minute(60, 20);
+        assert_eq!((graphql.interval, graphql.burst), (Duration::from_secs(1), 20));
+        let auth = Allowance::per_hour(100);
+        assert_eq!((auth.interval, auth.burst), (Duration::from_secs(36), 100));
+    }
+}
