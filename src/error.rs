@@ -157,6 +157,16 @@ impl AppError {
 
 /// A model-layer result (diesel, the pool) as a resolver result carrying its stable code:
 /// `Recipe::find(..).await.gql()?` instead of `.gql()?`.
+/// A deletion's answer: `true` when something was deleted, `NOT_FOUND` when the viewer owns nothing with that
+/// id (the same answer as for someone else's).
+pub fn deleted(found: bool) -> async_graphql::Result<bool> {
+    if found {
+        Ok(true)
+    } else {
+        Err(AppError::NotFound.extend())
+    }
+}
+
 pub trait GqlResult<T> {
     fn gql(self) -> async_graphql::Result<T>;
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{Collection, CollectionChangeset};
-use crate::error::{AppError, AppResult, GqlResult as _};
+use crate::error::{deleted, AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 use crate::recipes::{list_recipes, page_cost, CollectionScope, RecipeConnection, RecipeFilter, RecipeSort};
 use crate::text::{self, Lines};
@@ -197,10 +197,7 @@ impl CollectionMutation {
     async fn delete_collection(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match Collection::delete(&mut conn, owner, id).await.gql()? {
-            true => Ok(true),
-            false => Err(AppError::NotFound).extend(),
-        }
+        deleted(Collection::delete(&mut conn, owner, id).await.gql()?)
     }
 
     /// Adds the user's recipes to a collection, in the order given; recipes already there stay where they are.

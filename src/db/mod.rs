@@ -247,10 +247,20 @@ pub async fn connect(database_url: &str) -> anyhow::Result<AsyncPgConnection> {
     }
 }
 
-/// Applies pending migrations; returns the versions applied. Needs the multi-threaded runtime
-/// (the harness blocks in place).
+/// The advisory lock migrations run under, the same in every instance ("homechef" + 1 in ASCII).
+pub const MIGRATION_LOCK_KEY: i64 = 0x686f_6d65_6368_6567;
+
+/// Applies pending migrations; returns the versions applied. Instances starting together on a new database
+/// take turns (a PostgreSQL advisory lock held by this connection until it closes): the first applies them,
+/// the others then find nothing pending instead of failing on tables that already exist. Needs the
+/// multi-threaded runtime (the harness blocks in place).
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
-    let conn = connect(database_url).await?;
+    let mut conn = connect(database_url).await?;
+    diesel::sql_query("select pg_advisory_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK_KEY)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot take the migration lock: {e}"))?;
     let mut harness = AsyncMigrationHarness::new(conn);
     let applied = tokio::task::block_in_place(|| harness.run_pending_migrations(MIGRATIONS))
         .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;

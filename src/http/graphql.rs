@@ -852,6 +852,13 @@ mod tests {
             None
         ));
         assert!(!imports("{ health { status } }", None));
+        assert!(
+            imports(
+                "mutation { importRecipeImage(recipeId: \"x\", url: \"y\") { id } }",
+                None
+            ),
+            "fetching a picture is an import too"
+        );
     }
 
     #[test]

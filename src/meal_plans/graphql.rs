@@ -9,7 +9,7 @@ use super::calendar::{days, planned_on, MAX_DAYS};
 use super::model::{
     Entry, MealPlan, MealPlanChangeset, NewEntry, NewMealPlan, PlannedRecipe, Slot, MAX_ENTRIES, MAX_PLANS,
 };
-use crate::error::{AppError, AppResult, GqlResult as _};
+use crate::error::{deleted, AppError, AppResult, GqlResult as _};
 use crate::graphql::date::Date;
 use crate::graphql::{conn, paging, viewer_id};
 use crate::recipes::{decimal, decimal_text, PageInfo};
@@ -542,10 +542,7 @@ impl MealPlanMutation {
     async fn delete_meal_plan(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match MealPlan::delete(&mut conn, owner, id).await.gql()? {
-            true => Ok(true),
-            false => Err(AppError::NotFound).extend(),
-        }
+        deleted(MealPlan::delete(&mut conn, owner, id).await.gql()?)
     }
 
     /// Makes a plan the one being followed (the previous one stops); `id: null` leaves none active.
@@ -616,9 +613,6 @@ impl MealPlanMutation {
     async fn remove_meal_plan_entry(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match MealPlan::remove_entry(&mut conn, owner, id).await.gql()? {
-            true => Ok(true),
-            false => Err(AppError::NotFound).extend(),
-        }
+        deleted(MealPlan::remove_entry(&mut conn, owner, id).await.gql()?)
     }
 }

@@ -238,17 +238,20 @@ pub async fn upload_files(
         .upload_all(&mut conn, &meta, owner, recipe_id, files)
         .await
         .extend()?;
-    let public = recipe.visibility == "PUBLIC";
+    // The promoted images as the recipe now shows them: `isCover` says which one its cover resolves to.
+    let mut shown = if outcomes.iter().any(|o| o.media.outcome() == Outcome::Promoted) {
+        let images = Media::for_recipes(&conn, &[recipe_id]).await.gql()?;
+        ImageView::all(&images, recipe.visibility == "PUBLIC", media)
+    } else {
+        Vec::new()
+    };
     Ok(outcomes
         .into_iter()
         .map(|outcome| {
-            let image = (outcome.media.outcome() == Outcome::Promoted).then(|| {
-                let stored = StoredImage {
-                    media: outcome.media.clone(),
-                    variants: outcome.variants.clone(),
-                };
-                ImageView::new(&stored, public, media)
-            });
+            let image = shown
+                .iter()
+                .position(|i| i.id == outcome.media.id)
+                .map(|at| shown.swap_remove(at));
             UploadResult::new(outcome, image)
         })
         .collect())

@@ -10,7 +10,7 @@ use super::merge::{is_metric, merge, Line, Need};
 use std::collections::HashMap;
 
 use super::model::{self, Item, ItemText, NewItem, PlannedIngredient, ShoppingList, MAX_ITEMS, MAX_LISTS};
-use crate::error::{AppError, AppResult, GqlResult as _};
+use crate::error::{deleted, AppError, AppResult, GqlResult as _};
 use crate::graphql::date::Date;
 use crate::graphql::{conn, paging, viewer_id};
 use crate::meal_plans::{days, plan_for, planned_on, range, MealPlan, PlannedRecipe};
@@ -387,10 +387,7 @@ impl ShoppingListMutation {
     async fn delete_shopping_list(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match ShoppingList::delete(&mut conn, owner, id).await.gql()? {
-            true => Ok(true),
-            false => Err(AppError::NotFound).extend(),
-        }
+        deleted(ShoppingList::delete(&mut conn, owner, id).await.gql()?)
     }
 
     /// Adds an item to a saved list from a line of text ("2 lemons", "500 g flour"), parsed like an
@@ -486,9 +483,6 @@ impl ShoppingListMutation {
     async fn remove_shopping_list_item(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match ShoppingList::remove_item(&mut conn, owner, id).await.gql()? {
-            true => Ok(true),
-            false => Err(AppError::NotFound).extend(),
-        }
+        deleted(ShoppingList::remove_item(&mut conn, owner, id).await.gql()?)
     }
 }

@@ -4,7 +4,7 @@ use async_graphql::{Context, MaybeUndefined, Object, ResultExt as _, SimpleObjec
 use uuid::Uuid;
 
 use super::model::{Tag, TagChangeset};
-use crate::error::{AppError, AppResult, GqlResult as _};
+use crate::error::{deleted, AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 
 pub const MAX_TAG_NAME: usize = 50;
@@ -98,9 +98,6 @@ impl TagMutation {
     async fn delete_tag(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match Tag::delete(&mut conn, owner, id).await.gql()? {
-            true => Ok(true),
-            false => Err(AppError::NotFound).extend(),
-        }
+        deleted(Tag::delete(&mut conn, owner, id).await.gql()?)
     }
 }

@@ -120,6 +120,32 @@ async fn every_migration_reverts_cleanly() {
     assert_eq!(from_schema_rs(), after);
 }
 
+/// Instances started together on a new database (a scaled deploy's first boot): each runs the migrations at
+/// start-up; they take turns, one applies everything and the others find nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_migrate_once() {
+    let db = TestDatabase::create().await;
+    let conn = homechef::db::connect(&db.url).await.unwrap();
+    let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+    tokio::task::block_in_place(|| {
+        use diesel_migrations::MigrationHarness as _;
+        harness.revert_all_migrations(homechef::db::MIGRATIONS).unwrap();
+    });
+    drop(harness);
+    let starts = (0..3).map(|_| {
+        let url = db.url.clone();
+        tokio::spawn(async move { homechef::db::run_migrations(&url).await })
+    });
+    let mut applied: Vec<usize> = rocket::futures::future::join_all(starts)
+        .await
+        .into_iter()
+        .map(|run| run.unwrap().unwrap_or_else(|e| panic!("{e}")).len())
+        .collect();
+    applied.sort_unstable();
+    assert_eq!(applied, [0, 0, homechef::db::embedded_versions().len()]);
+    assert_eq!(from_schema_rs(), from_database(&db.url).await);
+}
+
 #[derive(QueryableByName)]
 struct Setting {
     #[diesel(sql_type = diesel::sql_types::Text)]

@@ -504,7 +504,7 @@ async fn imports_have_a_rate_class_and_a_monthly_quota_that_holds_under_concurre
 }
 
 const IMAGE: &str = "mutation($recipeId: UUID!, $url: String!) { importRecipeImage(recipeId: $recipeId, url: $url) {
-  id status score findings { code } image { variants { name contentType url } } } }";
+  id status score findings { code } image { isCover variants { name contentType url } } } }";
 
 #[tokio::test]
 async fn an_imported_image_goes_through_quarantine_and_the_scanner_like_an_upload() {
@@ -520,6 +520,7 @@ async fn an_imported_image_goes_through_quarantine_and_the_scanner_like_an_uploa
     let pie = app.gql_as(&token, IMAGE, image("/img/to-pie", &recipe)).await;
     let result = &pie["data"]["importRecipeImage"];
     assert_eq!(result["status"], "PROMOTED", "{pie}");
+    assert_eq!(result["image"]["isCover"], true, "the recipe's only image is its cover");
     let variants = result["image"]["variants"].as_array().unwrap();
     assert!(!variants.is_empty());
     let served = app.get(variants[0]["url"].as_str().unwrap()).await;
