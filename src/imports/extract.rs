@@ -44,14 +44,35 @@ fn selector(css: &str) -> Option<Selector> {
     Selector::parse(css).ok()
 }
 
-/// Plain text of an HTML fragment or of text with entities: tags stripped, entities decoded, one space.
+/// Plain text of an HTML fragment or of text with entities: tags stripped with what scripts, styles and
+/// templates hold, entities decoded, one space. Text that is still markup once decoded (`&lt;b&gt;`, as
+/// sites that escape twice write it) is stripped once more.
 pub fn plain(text: &str) -> String {
-    let decoded = if text.contains(['<', '&']) {
-        Html::parse_fragment(text).root_element().text().collect::<String>()
-    } else {
-        text.to_owned()
-    };
-    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut text = text.to_owned();
+    for _ in 0..2 {
+        if !text.contains(['<', '&']) {
+            break;
+        }
+        let fragment = Html::parse_fragment(&text);
+        text = fragment
+            .root_element()
+            .descendants()
+            .filter_map(|node| node.value().as_text().map(|t| (node, t)))
+            .filter(|(node, _)| {
+                !node.ancestors().filter_map(ElementRef::wrap).any(|e| {
+                    matches!(
+                        e.value().name(),
+                        "script" | "style" | "template" | "noscript" | "iframe"
+                    )
+                })
+            })
+            .map(|(_, t)| &**t)
+            .collect();
+        if !text.contains('<') {
+            break;
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn non_empty(text: String) -> Option<String> {
@@ -155,7 +176,8 @@ fn nodes_by_id(value: &Value) -> HashMap<&str, &Value> {
     ids
 }
 
-/// The first `Recipe` node anywhere in a JSON-LD value (top level, lists, `@graph`, `mainEntity`).
+/// The first `Recipe` node anywhere in a JSON-LD value (top level, lists, `@graph`, `mainEntity`, and the
+/// `item` of a list's entries, as recipe carousels mark them).
 fn find_recipe(value: &Value, depth: usize) -> Option<&Value> {
     if depth > 8 {
         return None;
@@ -163,7 +185,7 @@ fn find_recipe(value: &Value, depth: usize) -> Option<&Value> {
     match value {
         Value::Array(items) => items.iter().find_map(|v| find_recipe(v, depth + 1)),
         Value::Object(map) if has_type(value, "Recipe") => Some(value).filter(|_| !map.is_empty()),
-        Value::Object(map) => ["@graph", "mainEntity", "mainEntityOfPage", "itemListElement"]
+        Value::Object(map) => ["@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "item"]
             .iter()
             .filter_map(|key| map.get(*key))
             .find_map(|v| find_recipe(v, depth + 1)),
@@ -394,10 +416,11 @@ fn bounded(mut draft: Draft) -> Draft {
     draft
 }
 
-/// A JSON-LD block as sites write it: also inside `<!-- -->` or `//<![CDATA[ … //]]>`, and with raw line
-/// breaks or tabs inside its strings (invalid JSON that browsers' readers accept).
+/// A JSON-LD block as sites write it: also after a byte-order mark, inside `<!-- -->` or
+/// `//<![CDATA[ … //]]>`, and with raw line breaks or tabs inside its strings (invalid JSON that browsers'
+/// readers accept).
 fn json_ld(text: &str) -> Option<Value> {
-    let mut text = text.trim();
+    let mut text = text.trim().trim_start_matches('\u{feff}').trim_start();
     for (open, close) in [("<!--", "-->"), ("//<![CDATA[", "//]]>"), ("<![CDATA[", "]]>")] {
         if let Some(inner) = text.strip_prefix(open) {
             text = inner.trim_end().strip_suffix(close).unwrap_or(inner).trim();
@@ -549,7 +572,19 @@ mod tests {
     #[test]
     fn text_from_pages_is_plain() {
         assert_eq!(plain("Mac &amp; cheese <b>deluxe</b>\n&nbsp; "), "Mac & cheese deluxe");
-        assert_eq!(plain("<script>alert(1)</script>Tea"), "alert(1)Tea");
+        assert_eq!(
+            plain("<script>alert(1)</script>Tea"),
+            "Tea",
+            "what a script holds is not text"
+        );
+        assert_eq!(plain("<style>b{}</style><noscript>on</noscript>Jam"), "Jam");
+        assert_eq!(plain("Crisp &lt;b&gt;edges&lt;/b&gt;"), "Crisp edges", "escaped twice");
+        assert_eq!(
+            plain("&amp;lt;b&amp;gt;"),
+            "&lt;b&gt;",
+            "decoded once when that is not markup"
+        );
+        assert_eq!(plain("cook < 5 minutes & serve"), "cook < 5 minutes & serve");
         assert_eq!(plain("it&#39;s"), "it's");
     }
 }

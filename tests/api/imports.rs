@@ -227,10 +227,7 @@ async fn page_text_is_plain_and_only_web_addresses_are_kept() {
     let token = dev_token("importer");
     let response = import(&app, &token, &fixture("jsonld-main-entity.html"), "https://p.example/").await;
     let d = draft(&response);
-    assert_eq!(
-        d["title"], "alert('x')Pancakes",
-        "markup is stripped, never kept as HTML"
-    );
+    assert_eq!(d["title"], "Pancakes", "markup is stripped, never kept as HTML");
     assert_eq!(d["yieldText"], "Makes 12 pancakes");
     assert_eq!(d["servings"], "12");
     assert_eq!(column(&d["steps"], "text"), ["Whisk.", "Fry & flip."]);
@@ -680,4 +677,73 @@ async fn plugin_graphs_cdata_nested_microdata_and_video_pages() {
         json!(["https://cdn.clips.example/t/tacos-cover.jpg"]),
         "the OpenGraph image when the recipe has none"
     );
+}
+
+/// A recipe carousel (the first recipe of an `ItemList`), old microdata (`ingredients`, `<time datetime>`), a
+/// JSON-LD block after a byte-order mark in German, and a page written to attack whoever shows the draft.
+#[tokio::test]
+async fn carousels_legacy_microdata_byte_order_marks_and_a_hostile_page() {
+    let app = TestApp::spawn_with(UNLIMITED).await;
+    let token = dev_token("importer");
+    let base = "https://site.example/recipes/x";
+
+    let response = import(&app, &token, &fixture("itemlist-carousel.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(d["title"], "Cacio e Pepe", "the list's first recipe");
+    assert_eq!(
+        column(&d["ingredients"], "item"),
+        ["spaghetti", "pecorino romano", "black pepper"]
+    );
+    assert_eq!(d["completeness"], 100);
+
+    let response = import(&app, &token, &fixture("microdata-legacy.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(
+        (&d["foundIn"], &d["title"]),
+        (&json!("MICRODATA"), &json!("Irish Soda Bread"))
+    );
+    assert_eq!(
+        (&d["prepMinutes"], &d["cookMinutes"], &d["totalMinutes"]),
+        (&json!(10), &json!(45), &json!(55))
+    );
+    assert_eq!(d["ingredients"][3]["quantity"], "1.75");
+    assert_eq!(
+        d["steps"][2]["text"],
+        "Shape into a round, cut a deep cross and bake 40–45 minutes."
+    );
+
+    let response = import(&app, &token, &fixture("jsonld-bom-german.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(d["title"], "Omas Apfelkuchen", "a byte-order mark before the JSON");
+    assert_eq!((&d["servings"], &d["yieldText"]), (&json!("12"), &json!("12 Stücke")));
+    assert_eq!(
+        (
+            &d["ingredients"][4]["quantity"],
+            &d["ingredients"][4]["unit"],
+            &d["ingredients"][4]["item"]
+        ),
+        (&json!("1"), &json!("kg"), &json!("Äpfel"))
+    );
+    assert_eq!(d["steps"][1]["text"], "Äpfel schälen und in Spalten schneiden.");
+
+    let response = import(&app, &token, &fixture("hostile.html"), base).await;
+    let d = draft(&response);
+    assert_eq!(d["title"], "Cookies", "tags gone, and what a script held with them");
+    assert_eq!(d["description"], "Crisp edges", "markup escaped twice is still markup");
+    assert_eq!(d["steps"][0]["text"], "Bake 10 minutes.");
+    assert_eq!(
+        column(&d["ingredients"], "originalText"),
+        ["1 cup sugar", "9999999999999999999999 g flour", "2 eggs"]
+    );
+    assert!(
+        d["ingredients"][1]["quantity"].is_null(),
+        "an absurd amount is not read as one"
+    );
+    assert_eq!(
+        d["imageUrls"],
+        json!(["https://cdn.cookies.example/c.jpg"]),
+        "data:, javascript: and file: addresses dropped"
+    );
+    assert_eq!((&d["prepMinutes"], &d["totalMinutes"]), (&json!(null), &json!(null)));
+    assert!(!d.to_string().contains('<'), "no markup anywhere in the draft: {d}");
 }
