@@ -203,12 +203,9 @@ impl RateLimits {
     }
 
     pub async fn upload_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
-        self.check(&self.uploads_by_user, Some(user), "uploads_by_user", UPLOAD_QUOTA)
+        // Counted apart from the addresses' uploads: a user id and an address never spell the same key.
+        self.check(&self.uploads_by_user, Some(user), "uploads", UPLOAD_QUOTA)
             .await
-            .map_err(|limited| Limited {
-                class: "uploads",
-                ..limited
-            })
     }
 
     pub async fn import_by(&self, user: uuid::Uuid) -> Result<(), Limited> {

@@ -58,8 +58,6 @@ impl SpooledFiles {
 pub struct UploadOutcome {
     pub media: Media,
     pub findings: Vec<Finding>,
-    /// The stored variants when promoted.
-    pub variants: Vec<MediaVariant>,
 }
 
 /// The row a scan ends in: a new upload, or a decision about a held one.
@@ -285,7 +283,7 @@ impl MediaService {
             sha256: file.sha256.clone(),
             scan: scanned.resolution(),
         };
-        let (media, variants) = if scanned.outcome == Outcome::Quarantined {
+        let media = if scanned.outcome == Outcome::Quarantined {
             self.store
                 .keep_in_quarantine(file.spool, id)
                 .map_err(AppError::internal)?;
@@ -293,7 +291,7 @@ impl MediaService {
             if inserted.is_err() {
                 let _ = self.store.remove(Area::Quarantine, &id.to_string());
             }
-            (inserted?, Vec::new())
+            inserted?
         } else {
             self.persist(conn, id, scanned.rendition.as_ref(), Row::New(new))
                 .await?
@@ -302,7 +300,6 @@ impl MediaService {
         Ok(UploadOutcome {
             media,
             findings: scanned.findings,
-            variants,
         })
     }
 
@@ -474,7 +471,7 @@ impl MediaService {
         id: Uuid,
         rendition: Option<&Rendition>,
         row: Row,
-    ) -> AppResult<(Media, Vec<MediaVariant>)> {
+    ) -> AppResult<Media> {
         let mut keys: Vec<String> = rendition
             .map(|r| {
                 r.variants
@@ -492,11 +489,10 @@ impl MediaService {
                     Garbage::lock_file(conn, key).await?;
                 }
                 let variants = self.write_variants(id, rendition)?;
-                let media = match row {
-                    Row::New(new) => Media::insert(conn, new, variants.clone()).await?,
-                    Row::Resolved(resolution) => Media::resolve(conn, id, resolution, variants.clone()).await?,
-                };
-                Ok((media, variants))
+                Ok(match row {
+                    Row::New(new) => Media::insert(conn, new, variants).await?,
+                    Row::Resolved(resolution) => Media::resolve(conn, id, resolution, variants).await?,
+                })
             })
             .await;
         if stored.is_err() {
@@ -562,7 +558,7 @@ impl MediaService {
             .collect();
         let (_, scanned) = self.scan(bytes, None, carried, release).await?;
         let resolution = scanned.resolution();
-        let (media, variants) = self
+        let media = self
             .persist(conn, media.id, scanned.rendition.as_ref(), Row::Resolved(resolution))
             .await?;
         self.record(meta, &media, &scanned.findings, started);
@@ -570,7 +566,6 @@ impl MediaService {
         Ok(UploadOutcome {
             media,
             findings: scanned.findings,
-            variants,
         })
     }
 
