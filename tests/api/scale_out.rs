@@ -109,6 +109,35 @@ async fn two_instances_enforce_one_limit_through_redis() {
 }
 
 #[tokio::test]
+async fn authentication_failures_are_counted_and_blocked_across_instances() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let overrides = [("redis_url", redis.url.as_str())];
+    let a = TestApp::spawn_with(&overrides).await;
+    let b = TestApp::spawn_on(a.db.shared(), &overrides).await;
+    let ip = Some(unique_ip());
+    // 100 failures an hour per address: 50 through each instance use them up, the 101st blocks it on both.
+    for _ in 0..50 {
+        limits(&a).auth_failed(ip).await;
+        limits(&b).auth_failed(ip).await;
+    }
+    assert!(
+        limits(&a).auth_allowed(ip).await.is_ok(),
+        "100 failures are still allowed"
+    );
+    limits(&b).auth_failed(ip).await;
+    for app in [&a, &b] {
+        let blocked = limits(app).auth_allowed(ip).await.err();
+        assert!(
+            blocked.is_some_and(|l| l.class == "auth_failures" && l.retry_after_secs >= 1),
+            "blocked on every instance"
+        );
+    }
+    assert!(limits(&a).auth_allowed(Some(unique_ip())).await.is_ok());
+}
+
+#[tokio::test]
 async fn a_redis_outage_falls_back_to_local_limits_and_is_reported_once() {
     let Some(mut redis) = Redis::start().await else {
         return;
@@ -143,6 +172,10 @@ async fn a_redis_outage_falls_back_to_local_limits_and_is_reported_once() {
         Status::Ok,
         "readiness does not depend on Redis"
     );
+}
+
+fn limits(app: &TestApp) -> &homechef::http::RateLimits {
+    app.client.rocket().state().unwrap()
 }
 
 fn maintenance(app: &TestApp) -> Arc<Maintenance> {
