@@ -48,7 +48,11 @@ pub const ENV_KEYS: &[&str] = &[
     "IMPORT_MONTHLY_LIMIT",
     "IMPORT_ALLOWED_PORTS",
     "REDIS_URL",
+    "DATABASE_POOL_SIZE",
 ];
+
+/// Database connections per process unless `DATABASE_POOL_SIZE` says otherwise.
+const DEFAULT_POOL_SIZE: usize = 8;
 
 /// Shortest `SECRET_KEY` accepted, in characters (32 random bytes encode to at least 43).
 pub const MIN_SECRET_KEY_LEN: usize = 32;
@@ -130,6 +134,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "lossy_string")]
     import_allowed_ports: Option<String>,
     redis_url: Option<SecretString>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    database_pool_size: Option<String>,
 }
 
 /// Clerk settings; the sign-in issue consumes them.
@@ -191,6 +197,8 @@ pub struct AppConfig {
     pub import_allowed_ports: Vec<u16>,
     /// Redis for rate-limit counters shared by every instance (`REDIS_URL`); in process without it.
     pub redis_url: Option<SecretString>,
+    /// Database connections this process keeps (`DATABASE_POOL_SIZE`, 1 to 64).
+    pub database_pool_size: usize,
     /// Rocket's own settings (address, port, limits), already merged with ours.
     pub rocket: Figment,
 }
@@ -394,6 +402,14 @@ impl AppConfig {
             import_monthly_limit: problems
                 .take(parse_setting("IMPORT_MONTHLY_LIMIT", raw.import_monthly_limit))
                 .map_or(300, |n| i32::try_from(n.max(1)).unwrap_or(i32::MAX)),
+            database_pool_size: match problems.take(parse_setting("DATABASE_POOL_SIZE", raw.database_pool_size)) {
+                None => DEFAULT_POOL_SIZE,
+                Some(n @ 1..=64) => usize::try_from(n).unwrap_or(DEFAULT_POOL_SIZE),
+                Some(n) => {
+                    problems.push(format!("DATABASE_POOL_SIZE: `{n}` is not 1 to 64"));
+                    DEFAULT_POOL_SIZE
+                }
+            },
             rocket: figment,
         };
         Ok((config, problems.0))
@@ -670,6 +686,17 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.contains("REDIS_URL"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_pool_size_defaults_to_eight_and_is_bounded() {
+        let size = |value: &str| config(&[("database_pool_size", value)]).map(|c| c.database_pool_size);
+        assert_eq!(size("").ok(), Some(8));
+        assert_eq!(size("16").ok(), Some(16));
+        for bad in ["0", "65", "-1", "many"] {
+            let err = size(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("DATABASE_POOL_SIZE"), "{bad}: {err}");
         }
     }
 

@@ -42,12 +42,9 @@ use crate::maintenance::Maintenance;
 use crate::media::MediaService;
 use crate::security_log::SecurityLog;
 
-/// Connections per process: enough for 2 cores with headroom for slow queries.
-const POOL_SIZE: usize = 16;
-
 /// Builds the application for a resolved configuration (`database_url` set).
 pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
-    let pool = db::build_pool(config.database_url()?, POOL_SIZE)?;
+    let pool = db::build_pool(config.database_url()?, config.database_pool_size)?;
     let security_log = SecurityLog::open(&config.log_dir)?;
     let media = Arc::new(MediaService::new(&config, security_log.clone())?);
     let authenticator = Authenticator::new(&config)?;

@@ -11,6 +11,10 @@ use clap::Parser as _;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // No transparent huge pages for this process: mimalloc's arena is eligible for them, and each 2 MiB page
+    // it touches then counts whole (RSS after the catalogue benchmark 37 MB with them, 23 MB without, same
+    // throughput). A kernel that refuses changes nothing else.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     // `.env` in the working directory, if there is one, for every command and environment; a variable
     // already set in the process environment wins (dotenvy never overrides). A `.env` we cannot even see
     // (a working directory this user may not search, as for `healthcheck` run by another account) is none.

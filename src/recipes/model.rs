@@ -268,6 +268,78 @@ pub struct Step {
     pub text: String,
 }
 
+/// Ingredients and steps of a page's recipes in one statement (a `UNION ALL`, ingredients first, each in
+/// order): their columns side by side, the ones steps lack null.
+const PARTS: &str = "\
+    select false as is_step, id, recipe_id, position, section, quantity, quantity_max, unit, item as text, note, \
+           original_text \
+      from recipe_ingredients where recipe_id = any($1) \
+    union all \
+    select true, id, recipe_id, position, section, null, null, null, text, null, null \
+      from recipe_steps where recipe_id = any($1) \
+    order by is_step, recipe_id, position";
+
+/// One row of [`PARTS`].
+#[derive(QueryableByName)]
+struct Part {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    is_step: bool,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    recipe_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    position: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    section: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
+    quantity: Option<BigDecimal>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
+    quantity_max: Option<BigDecimal>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    unit: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    text: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    note: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    original_text: Option<String>,
+}
+
+impl Part {
+    /// The rows as ingredients and steps, each in order.
+    fn split(parts: Vec<Part>) -> (Vec<Ingredient>, Vec<Step>) {
+        let first_step = parts.partition_point(|p| !p.is_step);
+        let mut parts = parts.into_iter();
+        let ingredients = parts
+            .by_ref()
+            .take(first_step)
+            .map(|p| Ingredient {
+                id: p.id,
+                recipe_id: p.recipe_id,
+                position: p.position,
+                section: p.section,
+                quantity: p.quantity,
+                quantity_max: p.quantity_max,
+                unit: p.unit,
+                item: p.text,
+                note: p.note,
+                original_text: p.original_text.unwrap_or_default(),
+            })
+            .collect();
+        let steps = parts
+            .map(|p| Step {
+                id: p.id,
+                recipe_id: p.recipe_id,
+                position: p.position,
+                section: p.section,
+                text: p.text,
+            })
+            .collect();
+        (ingredients, steps)
+    }
+}
+
 /// A recipe with its ingredients and steps, in order.
 #[derive(Clone, Debug)]
 pub struct FullRecipe {
@@ -413,9 +485,10 @@ impl Recipe {
     }
 
     /// One page of the owner's recipes with ingredients, steps and tags, in a constant number of statements
-    /// whatever the page size: the page (keyset: row comparison on (sort value, id)), then, pipelined, its
-    /// ingredients, steps, tags and the count only when asked (the owner's counter when nothing is filtered).
-    /// A search that matches no word falls back to titles close to the text (typos).
+    /// whatever the page size: the page (keyset: row comparison on (sort value, id)) with the owner's counter
+    /// when an unfiltered total is asked, then, pipelined, its ingredients and steps (one statement), its tags
+    /// and a filtered list's count when asked. A search that matches no word falls back to titles close to
+    /// the text (typos).
     pub async fn list(conn: &mut AsyncPgConnection, owner_id: Uuid, q: &ListQuery) -> QueryResult<Page> {
         let mut fuzzy = false;
         let mut rows = Self::page(conn, owner_id, q, false).await?;
@@ -432,19 +505,23 @@ impl Recipe {
         }
         let has_next = rows.len() as i64 > q.limit;
         rows.truncate(usize::try_from(q.limit).unwrap_or(0));
-        let (ranks, recipes): (Vec<i64>, Vec<Recipe>) = rows.into_iter().unzip();
+        // The counter came with the page's rows; an empty page brings none, so it is read on its own.
+        let counter = rows.as_slice().first().map(|(_, _, n)| n.unwrap_or(0));
+        let (ranks, recipes): (Vec<i64>, Vec<Recipe>) =
+            rows.into_iter().map(|(rank, recipe, _)| (rank, recipe)).unzip();
         let conn: &AsyncPgConnection = conn;
         let total = async {
-            match (q.count, q.unfiltered()) {
-                (false, _) => Ok(None),
-                (true, true) => recipe_counts::table
+            match (q.count, q.unfiltered(), counter) {
+                (false, _, _) => Ok(None),
+                (true, true, Some(n)) => Ok(Some(n)),
+                (true, true, None) => recipe_counts::table
                     .find(owner_id)
                     .select(recipe_counts::n)
                     .first(&mut &*conn)
                     .await
                     .optional()
                     .map(|n| Some(n.unwrap_or(0))),
-                (true, false) => filtered(owner_id, q, fuzzy)
+                (true, false, _) => filtered(owner_id, q, fuzzy)
                     .select(diesel::dsl::count_star())
                     .get_result(&mut &*conn)
                     .await
@@ -460,15 +537,16 @@ impl Recipe {
         })
     }
 
-    /// The rows of one page (one more than the limit, to tell whether more follow) with their relevance.
+    /// The rows of one page (one more than the limit, to tell whether more follow) with their relevance and,
+    /// on every row when an unfiltered total is asked, the owner's counter (null otherwise).
     async fn page(
         conn: &mut AsyncPgConnection,
         owner_id: Uuid,
         q: &ListQuery,
         fuzzy: bool,
-    ) -> QueryResult<Vec<(i64, Recipe)>> {
+    ) -> QueryResult<Vec<(i64, Recipe, Option<i64>)>> {
         use diesel::dsl::sql;
-        use diesel::sql_types::{BigInt, Bool, Int4, Text, Timestamptz};
+        use diesel::sql_types::{BigInt, Bool, Int4, Nullable, Text, Timestamptz};
         let direction = if q.descending { "desc" } else { "asc" };
         let search = q.text.clone().unwrap_or_default();
         // The relevance expression with the search text bound twice, between SQL `$open` and `$close`
@@ -482,11 +560,23 @@ impl Recipe {
                     .sql($close)
             };
         }
+        let counter: Box<dyn BoxableExpression<recipes::table, Pg, SqlType = Nullable<BigInt>>> =
+            match q.count && q.unfiltered() {
+                true => Box::new(
+                    recipe_counts::table
+                        .find(owner_id)
+                        .select(recipe_counts::n)
+                        .single_value(),
+                ),
+                false => Box::new(sql::<Nullable<BigInt>>("null::bigint")),
+            };
         let mut page = match q.text {
-            Some(_) => {
-                filtered(owner_id, q, fuzzy).select((ranked!(BigInt, RANK_HEAD, RANK_TAIL), Recipe::as_select()))
-            }
-            None => filtered(owner_id, q, fuzzy).select((sql::<BigInt>("0::bigint"), Recipe::as_select())),
+            Some(_) => filtered(owner_id, q, fuzzy).select((
+                ranked!(BigInt, RANK_HEAD, RANK_TAIL),
+                Recipe::as_select(),
+                counter,
+            )),
+            None => filtered(owner_id, q, fuzzy).select((sql::<BigInt>("0::bigint"), Recipe::as_select(), counter)),
         }
         .limit(q.limit + 1);
         page = match q.sort {
@@ -519,8 +609,8 @@ impl Recipe {
         }
     }
 
-    /// Recipes with their ingredients, steps, tags and, when asked, images: pipelined statements (three, five
-    /// with images) whatever the number of recipes.
+    /// Recipes with their ingredients and steps (one statement), tags and, when asked, images: pipelined
+    /// statements (two, three with images) whatever the number of recipes.
     async fn load_parts(
         conn: &AsyncPgConnection,
         rows: Vec<Recipe>,
@@ -543,18 +633,11 @@ impl Recipe {
             }
             Ok::<_, diesel::result::Error>(by_recipe)
         };
-        let (ingredients, steps, mut tags, mut images) = tokio::try_join!(
-            Ingredient::belonging_to(&rows)
-                .select(Ingredient::as_select())
-                .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
-                .load::<Ingredient>(&mut &*conn),
-            Step::belonging_to(&rows)
-                .select(Step::as_select())
-                .order((recipe_steps::recipe_id, recipe_steps::position))
-                .load::<Step>(&mut &*conn),
-            tags,
-            images,
-        )?;
+        let parts =
+            Prepared(diesel::sql_query(PARTS).bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids))
+                .load::<Part>(&mut &*conn);
+        let (parts, mut tags, mut images) = tokio::try_join!(parts, tags, images)?;
+        let (ingredients, steps) = Part::split(parts);
         let (ingredients, steps) = (ingredients.grouped_by(&rows), steps.grouped_by(&rows));
         Ok(rows
             .into_iter()
