@@ -60,8 +60,8 @@ run_env=(env -i PATH=/usr/bin:/bin HOME=/nonexistent
 as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 
 echo "verify: docker-compose.yml renders a production configuration"
-compose_env() { # .env file -> the backend's environment, one KEY=VALUE a line
-  "$tools/bin/python" scripts/compose-env.py backend --env-file "$1"
+compose_env() { # .env file -> the backend's environment, one KEY=VALUE a line (SERVICE and COMPOSE may say another)
+  "$tools/bin/python" scripts/compose-env.py "${SERVICE:-backend}" --compose "${COMPOSE:-docker-compose.yml}" --env-file "$1"
 }
 dotenv="$root/compose.env"
 {
@@ -98,6 +98,27 @@ for unsafe in GRAPHIQL_ENABLED=true RATE_LIMIT_ENABLED=false ALLOWED_ORIGINS=htt
   fi
 done
 echo "verify: compose renders production; development settings in .env are pinned over or refused"
+
+echo "verify: docker-compose.scale.yml renders two production replicas sharing Redis and the bucket"
+{
+  cat "$dotenv"
+  echo "MINIO_ROOT_USER=homechef"
+  echo "MINIO_ROOT_PASSWORD=$("$tools/bin/python" -c "import secrets; print(secrets.token_hex(24))")"
+  echo "REDIS_PASSWORD=$("$tools/bin/python" -c "import secrets; print(secrets.token_hex(24))")"
+} >"$root/scale.env"
+for replica in backend-a backend-b; do
+  SERVICE=$replica COMPOSE=docker-compose.scale.yml check_compose "$root/scale.env" >"$root/check.txt" \
+    || { cat "$root/check.txt" >&2; echo "verify: $replica fails check-config" >&2; exit 1; }
+  rendered="$(SERVICE=$replica COMPOSE=docker-compose.scale.yml compose_env "$root/scale.env")"
+  for shared in 'REDIS_URL=redis://:' 'MEDIA_STORE=s3://homechef-media/media' 'AWS_ACCESS_KEY_ID=homechef'; do
+    grep -q "^$shared" <<<"$rendered" || { echo "verify: $replica lacks $shared" >&2; exit 1; }
+  done
+done
+if SERVICE=backend-a COMPOSE=docker-compose.scale.yml check_compose "$root/scale.env" S3_ALLOW_HTTP=false >/dev/null; then
+  echo "verify: check-config passed a plain-http bucket without S3_ALLOW_HTTP" >&2
+  exit 1
+fi
+echo "verify: both replicas pass check-config; a plain-http bucket without the exemption is refused"
 
 touch "$root/marker"
 sleep 1

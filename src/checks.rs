@@ -149,6 +149,7 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
             dirs_apart,
             "quarantined files must never be servable",
         ),
+        media_store_check(config),
         check(
             "log, media and quarantine directories are writable",
             unwritable.is_empty(),
@@ -159,6 +160,23 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
             },
         ),
     ]
+}
+
+/// A bucket for media is reached over https (unless `S3_ALLOW_HTTP` says the network is private) and with
+/// credentials; the local directory needs neither.
+fn media_store_check(config: &AppConfig) -> Check {
+    let item = "media store is reached over https with credentials";
+    let Some(bucket) = &config.media_bucket else {
+        return check(item, true, "MEDIA_DIR on this instance's disk");
+    };
+    let credentials = bucket.access_key_id.is_some() && bucket.secret_access_key.is_some();
+    let tls = !bucket.plain_http() || config.s3_allow_http;
+    let detail = match (tls, credentials) {
+        (false, _) => "S3_ENDPOINT is http://; use https, or S3_ALLOW_HTTP=true on a private network",
+        (_, false) => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set",
+        _ => "S3_ENDPOINT https (or exempted), AWS credentials set",
+    };
+    check(item, tls && credentials, detail)
 }
 
 /// Prints every configuration problem and every checklist item, whatever fails, under a header saying
@@ -369,10 +387,41 @@ mod tests {
                 &[("log_dir", "/proc/homechef-logs")],
                 "log, media and quarantine directories are writable",
             ),
+            (
+                &[
+                    ("media_store", "s3://recipes"),
+                    ("s3_endpoint", "http://minio:9000"),
+                    ("aws_access_key_id", "id"),
+                    ("aws_secret_access_key", "secret"),
+                ],
+                "media store is reached over https with credentials",
+            ),
+            (
+                &[("media_store", "s3://recipes")],
+                "media store is reached over https with credentials",
+            ),
         ];
         for (changes, item) in cases {
             assert_eq!(failures(changes), [*item], "{changes:?}");
         }
+    }
+
+    #[test]
+    fn a_bucket_passes_with_https_or_an_exempt_private_endpoint() {
+        let keys = [("aws_access_key_id", "id"), ("aws_secret_access_key", "secret")];
+        let aws = [[("media_store", "s3://recipes/prod")].as_slice(), &keys].concat();
+        assert!(failures(&aws).is_empty());
+        let private = [
+            [
+                ("media_store", "s3://recipes"),
+                ("s3_endpoint", "http://minio:9000"),
+                ("s3_allow_http", "true"),
+            ]
+            .as_slice(),
+            &keys,
+        ]
+        .concat();
+        assert!(failures(&private).is_empty());
     }
 
     #[test]

@@ -49,6 +49,13 @@ pub const ENV_KEYS: &[&str] = &[
     "IMPORT_ALLOWED_PORTS",
     "REDIS_URL",
     "DATABASE_POOL_SIZE",
+    "MEDIA_STORE",
+    "S3_ENDPOINT",
+    "S3_REGION",
+    "S3_ALLOW_HTTP",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
 ];
 
 /// Database connections per process unless `DATABASE_POOL_SIZE` says otherwise.
@@ -136,6 +143,20 @@ struct RawConfig {
     redis_url: Option<SecretString>,
     #[serde(default, deserialize_with = "lossy_string")]
     database_pool_size: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    media_store: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    s3_endpoint: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    s3_region: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    s3_allow_http: Option<String>,
+    #[serde(default, deserialize_with = "lossy_string")]
+    aws_access_key_id: Option<String>,
+    #[serde(default, deserialize_with = "lossy_secret")]
+    aws_secret_access_key: Option<SecretString>,
+    #[serde(default, deserialize_with = "lossy_secret")]
+    aws_session_token: Option<SecretString>,
 }
 
 /// Clerk settings; the sign-in issue consumes them.
@@ -199,6 +220,10 @@ pub struct AppConfig {
     pub redis_url: Option<SecretString>,
     /// Database connections this process keeps (`DATABASE_POOL_SIZE`, 1 to 64).
     pub database_pool_size: usize,
+    /// The bucket promoted variants go to (`MEDIA_STORE=s3://…`); `MEDIA_DIR` without it.
+    pub media_bucket: Option<crate::media::bucket::BucketConfig>,
+    /// A plain-http bucket endpoint is accepted in production (`S3_ALLOW_HTTP`: a private network).
+    pub s3_allow_http: bool,
     /// Rocket's own settings (address, port, limits), already merged with ours.
     pub rocket: Figment,
 }
@@ -233,6 +258,7 @@ impl AppConfig {
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         let mut problems = Problems::default();
+        let media_bucket = media_bucket(&raw, &mut problems);
         let env = match raw.app_env.as_deref().map(str::trim) {
             None | Some("") => AppEnv::Development,
             Some(v) if v.eq_ignore_ascii_case("development") => AppEnv::Development,
@@ -303,6 +329,10 @@ impl AppConfig {
             }
         }
         let config = Self {
+            media_bucket,
+            s3_allow_http: problems
+                .take(parse_flag("S3_ALLOW_HTTP", raw.s3_allow_http.clone()))
+                .unwrap_or(false),
             import_test_addresses: Vec::new(),
             import_allowed_ports,
             redis_url,
@@ -582,6 +612,53 @@ fn signed(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// `MEDIA_STORE` and the settings of its bucket; `None` for the local directory (unset or `local`).
+fn media_bucket(raw: &RawConfig, problems: &mut Problems) -> Option<crate::media::bucket::BucketConfig> {
+    let set = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let store = set(&raw.media_store).filter(|s| s != "local")?;
+    let Some((bucket, prefix)) = crate::media::bucket::BucketConfig::parse_store(&store) else {
+        problems.push(format!(
+            "MEDIA_STORE must be `local` or s3://bucket[/prefix] (a valid bucket name), not `{store}`"
+        ));
+        return None;
+    };
+    let endpoint = set(&raw.s3_endpoint);
+    if let Some(endpoint) = &endpoint {
+        let host = endpoint
+            .strip_prefix("https://")
+            .or_else(|| endpoint.strip_prefix("http://"))
+            .unwrap_or_default();
+        if host.is_empty() || host.contains(['?', '#', '@', ' ']) {
+            problems.push(format!(
+                "S3_ENDPOINT must be an http(s):// URL of the store, not `{endpoint}`"
+            ));
+        }
+    }
+    let secret = raw
+        .aws_secret_access_key
+        .clone()
+        .filter(|s| !s.expose_secret().is_empty());
+    let access_key_id = set(&raw.aws_access_key_id);
+    if access_key_id.is_some() != secret.is_some() {
+        problems.push("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither".into());
+    }
+    Some(crate::media::bucket::BucketConfig {
+        bucket,
+        prefix,
+        endpoint,
+        region: set(&raw.s3_region).unwrap_or_else(|| "us-east-1".to_owned()),
+        access_key_id,
+        secret_access_key: secret,
+        session_token: raw.aws_session_token.clone().filter(|s| !s.expose_secret().is_empty()),
+    })
+}
+
 /// A boolean setting (`true/false`, `1/0`, `yes/no`, `on/off`); empty means unset.
 fn parse_flag(name: &str, value: Option<String>) -> anyhow::Result<Option<bool>> {
     match value.as_deref().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
@@ -686,6 +763,41 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.contains("REDIS_URL"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_media_store_is_local_unless_a_bucket_is_named() {
+        assert!(config(&[]).is_ok_and(|c| c.media_bucket.is_none()));
+        assert!(config(&[("media_store", "local")]).is_ok_and(|c| c.media_bucket.is_none()));
+        let bucket = config(&[
+            ("media_store", "s3://recipes/prod"),
+            ("s3_endpoint", "http://127.0.0.1:9000"),
+            ("aws_access_key_id", "id"),
+            ("aws_secret_access_key", "secret"),
+        ])
+        .map(|c| c.media_bucket);
+        let bucket = bucket.ok().flatten();
+        assert_eq!(
+            bucket.as_ref().map(|b| (b.bucket.as_str(), b.prefix.as_str())),
+            Some(("recipes", "prod"))
+        );
+        assert_eq!(bucket.as_ref().map(|b| b.region.as_str()), Some("us-east-1"));
+        assert!(bucket.is_some_and(|b| b.plain_http()));
+        for (pairs, named) in [
+            (vec![("media_store", "s3://../x")], "MEDIA_STORE"),
+            (vec![("media_store", "/var/media")], "MEDIA_STORE"),
+            (
+                vec![("media_store", "s3://recipes"), ("s3_endpoint", "minio:9000")],
+                "S3_ENDPOINT",
+            ),
+            (
+                vec![("media_store", "s3://recipes"), ("aws_access_key_id", "id")],
+                "AWS_SECRET_ACCESS_KEY",
+            ),
+        ] {
+            let err = config(&pairs).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(named), "{pairs:?}: {err}");
         }
     }
 

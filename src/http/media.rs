@@ -14,6 +14,7 @@ use super::rate_limit::{MediaQuota, RouteLimit};
 use super::response::JsonResponse;
 use crate::db::DbPool;
 use crate::error::AppError;
+use crate::media::store::VariantBody;
 use crate::media::urls::SignatureError;
 use crate::media::{Media, MediaService};
 use crate::security_log::{RequestMeta, SecurityLog};
@@ -22,7 +23,7 @@ pub const MEDIA_CSP: &str = "default-src 'none'; sandbox";
 
 pub struct MediaFile {
     /// `None` for a 304: the client's copy is current and the file is not opened.
-    file: Option<tokio::fs::File>,
+    file: Option<VariantBody>,
     len: u64,
     content_type: ContentType,
     etag: String,
@@ -106,10 +107,13 @@ pub async fn serve(
     let file = if not_modified {
         None
     } else {
-        let path = media.store.path(crate::media::store::Area::Media, &v.storage_key);
-        let opened = tokio::fs::File::open(&path).await.map_err(|e| {
-            tracing::error!(error = %e, media_id = %id, "a promoted variant's file is missing");
-            AppError::NotFound
+        let opened = media.store.open_variant(&v.storage_key).await.map_err(|e| {
+            if e.is_not_found() {
+                tracing::error!(error = %e, media_id = %id, "a promoted variant's file is missing");
+                AppError::NotFound
+            } else {
+                AppError::from(e)
+            }
         })?;
         Some(opened)
     };

@@ -16,7 +16,7 @@ use super::clamd::{self, ClamVerdict};
 use super::model::{Garbage, Media, MediaResolution, MediaVariant, NewMedia};
 use super::process::{self, Rendition};
 use super::scan::{self, Finding, FindingSeverity, ImageType, Outcome, Sniffed, SCAN_PENDING};
-use super::store::{Area, MediaStore, Spool, STALE_PARTIAL};
+use super::store::{Area, MediaStore, Spool, StoreError, STALE_PARTIAL};
 use super::urls::UrlSigner;
 use crate::config::AppConfig;
 use diesel_async::AsyncPgConnection;
@@ -142,7 +142,12 @@ struct LoggedFinding<'a> {
 
 impl MediaService {
     pub fn new(config: &AppConfig, security: SecurityLog) -> anyhow::Result<Self> {
-        let store = MediaStore::open(&config.media_dir, &config.quarantine_dir)?;
+        let bucket = config
+            .media_bucket
+            .as_ref()
+            .map(super::bucket::Bucket::open)
+            .transpose()?;
+        let store = MediaStore::open(&config.media_dir, &config.quarantine_dir, bucket)?;
         let swept = store.sweep_partials(STALE_PARTIAL);
         if swept > 0 {
             tracing::info!(swept, "removed partial uploads left by an earlier run");
@@ -289,7 +294,7 @@ impl MediaService {
                 .map_err(AppError::internal)?;
             let inserted = Media::insert(conn, new, Vec::new()).await;
             if inserted.is_err() {
-                let _ = self.store.remove(Area::Quarantine, &id.to_string());
+                let _ = self.store.remove(Area::Quarantine, &id.to_string()).await;
             }
             inserted?
         } else {
@@ -488,7 +493,7 @@ impl MediaService {
                 for key in &keys {
                     Garbage::lock_file(conn, key).await?;
                 }
-                let variants = self.write_variants(id, rendition)?;
+                let variants = self.write_variants(id, rendition).await?;
                 Ok(match row {
                     Row::New(new) => Media::insert(conn, new, variants).await?,
                     Row::Resolved(resolution) => Media::resolve(conn, id, resolution, variants).await?,
@@ -506,16 +511,13 @@ impl MediaService {
         stored
     }
 
-    fn write_variants(&self, id: Uuid, rendition: Option<&Rendition>) -> AppResult<Vec<MediaVariant>> {
+    async fn write_variants(&self, id: Uuid, rendition: Option<&Rendition>) -> AppResult<Vec<MediaVariant>> {
         let Some(rendition) = rendition else {
             return Ok(Vec::new());
         };
         let mut variants = Vec::with_capacity(rendition.variants.len());
         for v in &rendition.variants {
-            let key = self
-                .store
-                .write_variant(&v.bytes, &v.sha256, v.extension)
-                .map_err(AppError::internal)?;
+            let key = self.store.write_variant(&v.bytes, &v.sha256, v.extension).await?;
             variants.push(MediaVariant {
                 media_id: id,
                 name: v.name.to_owned(),
@@ -639,8 +641,7 @@ impl MediaService {
                         let removed = if area == Area::Media {
                             self.remove_if_unused(conn, &item.storage_key).await?
                         } else {
-                            self.remove_file(area, &item.storage_key);
-                            true
+                            self.remove_file(area, &item.storage_key).await
                         };
                         Garbage::done(conn, item.id).await.map(|()| removed)
                     })
@@ -655,19 +656,28 @@ impl MediaService {
     }
 
     /// Removes a content-addressed media file unless a row refers to it, under the file's lock (held until the
-    /// caller's transaction ends, so that nobody stores a row for it meanwhile). Whether it was removed.
+    /// caller's transaction ends, so that nobody stores a row for it meanwhile). Whether it was removed; a
+    /// bucket that did not answer rolls the caller's transaction back, so the item waits for the next run.
     async fn remove_if_unused(&self, conn: &mut AsyncPgConnection, key: &str) -> diesel::QueryResult<bool> {
         Garbage::lock_file(conn, key).await?;
         if Garbage::still_referenced(conn, key).await? {
             return Ok(false);
         }
-        self.remove_file(Area::Media, key);
-        Ok(true)
+        match self.remove_file(Area::Media, key).await {
+            true => Ok(true),
+            false => Err(diesel::result::Error::RollbackTransaction),
+        }
     }
 
-    fn remove_file(&self, area: Area, key: &str) {
-        if let Err(e) = self.store.remove(area, key) {
-            tracing::warn!(error = %e, "could not remove a media file");
+    /// Removes a stored file. False when the bucket did not answer (worth another try later); a local file
+    /// that cannot be removed is logged and not retried.
+    async fn remove_file(&self, area: Area, key: &str) -> bool {
+        match self.store.remove(area, key).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not remove a media file");
+                !matches!(e, StoreError::Bucket(_))
+            }
         }
     }
 
@@ -678,7 +688,7 @@ impl MediaService {
             return 0;
         };
         let mut queued = 0;
-        for chunk in self.store.settled_keys(Area::Media, STALE_PARTIAL).chunks(500) {
+        for chunk in self.store.settled_keys(Area::Media, STALE_PARTIAL).await.chunks(500) {
             let used = Garbage::referenced(&mut conn, chunk)
                 .await
                 .unwrap_or_else(|_| chunk.to_vec());
@@ -687,7 +697,12 @@ impl MediaService {
                 queued += unused.len();
             }
         }
-        for chunk in self.store.settled_keys(Area::Quarantine, STALE_PARTIAL).chunks(500) {
+        for chunk in self
+            .store
+            .settled_keys(Area::Quarantine, STALE_PARTIAL)
+            .await
+            .chunks(500)
+        {
             let ids: Vec<Uuid> = chunk.iter().filter_map(|k| Uuid::parse_str(k).ok()).collect();
             let Ok(held) = Media::quarantined_ids(&mut conn, &ids).await else {
                 continue;

@@ -1,7 +1,8 @@
-//! The two directories. `QUARANTINE_DIR` (0700, files 0600) receives every upload as it streams, under a
-//! server-made name (`<uuid>.part`), and keeps quarantined files as `<media id>`; `MEDIA_DIR` holds only
-//! re-encoded variants, content-addressed (`<2 hex>/<sha256>.<ext>`), written to a temporary name and renamed
-//! so a reader never sees half a file. Nothing is ever named after what the client sent.
+//! The two areas. `QUARANTINE_DIR` (0700, files 0600) receives every upload as it streams, under a
+//! server-made name (`<uuid>.part`), and keeps quarantined files as `<media id>`; it is always this
+//! instance's own disk. Promoted variants are content-addressed (`<2 hex>/<sha256>.<ext>`) in `MEDIA_DIR`,
+//! written to a temporary name and renamed so a reader never sees half a file, or in a bucket
+//! (`MEDIA_STORE=s3://…`, see `bucket`). Nothing is ever named after what the client sent.
 
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
@@ -10,6 +11,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use uuid::Uuid;
+
+use super::bucket::Bucket;
+use crate::error::AppError;
 
 /// Files younger than this may belong to work in flight; older partial uploads, half-written variants and
 /// files no row accounts for are a crash's left-overs, swept at start-up.
@@ -20,6 +24,87 @@ const PARTIAL_SUFFIX: &str = ".part";
 pub struct MediaStore {
     media_dir: PathBuf,
     quarantine_dir: PathBuf,
+    /// Where variants go instead of `media_dir`, when configured.
+    bucket: Option<std::sync::Arc<Bucket>>,
+}
+
+/// A stored file could not be written, read or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Disk(#[from] std::io::Error),
+    #[error("object storage: {0}")]
+    Bucket(#[from] object_store::Error),
+}
+
+impl StoreError {
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Self::Disk(e) => e.kind() == std::io::ErrorKind::NotFound,
+            Self::Bucket(e) => matches!(e, object_store::Error::NotFound { .. }),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    /// The local disk failing is ours to fix; the bucket not answering is an outage the client may wait out.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Disk(e) => AppError::internal(e),
+            StoreError::Bucket(e) => {
+                tracing::error!(error = %e, "the media store did not answer");
+                AppError::ServiceUnavailable
+            }
+        }
+    }
+}
+
+/// A variant's bytes as served: an open file, or the bucket's response streamed through.
+pub enum VariantBody {
+    File(tokio::fs::File),
+    Stream(
+        tokio_util::io::StreamReader<
+            futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>,
+            bytes::Bytes,
+        >,
+    ),
+}
+
+impl tokio::io::AsyncRead for VariantBody {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::File(file) => std::pin::Pin::new(file).poll_read(cx, buf),
+            Self::Stream(stream) => std::pin::Pin::new(stream).poll_read(cx, buf),
+        }
+    }
+}
+
+/// Rocket wants a seekable body to send a `Content-Length`; it seeks only when not told the length, which
+/// the media route always gives, so a streamed body refuses to seek.
+impl tokio::io::AsyncSeek for VariantBody {
+    fn start_seek(self: std::pin::Pin<&mut Self>, position: std::io::SeekFrom) -> std::io::Result<()> {
+        match self.get_mut() {
+            Self::File(file) => std::pin::Pin::new(file).start_seek(position),
+            Self::Stream(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a streamed variant cannot seek",
+            )),
+        }
+    }
+
+    fn poll_complete(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<u64>> {
+        match self.get_mut() {
+            Self::File(file) => std::pin::Pin::new(file).poll_complete(cx),
+            Self::Stream(_) => std::task::Poll::Ready(Ok(0)),
+        }
+    }
 }
 
 /// Which directory a stored name lives in.
@@ -40,8 +125,8 @@ impl Area {
 }
 
 impl MediaStore {
-    /// Creates both directories (0700) if needed.
-    pub fn open(media_dir: &Path, quarantine_dir: &Path) -> anyhow::Result<Self> {
+    /// Creates both directories (0700) if needed; variants go to `bucket` when there is one.
+    pub fn open(media_dir: &Path, quarantine_dir: &Path, bucket: Option<Bucket>) -> anyhow::Result<Self> {
         for dir in [media_dir, quarantine_dir] {
             std::fs::DirBuilder::new()
                 .recursive(true)
@@ -54,6 +139,7 @@ impl MediaStore {
         Ok(Self {
             media_dir: media_dir.to_path_buf(),
             quarantine_dir: quarantine_dir.to_path_buf(),
+            bucket: bucket.map(std::sync::Arc::new),
         })
     }
 
@@ -74,8 +160,14 @@ impl MediaStore {
     }
 
     /// The stored files of an area older than `age`, as keys (`ab/<sha256>.<ext>`, `<media id>`); partial and
-    /// temporary files are not listed.
-    pub fn settled_keys(&self, area: Area, age: Duration) -> Vec<String> {
+    /// temporary files are not listed. A bucket that cannot be listed lists nothing (this time).
+    pub async fn settled_keys(&self, area: Area, age: Duration) -> Vec<String> {
+        if let (Area::Media, Some(bucket)) = (area, &self.bucket) {
+            return bucket.settled_keys(age).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not list the media bucket");
+                Vec::new()
+            });
+        }
         let settled = |(path, meta): &(PathBuf, std::fs::Metadata)| {
             meta.is_file()
                 && older_than(meta, age)
@@ -114,6 +206,7 @@ impl MediaStore {
         Ok((Spool { path: Some(path) }, file))
     }
 
+    /// A file of the local disk (the quarantine always; variants when there is no bucket).
     pub fn path(&self, area: Area, key: &str) -> PathBuf {
         match area {
             Area::Media => self.media_dir.join(key),
@@ -128,9 +221,17 @@ impl MediaStore {
     }
 
     /// Writes one variant under its content address; an identical file already there is reused.
-    pub fn write_variant(&self, bytes: &[u8], sha256: &str, extension: &str) -> std::io::Result<String> {
-        let prefix = sha256.get(..2).unwrap_or("00");
+    pub async fn write_variant(&self, bytes: &[u8], sha256: &str, extension: &str) -> Result<String, StoreError> {
         let key = Self::key(sha256, extension);
+        if let Some(bucket) = &self.bucket {
+            bucket.put(&key, bytes.to_vec()).await?;
+            return Ok(key);
+        }
+        Ok(self.write_local_variant(bytes, sha256, key)?)
+    }
+
+    fn write_local_variant(&self, bytes: &[u8], sha256: &str, key: String) -> std::io::Result<String> {
+        let prefix = sha256.get(..2).unwrap_or("00");
         let target = self.media_dir.join(&key);
         if target.exists() {
             return Ok(key);
@@ -159,14 +260,29 @@ impl MediaStore {
         format!("{}/{sha256}.{extension}", sha256.get(..2).unwrap_or("00"))
     }
 
+    /// A promoted variant, opened for serving.
+    pub async fn open_variant(&self, key: &str) -> Result<VariantBody, StoreError> {
+        match &self.bucket {
+            Some(bucket) => Ok(VariantBody::Stream(tokio_util::io::StreamReader::new(
+                bucket.get(key).await?.into_stream(),
+            ))),
+            None => Ok(VariantBody::File(
+                tokio::fs::File::open(self.path(Area::Media, key)).await?,
+            )),
+        }
+    }
+
     /// Removes a stored file; a file already gone is fine.
-    pub fn remove(&self, area: Area, key: &str) -> std::io::Result<()> {
+    pub async fn remove(&self, area: Area, key: &str) -> Result<(), StoreError> {
         // Keys come from our own rows, but a key that could leave its directory is never followed.
         if key.contains("..") || key.starts_with('/') {
             return Ok(());
         }
+        if let (Area::Media, Some(bucket)) = (area, &self.bucket) {
+            return Ok(bucket.delete(key).await?);
+        }
         match std::fs::remove_file(self.path(area, key)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }
     }
@@ -227,10 +343,11 @@ impl Drop for Spool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn spools_vanish_unless_kept_and_variants_are_content_addressed() {
+    #[tokio::test]
+    async fn spools_vanish_unless_kept_and_variants_are_content_addressed() {
         let root = std::env::temp_dir().join(format!("homechef-store-{}", Uuid::new_v4()));
-        let store = MediaStore::open(&root.join("media"), &root.join("quarantine")).unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            MediaStore::open(&root.join("media"), &root.join("quarantine"), None).unwrap_or_else(|e| panic!("{e}"));
         let mode = std::fs::metadata(root.join("quarantine")).map(|m| m.permissions().mode() & 0o777);
         assert_eq!(mode.ok(), Some(0o700));
         let (spool, _file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
@@ -242,18 +359,18 @@ mod tests {
         let id = Uuid::new_v4();
         assert!(store.keep_in_quarantine(spool, id).is_ok());
         assert!(store.path(Area::Quarantine, &id.to_string()).exists());
-        let a = store.write_variant(b"abc", "aa11", "jpg").unwrap_or_default();
+        let a = store.write_variant(b"abc", "aa11", "jpg").await.unwrap_or_default();
         assert_eq!(a, "aa/aa11.jpg");
-        assert_eq!(store.write_variant(b"abc", "aa11", "jpg").ok(), Some(a.clone()));
-        assert!(store.remove(Area::Media, &a).is_ok());
-        assert!(store.remove(Area::Media, &a).is_ok(), "removing twice is fine");
+        assert_eq!(store.write_variant(b"abc", "aa11", "jpg").await.ok(), Some(a.clone()));
+        assert!(store.remove(Area::Media, &a).await.is_ok());
+        assert!(store.remove(Area::Media, &a).await.is_ok(), "removing twice is fine");
         let _ = std::fs::remove_dir_all(root);
     }
 
     #[test]
     fn only_stale_partials_are_swept() {
         let root = std::env::temp_dir().join(format!("homechef-sweep-{}", Uuid::new_v4()));
-        let store = MediaStore::open(&root.join("m"), &root.join("q")).unwrap_or_else(|e| panic!("{e}"));
+        let store = MediaStore::open(&root.join("m"), &root.join("q"), None).unwrap_or_else(|e| panic!("{e}"));
         let (old, file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
         let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
         assert!(file.set_modified(an_hour_ago).is_ok());

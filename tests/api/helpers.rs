@@ -422,7 +422,12 @@ pub struct SocketApp {
 
 impl SocketApp {
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
-        let app = TestApp::spawn_with(overrides).await;
+        Self::spawn_on(TestDatabase::create().await, overrides).await
+    }
+
+    /// The application on the given database, on a real socket (and on a local client, `app`).
+    pub async fn spawn_on(db: TestDatabase, overrides: &[(&str, &str)]) -> Self {
+        let app = TestApp::spawn_on(db, overrides).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

@@ -1,5 +1,5 @@
-//! More than one instance on one database, as behind a load balancer: rate limits counted in one Redis, the
-//! maintenance run done by one instance at a time.
+//! More than one instance on one database, as behind a load balancer: rate limits counted in one Redis, media
+//! in one bucket, the maintenance run done by one instance at a time.
 
 use std::sync::Arc;
 
@@ -9,8 +9,9 @@ use homechef::maintenance::{Maintenance, Turn, LOCK_KEY};
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::helpers::{create_recipe, dev_token, error_code, unique_ip, TestApp};
+use crate::helpers::{create_recipe, dev_token, error_code, unique_ip, SocketApp, TestApp};
 use crate::perimeter::{events, from, HEALTH};
+use crate::uploads::{cook, files_under, jpeg, part, run_maintenance, upload, upload_results};
 
 /// A Redis of the test's own on a free loopback port (Debian's `redis-server`, which `.ci/run` installs),
 /// keeping nothing on disk; stopped with the value. `None` (the test says so and passes) where redis-server
@@ -22,37 +23,18 @@ struct Redis {
 
 impl Redis {
     async fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let spawned = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn();
-        let Ok(child) = spawned else {
-            assert!(
-                std::env::var("CI").is_err(),
-                "redis-server is not installed; .ci/run installs it"
-            );
-            eprintln!("redis-server not installed: shared rate-limit tests skipped (apt-get install redis-server)");
-            return None;
-        };
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let port = free_port();
+        let args = [
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ];
+        let child = spawn_server("redis-server", &args, port, "redis-server: shared rate-limit tests").await?;
         Some(Self {
             child,
             url: format!("redis://127.0.0.1:{port}/"),
@@ -69,6 +51,51 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+async fn delete_recipe(app: &TestApp, token: &str, recipe: &str) {
+    let deleted = app
+        .gql_as(
+            token,
+            "mutation($id: UUID!) { deleteRecipe(id: $id) }",
+            json!({ "id": recipe }),
+        )
+        .await;
+    assert_eq!(deleted["data"]["deleteRecipe"], true, "{deleted}");
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
+/// Starts a server of the test's own (output discarded) and waits up to 10 s until it listens on `port`.
+/// `None` (the test says so and passes) where the program is not installed, except under `CI` (`.ci/run`
+/// installs it), where that fails. `what` names the program and the tests it serves.
+async fn spawn_server(program: &str, args: &[&str], port: u16, what: &str) -> Option<std::process::Child> {
+    let spawned = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(child) = spawned else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "{what}: not installed; .ci/run installs it"
+        );
+        eprintln!("{what} skipped: not installed");
+        return None;
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Some(child)
 }
 
 #[tokio::test]
@@ -188,14 +215,7 @@ async fn one_instance_runs_the_maintenance_and_a_dead_holder_does_not_block_it()
     let b = TestApp::spawn_on(a.db.shared(), &[]).await;
     let token = dev_token("cook");
     let recipe = create_recipe(&a, &token, "Old soup").await;
-    let deleted = b
-        .gql_as(
-            &token,
-            "mutation($id: UUID!) { deleteRecipe(id: $id) }",
-            json!({ "id": recipe }),
-        )
-        .await;
-    assert_eq!(deleted["data"]["deleteRecipe"], true, "{deleted}");
+    delete_recipe(&b, &token, &recipe).await;
     // A deletion older than the retention (90 days): only a run purges it.
     diesel::sql_query("update tombstones set deleted_at = now() - interval '100 days'")
         .execute(&mut a.db_conn().await)
@@ -232,4 +252,188 @@ async fn one_instance_runs_the_maintenance_and_a_dead_holder_does_not_block_it()
     assert_eq!(a.count("tombstones", "true").await, 0, "purged by the run");
     // Released at the end of a run: the other instance's next turn runs.
     assert_eq!(maintenance(&a).run(false).await, Turn::Ran);
+}
+
+/// An S3 emulator of the test's own (moto's server from PyPI, which `.ci/run` installs into a virtual
+/// environment and names in `MOTO_SERVER`; else `moto_server` on the PATH) on a free loopback port, with one
+/// new bucket; stopped with the value. `None` (the test says so and passes) where moto is not installed,
+/// except under `CI`, where that fails.
+struct S3 {
+    child: std::process::Child,
+    port: u16,
+    bucket: String,
+}
+
+impl S3 {
+    async fn start() -> Option<Self> {
+        let port = free_port();
+        let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
+        let args = ["-H", "127.0.0.1", "-p", &port.to_string()];
+        let child = spawn_server(&program, &args, port, "moto_server (moto[server]): media bucket tests").await?;
+        let s3 = Self {
+            child,
+            port,
+            bucket: format!("hc-{}", uuid::Uuid::new_v4().simple()),
+        };
+        let bucket = format!("/{}", s3.bucket);
+        assert_eq!(s3.request("PUT", &bucket).await.status, Status::Ok, "bucket created");
+        Some(s3)
+    }
+
+    /// The settings of an instance whose variants go to this bucket under `media/`.
+    fn settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("media_store", format!("s3://{}/media", self.bucket)),
+            ("s3_endpoint", format!("http://127.0.0.1:{}", self.port)),
+            ("aws_access_key_id", "testing".to_owned()),
+            ("aws_secret_access_key", "testing".to_owned()),
+            ("rate_limit_enabled", "false".to_owned()),
+        ]
+    }
+
+    /// One request straight to the emulator (it does not check signatures).
+    async fn request(&self, method: &str, path: &str) -> crate::helpers::TestResponse {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        crate::helpers::parse_http(&answer)
+    }
+
+    /// The keys in the bucket.
+    async fn keys(&self) -> Vec<String> {
+        let listing = self.request("GET", &format!("/{}?list-type=2", self.bucket)).await;
+        assert_eq!(listing.status, Status::Ok, "{}", listing.body);
+        listing
+            .body
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_owned()))
+            .collect()
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn as_overrides<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    settings.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[tokio::test]
+async fn media_in_a_bucket_are_served_by_every_instance_and_collected_with_their_recipe() {
+    let Some(s3) = S3::start().await else {
+        return;
+    };
+    let settings = s3.settings();
+    let a = TestApp::spawn_with(&as_overrides(&settings)).await;
+    let b_socket = SocketApp::spawn_on(a.db.shared(), &as_overrides(&settings)).await;
+    let b = &b_socket.app;
+    let (token, recipe) = cook(&a, "shared-baker").await;
+    let photo = jpeg(900, 600);
+    let results = upload_results(&a, &token, &recipe, &[part("loaf.jpg", "image/jpeg", photo.clone())]).await;
+    assert_eq!(results[0]["status"], "PROMOTED", "{}", results[0]);
+    let keys = s3.keys().await;
+    let variants = results[0]["image"]["variants"].as_array().unwrap();
+    assert_eq!(keys.len(), variants.len(), "one object per variant: {keys:?}");
+    assert!(
+        keys.iter().all(|k| k.starts_with("media/")),
+        "under the prefix: {keys:?}"
+    );
+    assert!(files_under(&a.media_dir()).is_empty(), "nothing on the instance's disk");
+    assert!(
+        files_under(&a.quarantine_dir()).is_empty(),
+        "the upload left the quarantine"
+    );
+
+    // Uploaded through A, served by B: same bytes, type, length and ETag; a current copy is a 304.
+    for variant in variants {
+        let url = variant["url"].as_str().unwrap();
+        let (from_a, from_b) = (a.get(url).await, b.get(url).await);
+        assert_eq!(from_b.status, Status::Ok, "{url}: {}", from_b.body);
+        assert_eq!(from_b.bytes, from_a.bytes);
+        assert_eq!(from_b.header("Content-Type"), variant["contentType"].as_str());
+        // Over a real socket: a sized body (Content-Length from the row), not a chunked stream.
+        let request = format!(
+            "GET {url} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            b_socket.addr
+        );
+        let served = b_socket.raw(request.as_bytes()).await;
+        assert_eq!(served.status, Status::Ok);
+        assert_eq!(
+            served.header("Content-Length"),
+            Some(from_b.bytes.len().to_string().as_str())
+        );
+        assert_eq!(served.header("Transfer-Encoding"), None);
+        let etag = from_b.header("ETag").unwrap().to_owned();
+        assert_eq!(from_a.header("ETag"), Some(etag.as_str()));
+        assert_eq!(
+            from_b.header("Content-Security-Policy"),
+            Some("default-src 'none'; sandbox")
+        );
+        let current = b.get_with(url, &[("If-None-Match", &etag)]).await;
+        assert_eq!(current.status, Status::NotModified);
+    }
+
+    // The same picture again is stored once (content-addressed keys).
+    upload_results(b, &token, &recipe, &[part("again.jpg", "image/jpeg", photo)]).await;
+    assert_eq!(s3.keys().await, keys, "identical variants share their objects");
+
+    // Deleting the recipe through B removes its objects once nothing refers to them.
+    delete_recipe(b, &token, &recipe).await;
+    run_maintenance(b).await;
+    assert_eq!(
+        s3.keys().await,
+        Vec::<String>::new(),
+        "objects collected with the recipe"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_bucket_refuses_uploads_with_service_unavailable_and_keeps_nothing() {
+    let Some(mut s3) = S3::start().await else {
+        return;
+    };
+    let settings = s3.settings();
+    let app = TestApp::spawn_with(&as_overrides(&settings)).await;
+    let (token, recipe) = cook(&app, "stranded-baker").await;
+    // The store goes away (moto keeps buckets in memory: nothing of it survives).
+    let _ = s3.child.kill();
+    let _ = s3.child.wait();
+    let started = std::time::Instant::now();
+    let response = upload(&app, &token, &recipe, &[part("loaf.jpg", "image/jpeg", jpeg(640, 480))]).await;
+    assert_eq!(error_code(&response.json()), "SERVICE_UNAVAILABLE", "{}", response.body);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "a dead store answers within its deadlines: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !response.body.contains("127.0.0.1"),
+        "no store details leak: {}",
+        response.body
+    );
+    assert_eq!(app.count("media", "true").await, 0, "no half-promoted image");
+    assert!(files_under(&app.media_dir()).is_empty());
+    assert!(
+        files_under(&app.quarantine_dir()).is_empty(),
+        "nothing left in quarantine"
+    );
+    let recipe_images = app
+        .gql_as(
+            &token,
+            "query($id: UUID!) { recipe(id: $id) { images { id } } }",
+            json!({ "id": recipe }),
+        )
+        .await;
+    assert_eq!(recipe_images["data"]["recipe"]["images"], json!([]), "{recipe_images}");
 }
