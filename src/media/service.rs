@@ -500,8 +500,13 @@ impl MediaService {
                 })
             })
             .await;
-        if stored.is_err() {
-            // Files written for rows that were never stored go now, unless another image uses them.
+        // Files written for rows that were never stored go now, unless another image uses them. Not when the
+        // store (or the database) stopped answering: the removals would wait out the same deadlines, and what
+        // was written is found by the next start-up sweep.
+        if stored
+            .as_ref()
+            .is_err_and(|e| !matches!(e, AppError::ServiceUnavailable))
+        {
             for key in &keys {
                 let _ = conn
                     .transaction::<_, diesel::result::Error, _>(async |conn| self.remove_if_unused(conn, key).await)
