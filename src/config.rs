@@ -331,7 +331,7 @@ impl AppConfig {
         let config = Self {
             media_bucket,
             s3_allow_http: problems
-                .take(parse_flag("S3_ALLOW_HTTP", raw.s3_allow_http.clone()))
+                .take(parse_flag("S3_ALLOW_HTTP", raw.s3_allow_http))
                 .unwrap_or(false),
             import_test_addresses: Vec::new(),
             import_allowed_ports,

@@ -155,8 +155,6 @@ impl AppError {
     }
 }
 
-/// A model-layer result (diesel, the pool) as a resolver result carrying its stable code:
-/// `Recipe::find(..).await.gql()?` instead of `.gql()?`.
 /// A deletion's answer: `true` when something was deleted, `NOT_FOUND` when the viewer owns nothing with that
 /// id (the same answer as for someone else's).
 pub fn deleted(found: bool) -> async_graphql::Result<bool> {
@@ -167,6 +165,8 @@ pub fn deleted(found: bool) -> async_graphql::Result<bool> {
     }
 }
 
+/// A model-layer result (diesel, the pool) as a resolver result carrying its stable code:
+/// `Recipe::find(..).await.gql()?` instead of `.gql()?`.
 pub trait GqlResult<T> {
     fn gql(self) -> async_graphql::Result<T>;
 }

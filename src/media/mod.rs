@@ -2,8 +2,8 @@
 //! safe files are promoted to the content-addressed media store; admins review what stays in quarantine.
 //!
 //! `scan` (magic bytes, names, signatures, score) and `process` (bounded decode, re-encode) are pure;
-//! `store` owns the two areas (directories, or a bucket for variants); `service` runs the pipeline; `clamd` talks to ClamAV; `urls` signs
-//! links to non-public images.
+//! `store` owns the two areas (directories, or a bucket for variants: `bucket`); `service` runs the pipeline;
+//! `clamd` talks to ClamAV; `urls` signs links to non-public images.
 
 pub mod bucket;
 pub mod clamd;

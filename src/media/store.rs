@@ -223,21 +223,20 @@ impl MediaStore {
     /// Writes one variant under its content address; an identical file already there is reused.
     pub async fn write_variant(&self, bytes: &[u8], sha256: &str, extension: &str) -> Result<String, StoreError> {
         let key = Self::key(sha256, extension);
-        if let Some(bucket) = &self.bucket {
-            bucket.put(&key, bytes.to_vec()).await?;
-            return Ok(key);
+        match &self.bucket {
+            Some(bucket) => bucket.put(&key, bytes.to_vec()).await?,
+            None => self.write_local_variant(bytes, &key)?,
         }
-        Ok(self.write_local_variant(bytes, sha256, key)?)
+        Ok(key)
     }
 
-    fn write_local_variant(&self, bytes: &[u8], sha256: &str, key: String) -> std::io::Result<String> {
-        let prefix = sha256.get(..2).unwrap_or("00");
-        let target = self.media_dir.join(&key);
+    fn write_local_variant(&self, bytes: &[u8], key: &str) -> std::io::Result<()> {
+        let target = self.media_dir.join(key);
         if target.exists() {
-            return Ok(key);
+            return Ok(());
         }
-        let dir = self.media_dir.join(prefix);
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        let dir = target.parent().unwrap_or(&self.media_dir);
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         let temp = dir.join(format!(".{}.tmp", Uuid::new_v4()));
         let result = std::fs::OpenOptions::new()
             .write(true)
@@ -252,7 +251,7 @@ impl MediaStore {
         if result.is_err() {
             let _ = std::fs::remove_file(&temp);
         }
-        result.map(|()| key)
+        result
     }
 
     /// The content address of a variant: `<first 2 hex digits>/<sha256>.<ext>`.

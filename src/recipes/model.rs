@@ -116,6 +116,11 @@ pub struct Page {
 
 type Pg = diesel::pg::Pg;
 
+/// The owner's recipe counter (kept exact by triggers; no row until the first recipe).
+fn counter_of(owner_id: Uuid) -> diesel::dsl::Select<diesel::dsl::Find<recipe_counts::table, Uuid>, recipe_counts::n> {
+    recipe_counts::table.find(owner_id).select(recipe_counts::n)
+}
+
 /// The owner's recipes matching the filters (no order, no page).
 /// `fuzzy` swaps full-text matching for trigram title matching (the fallback when full text finds nothing).
 fn filtered(owner_id: Uuid, q: &ListQuery, fuzzy: bool) -> recipes::BoxedQuery<'static, Pg> {
@@ -514,9 +519,7 @@ impl Recipe {
             match (q.count, q.unfiltered(), counter) {
                 (false, _, _) => Ok(None),
                 (true, true, Some(n)) => Ok(Some(n)),
-                (true, true, None) => recipe_counts::table
-                    .find(owner_id)
-                    .select(recipe_counts::n)
+                (true, true, None) => counter_of(owner_id)
                     .first(&mut &*conn)
                     .await
                     .optional()
@@ -562,12 +565,7 @@ impl Recipe {
         }
         let counter: Box<dyn BoxableExpression<recipes::table, Pg, SqlType = Nullable<BigInt>>> =
             match q.count && q.unfiltered() {
-                true => Box::new(
-                    recipe_counts::table
-                        .find(owner_id)
-                        .select(recipe_counts::n)
-                        .single_value(),
-                ),
+                true => Box::new(counter_of(owner_id).single_value()),
                 false => Box::new(sql::<Nullable<BigInt>>("null::bigint")),
             };
         let mut page = match q.text {
