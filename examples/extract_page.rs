@@ -2,7 +2,7 @@
 //! `importRecipeFromUrl` would after fetching it, and prints milliseconds per page and what was found.
 //! `cargo run --release --example extract_page -- PAGE URL [ROUNDS]`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use homechef::imports::extract::from_html;
 
@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
     let mut found = None;
     let started = Instant::now();
     for _ in 0..rounds {
-        found = from_html(&page, Some(&url));
+        found = from_html(&page, Some(&url), Instant::now() + Duration::from_secs(60))?;
     }
     let per_page = started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds.max(1));
     let (draft, source) = found.ok_or_else(|| anyhow::anyhow!("no recipe found"))?;

@@ -1,12 +1,16 @@
 //! A recipe out of a web page: schema.org `Recipe` in JSON-LD (`@graph`, arrays, `@type` lists,
 //! `HowToSection`/`HowToStep`, ISO 8601 durations, yields and images in every shape sites use), then
 //! microdata, then OpenGraph's title, description and image as a last resort. Text from the page is plain
-//! text: tags stripped, entities decoded, whitespace collapsed. Pure functions over the page's text.
+//! text: tags stripped, entities decoded, whitespace collapsed. Pure functions over what the bounded reader
+//! ([`super::html`]) kept of the page.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
-use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
+
+use super::guard::address;
+use super::html::{self, broken, collapse, items, render, Deadline, Page};
 
 /// Where the draft came from, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +44,36 @@ pub struct Draft {
 const MAX_PARTS: usize = 200;
 const MAX_IMAGES: usize = 10;
 
-fn selector(css: &str) -> Option<Selector> {
-    Selector::parse(css).ok()
+/// JSON-LD blocks larger than this, or with more values than that, are skipped: a recipe's block is a few
+/// kilobytes and a few hundred values (a plugin's graph with reviews a few thousand), while a parsed value
+/// takes many times the bytes of its text (`{},` is 3 bytes and a 32-byte value, more while its list grows).
+const MAX_JSON_LD_BYTES: usize = 1024 * 1024;
+const MAX_JSON_LD_VALUES: usize = 50_000;
+
+/// Whether a JSON text holds at most `max` values, counted without parsing: every `{`, `[`, `:` and `,`
+/// outside strings starts one.
+fn few_values(text: &str, max: usize) -> bool {
+    let (mut count, mut in_string, mut escaped) = (0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' | b':' | b',' => count += 1,
+                _ => {}
+            }
+        }
+        if count > max {
+            return false;
+        }
+    }
+    true
 }
 
 /// Plain text of an HTML fragment or of text with entities: tags stripped with what scripts, styles and
@@ -53,33 +85,21 @@ pub fn plain(text: &str) -> String {
         if !text.contains(['<', '&']) {
             break;
         }
-        let fragment = Html::parse_fragment(&text);
-        text = fragment
-            .root_element()
-            .descendants()
-            .filter_map(|node| node.value().as_text().map(|t| (node, t)))
-            .filter(|(node, _)| {
-                !node.ancestors().filter_map(ElementRef::wrap).any(|e| {
-                    matches!(
-                        e.value().name(),
-                        "script" | "style" | "template" | "noscript" | "iframe"
-                    )
-                })
-            })
-            .map(|(_, t)| &**t)
-            .collect();
+        text = render(&text, usize::MAX);
         if !text.contains('<') {
             break;
         }
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    collapse(&text)
 }
 
 fn non_empty(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-/// `PT1H30M`, `P0DT0H45M`, `PT90M`, `P1D` as minutes.
+/// `PT1H30M`, `P0DT0H45M0S`, `PT90M`, `P1D` as minutes; a unit without its number counts none (`PTH5M`, as
+/// some sites write it, is 5 minutes). Zero is unknown: sites write `PT0M` for a time they do not know.
+/// Hand-read rather than by a strict ISO 8601 crate, which would refuse the forms sites get wrong.
 pub fn iso_minutes(text: &str) -> Option<i32> {
     let rest = text.trim().strip_prefix(['P', 'p'])?;
     let (date, time) = rest.split_once(['T', 't']).unwrap_or((rest, ""));
@@ -92,7 +112,9 @@ pub fn iso_minutes(text: &str) -> Option<i32> {
                 continue;
             }
             let factor = units.iter().find(|(u, _)| u.eq_ignore_ascii_case(&c))?.1;
-            minutes += number.parse::<f64>().ok()? * factor;
+            if !number.is_empty() {
+                minutes += number.parse::<f64>().ok()? * factor;
+            }
             number.clear();
         }
         number.is_empty().then_some(())
@@ -102,7 +124,17 @@ pub fn iso_minutes(text: &str) -> Option<i32> {
         &[('Y', 525_600.0), ('M', 43_200.0), ('W', 10_080.0), ('D', 1_440.0)],
     )?;
     read(time, &[('H', 60.0), ('M', 1.0), ('S', 1.0 / 60.0)])?;
-    (minutes.is_finite() && minutes <= 525_600.0).then(|| minutes.round() as i32)
+    (minutes.is_finite() && minutes <= 525_600.0 && minutes.round() >= 1.0).then(|| minutes.round() as i32)
+}
+
+/// A duration as JSON-LD gives it: a string, or a `Duration` node with its `@value`.
+fn duration(value: &Value) -> Option<i32> {
+    match value {
+        Value::String(text) => iso_minutes(text),
+        Value::Object(map) => map.get("@value").or_else(|| map.get("value")).and_then(duration),
+        Value::Array(items) => items.iter().find_map(duration),
+        _ => None,
+    }
 }
 
 /// The first number in a yield ("4", "Serves 4-6", "12 cookies") as servings, and the text.
@@ -233,21 +265,7 @@ fn steps(value: &Value, section: Option<&str>, out: &mut Vec<(Option<String>, St
 
 /// The list items of an HTML string, else its paragraphs, else its text.
 fn html_lines(html: &str) -> Vec<String> {
-    let fragment = Html::parse_fragment(html);
-    for css in ["li", "p"] {
-        let blocks: Vec<String> = selector(css)
-            .map(|s| {
-                fragment
-                    .select(&s)
-                    .map(|e| plain(&e.text().collect::<String>()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if blocks.iter().any(|b| !b.is_empty()) {
-            return blocks;
-        }
-    }
-    vec![plain(html)]
+    items(&render(html, usize::MAX))
 }
 
 /// Image addresses: strings, lists, `ImageObject`s (`url`, else `contentUrl`), and references by `@id` to an
@@ -277,7 +295,7 @@ fn image_urls(value: &Value, ids: &HashMap<&str, &Value>, out: &mut Vec<String>)
 
 fn from_json_ld(node: &Value, ids: &HashMap<&str, &Value>, base: Option<&str>) -> Draft {
     let text = |key: &str| node.get(key).and_then(|v| texts(v).into_iter().next());
-    let minutes = |key: &str| node.get(key).and_then(Value::as_str).and_then(iso_minutes);
+    let minutes = |key: &str| node.get(key).and_then(duration);
     let (servings, yield_text) = node.get("recipeYield").map(yields).unwrap_or_default();
     let mut instructions = Vec::new();
     if let Some(value) = node.get("recipeInstructions") {
@@ -306,72 +324,45 @@ fn from_json_ld(node: &Value, ids: &HashMap<&str, &Value>, base: Option<&str>) -
     }
 }
 
-/// Whether `element` is a property of `scope` itself, not of an item nested in it (an author's `name`, a
-/// review's `name`, a step's `text`).
-fn in_scope(element: &ElementRef<'_>, scope: &ElementRef<'_>) -> bool {
-    element
-        .ancestors()
-        .filter_map(ElementRef::wrap)
-        .find(|a| a.value().attr("itemscope").is_some())
-        .is_some_and(|owner| owner.id() == scope.id())
-}
-
-/// The itemprop values of a microdata scope's own properties: `content`, `datetime`, `src`, `href`, else the
-/// text.
-fn itemprops(scope: ElementRef<'_>, names: &str) -> Vec<String> {
-    let Some(s) = selector(names) else {
-        return Vec::new();
-    };
-    scope
-        .select(&s)
-        .filter(|e| in_scope(e, &scope))
-        .map(|e| {
-            let attr = ["content", "datetime", "src", "href"]
-                .iter()
-                .find_map(|a| e.value().attr(a));
-            attr.map_or_else(|| plain(&e.text().collect::<Vec<_>>().join(" ")), plain)
-        })
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-fn from_microdata(scope: ElementRef<'_>, base: Option<&str>) -> Draft {
-    let first = |names: &str| itemprops(scope, names).into_iter().next();
-    let minutes = |name: &str| first(&format!("[itemprop={name}]")).as_deref().and_then(iso_minutes);
-    let (servings, yield_text) = first("[itemprop=recipeYield]")
+fn from_microdata(page: &Page<'_>, base: Option<&str>) -> Draft {
+    let values = |name: &'static str| page.props.iter().filter(move |p| p.is(name));
+    let first = |name: &'static str| values(name).map(|p| collapse(&p.value)).find(|t| !t.is_empty());
+    let minutes = |name: &'static str| first(name).as_deref().and_then(iso_minutes);
+    let (servings, yield_text) = first("recipeYield")
         .map(|y| yields(&Value::String(y)))
         .unwrap_or_default();
-    let instructions: Vec<(Option<String>, String)> = selector("[itemprop=recipeInstructions]")
-        .map(|s| {
-            scope
-                .select(&s)
-                .filter(|e| in_scope(e, &scope))
-                .flat_map(|e| html_lines(&e.inner_html()))
-                .filter(|t| !t.is_empty())
-                .map(|t| (None, t))
-                .collect()
+    // One element per ingredient, or one for all of them with a line each (`<br>`, list items).
+    let ingredients = page
+        .props
+        .iter()
+        .filter(|p| p.is("recipeIngredient") || p.is("ingredients"))
+        .flat_map(|p| broken(&p.value))
+        .collect();
+    let steps = values("recipeInstructions")
+        .flat_map(|p| items(&p.value))
+        .map(|t| (None, t))
+        .collect();
+    let images = values("image")
+        .map(|p| {
+            if p.address {
+                p.value.trim().to_owned()
+            } else {
+                collapse(&p.value)
+            }
         })
-        .unwrap_or_default();
+        .collect();
     Draft {
-        title: first("[itemprop=name]"),
-        description: first("[itemprop=description]"),
+        title: first("name"),
+        description: first("description"),
         prep_minutes: minutes("prepTime"),
         cook_minutes: minutes("cookTime"),
         total_minutes: minutes("totalTime"),
         servings,
         yield_text,
-        ingredients: itemprops(scope, "[itemprop=recipeIngredient], [itemprop=ingredients]"),
-        steps: instructions,
-        images: absolute(itemprops(scope, "[itemprop=image]"), base),
+        ingredients,
+        steps,
+        images: absolute(images, base),
     }
-}
-
-fn meta(page: &Html, property: &str) -> Option<String> {
-    let s = selector(&format!("meta[property=\"{property}\"], meta[name=\"{property}\"]"))?;
-    page.select(&s)
-        .find_map(|e| e.value().attr("content"))
-        .map(plain)
-        .and_then(non_empty)
 }
 
 /// `url` made absolute against the page's `base` (http and https only; anything else is dropped).
@@ -400,11 +391,34 @@ pub fn resolve(url: &str, base: Option<&str>) -> Option<String> {
     Some(format!("{origin}{dir}{url}"))
 }
 
+/// Absolute addresses that `importRecipeImage` fetches and a browser reads as the same address: resolved
+/// against `base`, characters outside ASCII percent-encoded, and any address the guard's check refuses (a
+/// quote, a space, credentials, a bad port) dropped; at most `MAX_IMAGES`, each once.
 fn absolute(urls: Vec<String>, base: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for url in urls.iter().filter_map(|u| resolve(u, base)) {
-        if out.len() < MAX_IMAGES && !out.contains(&url) && url.len() <= 2048 {
+        let url = percent_encoded(&url);
+        if out.len() < MAX_IMAGES && !out.contains(&url) && address(&url).is_ok() {
             out.push(url);
+        }
+    }
+    out
+}
+
+/// Non-ASCII characters as percent-encoded UTF-8 (`käse.jpg` is `k%C3%A4se.jpg`), as browsers send them.
+fn percent_encoded(url: &str) -> String {
+    if url.is_ascii() {
+        return url.to_owned();
+    }
+    let mut out = String::with_capacity(url.len() + 16);
+    for c in url.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut bytes = [0; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
         }
     }
     out
@@ -461,37 +475,48 @@ fn escape_raw_controls(text: &str) -> String {
 }
 
 /// The recipe a page describes, from its best source, with `base` (the page's address) resolving relative
-/// image addresses. `None` when the page says nothing about a recipe, not even an OpenGraph title.
-pub fn from_html(html: &str, base: Option<&str>) -> Option<(Draft, Found)> {
-    let page = Html::parse_document(html);
-    let scripts = selector("script[type=\"application/ld+json\"]")?;
-    for script in page.select(&scripts) {
+/// image addresses. `None` when the page says nothing about a recipe, not even an OpenGraph title;
+/// [`Deadline`] when reading took longer than `deadline`. Memory is bounded by what [`html::read`] keeps.
+pub fn from_html(html: &str, base: Option<&str>, deadline: Instant) -> Result<Option<(Draft, Found)>, Deadline> {
+    let page = html::read(html, deadline)?;
+    let og_image = || page.meta("og:image").map(plain).and_then(non_empty);
+    let with_og_image = |mut draft: Draft| {
+        // The recipe's own pictures first, the page's share picture after them.
+        let mut images = std::mem::take(&mut draft.images);
+        images.extend(og_image());
+        draft.images = absolute(images, base);
+        bounded(draft)
+    };
+    for block in &page.json_ld {
+        if Instant::now() > deadline {
+            return Err(Deadline);
+        }
         // Broken JSON-LD is common (trailing commas, stray HTML): skip that block, try the next source.
-        let Some(value) = json_ld(&script.text().collect::<String>()) else {
+        let small = block.len() <= MAX_JSON_LD_BYTES && few_values(block, MAX_JSON_LD_VALUES);
+        let Some(value) = small.then(|| json_ld(block)).flatten() else {
             continue;
         };
         if let Some(node) = find_recipe(&value, 0) {
-            let mut draft = from_json_ld(node, &nodes_by_id(&value), base);
-            if draft.images.is_empty() {
-                draft.images = absolute(meta(&page, "og:image").into_iter().collect(), base);
-            }
-            return Some((bounded(draft), Found::JsonLd));
+            let draft = from_json_ld(node, &nodes_by_id(&value), base);
+            return Ok(Some((with_og_image(draft), Found::JsonLd)));
         }
     }
-    let scopes = selector("[itemscope][itemtype*=\"schema.org/Recipe\"]")?;
-    if let Some(scope) = page.select(&scopes).next() {
-        return Some((bounded(from_microdata(scope, base)), Found::Microdata));
+    if page.microdata {
+        return Ok(Some((with_og_image(from_microdata(&page, base)), Found::Microdata)));
     }
-    let title = meta(&page, "og:title")?;
-    Some((
+    let meta = |key: &str| page.meta(key).map(plain).and_then(non_empty);
+    let Some(title) = meta("og:title") else {
+        return Ok(None);
+    };
+    Ok(Some((
         Draft {
             title: Some(title),
-            description: meta(&page, "og:description"),
-            images: absolute(meta(&page, "og:image").into_iter().collect(), base),
+            description: meta("og:description"),
+            images: absolute(og_image().into_iter().collect(), base),
             ..Draft::default()
         },
         Found::OpenGraph,
-    ))
+    )))
 }
 
 #[cfg(test)]
@@ -506,6 +531,13 @@ mod tests {
         assert_eq!(iso_minutes("P1D"), Some(1440));
         assert_eq!(iso_minutes("PT0.5H"), Some(30));
         assert_eq!(iso_minutes("PT45S"), Some(1));
+        assert_eq!(iso_minutes("P0DT0H50M0S"), Some(50));
+        assert_eq!(iso_minutes("PTH5M"), Some(5), "a unit without its number");
+        assert_eq!(iso_minutes("PT0M"), None, "zero is unknown");
+        assert_eq!(
+            duration(&serde_json::json!({"@type": "Duration", "@value": "PT20M"})),
+            Some(20)
+        );
         assert_eq!(iso_minutes("45 minutes"), None);
         assert_eq!(iso_minutes("PT1X"), None);
         assert_eq!(iso_minutes("P9999999Y"), None);
@@ -546,6 +578,13 @@ mod tests {
     }
 
     #[test]
+    fn values_are_counted_outside_strings() {
+        assert!(few_values(r#"{"a": [1, 2], "b": "x,y:{[\"],"}"#, 6));
+        assert!(!few_values(r#"{"a": [1, 2], "b": "x,y:{[\"],"}"#, 5));
+        assert!(!few_values(&"{},".repeat(100_000), MAX_JSON_LD_VALUES));
+    }
+
+    #[test]
     fn relative_addresses_resolve_against_the_page() {
         let base = Some("https://cook.example/recipes/soup.html?x=1");
         assert_eq!(
@@ -567,6 +606,17 @@ mod tests {
         assert_eq!(resolve("javascript:alert(1)", base), None);
         assert_eq!(resolve("data:image/png;base64,AAAA", base), None);
         assert_eq!(resolve("e.jpg", None), None);
+        assert_eq!(
+            absolute(
+                vec![
+                    "/käse.jpg".into(),
+                    "http://a\"onerror=\"alert(1)/x.jpg".into(),
+                    "http://x:99999/y.jpg".into()
+                ],
+                base
+            ),
+            ["https://cook.example/k%C3%A4se.jpg"]
+        );
     }
 
     #[test]

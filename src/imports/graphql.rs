@@ -2,28 +2,31 @@
 //! `createRecipe` with the draft's fields.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use async_graphql::{Context, Enum, Object, ResultExt as _, SimpleObject};
+use async_graphql::{Context, Enum, Object, ResultExt as _, SimpleObject, Upload};
 use uuid::Uuid;
 
-use super::extract::{from_html, resolve, Draft, Found};
-use super::guard::{fetch, FetchError, Fetched, ImportSettings, Want, MAX_PAGE_BYTES};
+use super::extract::{from_html, Draft, Found};
+use super::guard::{address, fetch, AddressError, FetchError, Fetched, ImportSettings, Want, MAX_PAGE_BYTES};
 use super::model::{similar, take_monthly};
 use super::text::from_text;
 use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 use crate::meal_plans::PlannedRecipeView;
-use crate::media::{upload_files, MediaService, UploadResult};
+use crate::media::{upload_files, MediaService, SpooledFiles, UploadResult};
 use crate::recipes::parser::{parse_line, MAX_LINE_CHARS};
 use crate::recipes::Recipe;
 use crate::recipes::{ParsedIngredientView, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
 use crate::security_log::{RequestMeta, Severity};
 
-/// Largest text `importRecipeFromText` reads. Pages are bounded by the JSON body limit (64 KiB).
+/// Largest text `importRecipeFromText` reads.
 pub const MAX_TEXT_CHARS: usize = 20_000;
-const MAX_URL: usize = 2_048;
 /// Pages larger than this are parsed off the async workers.
 const OFFLOAD_BYTES: usize = 16 * 1024;
+/// How long reading one page may take. Reading is linear and bounded (a 5 MiB page takes milliseconds);
+/// this is the backstop that turns anything slower into `IMPORT_TIMEOUT` instead of a busy worker.
+const READ_DEADLINE: Duration = Duration::from_secs(2);
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum DraftSource {
@@ -80,9 +83,10 @@ fn cut(text: String, max: usize) -> String {
 
 /// The draft within the catalogue's limits, so that `createRecipe` accepts it as it is.
 fn view(draft: Draft, found: Found, source_url: Option<String>) -> DraftView {
+    // Without a total, what the page says of preparation and cooking (either may be all there is).
     let total_minutes = draft.total_minutes.or(match (draft.prep_minutes, draft.cook_minutes) {
-        (Some(p), Some(c)) => Some(p.saturating_add(c)),
-        _ => None,
+        (None, None) => None,
+        (p, c) => Some(p.unwrap_or(0).saturating_add(c.unwrap_or(0))),
     });
     let parts = [
         ("title", 20, draft.title.is_some()),
@@ -131,12 +135,46 @@ fn view(draft: Draft, found: Found, source_url: Option<String>) -> DraftView {
     }
 }
 
-/// An http(s) address of at most 2 048 characters, or `BAD_USER_INPUT` on `field`.
+const ADDRESS_RULE: &str = "an absolute http or https address of at most 2048 characters (other characters \
+                            percent-encoded, no credentials)";
+
+/// A page's address as its base (nothing is fetched): an http(s) address, or `BAD_USER_INPUT` on `field`.
 fn page_url(field: &str, url: &str) -> AppResult<String> {
     let url = url.trim();
-    resolve(url, None)
-        .filter(|u| u.len() <= MAX_URL && !u.contains(char::is_whitespace))
-        .ok_or_else(|| AppError::bad_input(field, "an http or https address of at most 2048 characters"))
+    address(url)
+        .map(|()| url.to_owned())
+        .map_err(|_| AppError::bad_input(field, ADDRESS_RULE))
+}
+
+/// An address to fetch. Another scheme (`gopher:`, `file:`, …) or an IPv6 zone is what request forgery
+/// tries: `IMPORT_BLOCKED_ADDRESS` and a security event, as the guard refuses a private address; a port
+/// out of range or anything else that is not an address is `BAD_USER_INPUT` on `url`.
+fn fetch_url(ctx: &Context<'_>, url: &str) -> async_graphql::Result<String> {
+    let url = url.trim();
+    let refused = match address(url) {
+        Ok(()) => return Ok(url.to_owned()),
+        Err(AddressError::Scheme(scheme)) => blocked(ctx, &format!("{scheme}:")),
+        Err(AddressError::Zone(host)) => blocked(ctx, &host),
+        Err(AddressError::Port) => AppError::bad_input("url", "the port must be between 1 and 65535"),
+        Err(AddressError::Malformed) => AppError::bad_input("url", ADDRESS_RULE),
+    };
+    Err(refused).extend()
+}
+
+/// `IMPORT_BLOCKED_ADDRESS`, written to the security log with the user who asked.
+fn blocked(ctx: &Context<'_>, host: &str) -> AppError {
+    if let Ok(media) = ctx.data::<Arc<MediaService>>() {
+        let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+        let user = viewer_id(ctx).ok().map(|id| id.to_string());
+        media.security().record(
+            "import_blocked_address",
+            Severity::Medium,
+            &meta,
+            user.as_deref(),
+            serde_json::json!({ "host": host }),
+        );
+    }
+    AppError::ImportBlockedAddress
 }
 
 async fn with_similar(ctx: &Context<'_>, mut draft: DraftView) -> async_graphql::Result<DraftView> {
@@ -167,19 +205,7 @@ async fn fetch_through_guard(
         .extend()?;
     let error = match fetched {
         Ok(fetched) => return Ok(fetched),
-        Err(FetchError::Blocked(host)) => {
-            let media = ctx.data::<Arc<MediaService>>()?;
-            let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
-            let user = viewer_id(ctx).ok().map(|id| id.to_string());
-            media.security().record(
-                "import_blocked_address",
-                Severity::Medium,
-                &meta,
-                user.as_deref(),
-                serde_json::json!({ "host": host }),
-            );
-            AppError::ImportBlockedAddress
-        }
+        Err(FetchError::Blocked(host)) => blocked(ctx, &host),
         Err(FetchError::Timeout) => AppError::ImportTimeout,
         Err(FetchError::TooLarge) => AppError::ImportTooLarge,
         Err(FetchError::Status(status)) => AppError::UpstreamHttpError(format!("the server answered {status}")),
@@ -208,10 +234,12 @@ fn file_name(url: &str) -> String {
     }
 }
 
-/// The draft a page's HTML holds, parsed off the async workers when it is long.
+/// The draft a page's HTML holds, read off the async workers when it is long, within [`READ_DEADLINE`]
+/// (`IMPORT_TIMEOUT` past it).
 async fn read_page(html: String, base: String) -> AppResult<(Draft, Found)> {
     let large = html.len() > OFFLOAD_BYTES;
-    let parse = move || from_html(&html, Some(&base));
+    let deadline = Instant::now() + READ_DEADLINE;
+    let parse = move || from_html(&html, Some(&base), deadline);
     let found = if large {
         tokio::task::spawn_blocking(parse)
             .await
@@ -219,7 +247,27 @@ async fn read_page(html: String, base: String) -> AppResult<(Draft, Found)> {
     } else {
         parse()
     };
-    found.ok_or(AppError::ImportNoRecipeData("the page has no recipe data"))
+    found
+        .map_err(|_| AppError::ImportTimeout)?
+        .ok_or(AppError::ImportNoRecipeData("the page has no recipe data"))
+}
+
+/// The text of a page sent as a file part: at most `MAX_PAGE_BYTES` (the spool is removed when the request
+/// ends, like any upload's), bytes that are not UTF-8 read as U+FFFD.
+async fn uploaded_page(ctx: &Context<'_>, page: &Upload) -> AppResult<String> {
+    let file = ctx
+        .data_opt::<SpooledFiles>()
+        .and_then(|spooled| spooled.take(page.0))
+        .ok_or_else(|| AppError::bad_input("page", "no file was sent for this variable (multipart request)"))?;
+    if file.too_large || file.size > MAX_PAGE_BYTES {
+        return Err(AppError::ImportTooLarge);
+    }
+    let path = file.spool.path().ok_or(AppError::ImportTooLarge)?;
+    let bytes = tokio::fs::read(path).await.map_err(AppError::internal)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 #[derive(Default)]
@@ -234,7 +282,7 @@ impl ImportMutation {
     /// import quota (`QUOTA_EXCEEDED` past it).
     async fn import_recipe_from_url(&self, ctx: &Context<'_>, url: String) -> async_graphql::Result<DraftView> {
         let owner = viewer_id(ctx).extend()?;
-        let url = page_url("url", &url).extend()?;
+        let url = fetch_url(ctx, &url)?;
         let limit = ctx.data::<ImportSettings>()?.monthly_limit;
         let counted = take_monthly(&mut *conn(ctx).await?, owner, limit).await.gql()?;
         if !counted {
@@ -261,7 +309,7 @@ impl ImportMutation {
         url: String,
     ) -> async_graphql::Result<UploadResult> {
         let owner = viewer_id(ctx).extend()?;
-        let url = page_url("url", &url).extend()?;
+        let url = fetch_url(ctx, &url)?;
         // Nothing is fetched for a recipe that is not the viewer's.
         Recipe::find(&mut *conn(ctx).await?, owner, recipe_id).await.gql()?;
         let media = ctx.data::<Arc<MediaService>>()?;
@@ -282,17 +330,31 @@ impl ImportMutation {
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no upload outcome")).into())
     }
 
-    /// A draft from a page's HTML and its address (a bookmarklet's paste): schema.org `Recipe` in JSON-LD,
-    /// else microdata, else OpenGraph. `IMPORT_NO_RECIPE_DATA` when the page has none. The request body is
-    /// at most 64 KiB: send the page's `<head>` and the recipe's markup rather than a whole long page.
+    /// A draft from a page's HTML and its address (a "save this page" button or share sheet): schema.org
+    /// `Recipe` in JSON-LD, else microdata, else OpenGraph; `IMPORT_NO_RECIPE_DATA` when the page has none.
+    /// Give the page either as `html` (inside the JSON body, so at most 64 KiB) or, whole, as the file `page`
+    /// of a multipart request (at most 5 MiB, as `importRecipeFromUrl` reads; `IMPORT_TOO_LARGE` past it).
+    /// Exactly one of the two.
     async fn import_recipe_from_html(
         &self,
         ctx: &Context<'_>,
-        html: String,
+        html: Option<String>,
+        page: Option<Upload>,
         url: String,
     ) -> async_graphql::Result<DraftView> {
         viewer_id(ctx).extend()?;
         let url = page_url("url", &url).extend()?;
+        let html = match (html, page) {
+            (Some(html), None) => html,
+            (None, Some(page)) => uploaded_page(ctx, &page).await.extend()?,
+            _ => {
+                return Err(AppError::bad_input(
+                    "page",
+                    "give the page as `html` or as the file `page`, not both",
+                ))
+                .extend()
+            }
+        };
         let (draft, found) = read_page(html, url.clone()).await.extend()?;
         with_similar(ctx, view(draft, found, Some(url))).await
     }

@@ -7,7 +7,7 @@
 use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
@@ -135,6 +135,68 @@ pub fn ipv4_spelling(host: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(u32::try_from(value).ok()?))
 }
 
+/// Why an address cannot be fetched, before anything is looked up.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AddressError {
+    /// Another scheme than http or https (`gopher:`, `dict:`, `ldap:`, `ftp:`, `file:`): what request
+    /// forgery tries. Holds the scheme.
+    Scheme(String),
+    /// An IPv6 literal with a zone (`[fe80::1%25eth0]`): an interface of the server's own. Holds the host.
+    Zone(String),
+    /// A port that is not 1–65535.
+    Port,
+    /// Not an absolute address of at most 2 048 characters in the characters addresses are written in, or
+    /// with credentials in it.
+    Malformed,
+}
+
+/// An absolute http(s) address as both the fetcher and a browser read it: ASCII in RFC 3986's characters
+/// (other characters are written percent-encoded), no credentials, a host, a port in range.
+pub fn address(url: &str) -> Result<(), AddressError> {
+    let (scheme, rest) = url.split_once(':').ok_or(AddressError::Malformed)?;
+    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !scheme_ok {
+        return Err(AddressError::Malformed);
+    }
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(AddressError::Scheme(scheme));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
+    if url.len() > 2_048 || !url.chars().all(allowed) {
+        return Err(AddressError::Malformed);
+    }
+    let authority = rest.strip_prefix("//").ok_or(AddressError::Malformed)?;
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(AddressError::Malformed);
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(literal) => {
+            let (host, after) = literal.split_once(']').ok_or(AddressError::Malformed)?;
+            if host.contains('%') {
+                return Err(AddressError::Zone(host.to_owned()));
+            }
+            (host, after.strip_prefix(':'))
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err(AddressError::Malformed);
+    }
+    match port.filter(|p| !p.is_empty()) {
+        Some(port) if !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_ok_and(|p| p == 0) => {
+            Err(AddressError::Port)
+        }
+        Some(port) if port.parse::<u16>().is_err() => Err(AddressError::Port),
+        _ => Ok(()),
+    }
+}
+
 /// Names that are loopback by definition (RFC 6761), refused before any lookup: `localhost`, `x.localhost`,
 /// with or without the trailing dot, in any case.
 pub fn loopback_name(host: &str) -> bool {
@@ -245,6 +307,7 @@ pub struct Fetched {
 /// Fetches `url` through the guard: at most `max_bytes` of a content type `want` accepts. Blocking: run it
 /// off the async workers.
 pub fn fetch(guard: &Guard, url: &str, want: Want, max_bytes: u64) -> Result<Fetched, FetchError> {
+    let started = Instant::now();
     let refused = Arc::new(Mutex::new(None));
     let resolver = GuardedResolver {
         guard: guard.clone(),
@@ -292,9 +355,17 @@ pub fn fetch(guard: &Guard, url: &str, want: Want, max_bytes: u64) -> Result<Fet
         .into_reader()
         .take(max_bytes + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::TimedOut => FetchError::Timeout,
-            _ => FetchError::Failed(e.to_string()),
+        .map_err(|e| {
+            // A body trickling past the deadline ends in an I/O error that wraps ureq's timeout.
+            let wrapped = e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>());
+            if e.kind() == std::io::ErrorKind::TimedOut
+                || matches!(wrapped, Some(ureq::Error::Timeout(_)))
+                || started.elapsed() >= DEADLINE
+            {
+                FetchError::Timeout
+            } else {
+                FetchError::Failed(e.to_string())
+            }
         })?;
     if bytes.len() as u64 > max_bytes {
         return Err(FetchError::TooLarge);
@@ -312,6 +383,37 @@ mod tests {
 
     fn v4(text: &str) -> bool {
         blocked(text.parse().unwrap_or_else(|e| panic!("{text}: {e}")))
+    }
+
+    #[test]
+    fn addresses_are_checked_before_anything_is_looked_up() {
+        assert_eq!(address("https://cook.example/a/b.jpg?x=1#y"), Ok(()));
+        assert_eq!(address("HTTP://cook.example:8080/"), Ok(()));
+        assert_eq!(address("http://[2001:db8::1]:443/x"), Ok(()));
+        assert_eq!(
+            address("http://[::1%25lo]:80/"),
+            Err(AddressError::Zone("::1%25lo".into()))
+        );
+        assert_eq!(address("http://host:65536/"), Err(AddressError::Port));
+        assert_eq!(address("http://host:0/"), Err(AddressError::Port));
+        assert_eq!(address("http://host:8o/"), Err(AddressError::Port));
+        for scheme in ["gopher", "dict", "ldap", "ftp", "file"] {
+            assert_eq!(
+                address(&format!("{scheme}://127.0.0.1:25/x")),
+                Err(AddressError::Scheme(scheme.into()))
+            );
+        }
+        for bad in [
+            "http://a\"onerror=\"alert(1)/x.jpg",
+            "http://a/<script>",
+            "http://user:pw@host/",
+            "http:///path",
+            "https://cook.example/käse.jpg",
+            "cook.example/x",
+            "http://a b/",
+        ] {
+            assert_eq!(address(bad), Err(AddressError::Malformed), "{bad}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod extract;
 mod graphql;
 mod guard;
+pub mod html;
 mod model;
 mod text;
 

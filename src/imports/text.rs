@@ -1,8 +1,9 @@
 //! A recipe out of pasted text (a caption, a note): the first line is the title; lines under an
 //! "Ingredients" heading are ingredients until a "Method" (or "Instructions", "Directions", "Steps",
 //! "Preparation") heading, and steps after it. Without headings, lines that start with an amount are
-//! ingredients and the others steps. Hashtags, list markers and step numbers are dropped; "Serves 4" gives
-//! the servings.
+//! ingredients and the others steps. Hashtags, list markers and step numbers are dropped from titles and steps;
+//! an ingredient line is kept exactly as written (trimmed), since it becomes the ingredient's `originalText`.
+//! "Serves 4" gives the servings.
 
 use super::extract::Draft;
 use crate::recipes::parser::parse_line;
@@ -67,9 +68,11 @@ fn clean(line: &str) -> String {
                 .to_owned();
         }
     }
+    // A step number is digits, '.' or ')', then a space: "0.5 cup" and "1.0kg" keep their decimals.
     let digits = text.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 && text[digits..].starts_with(['.', ')']) {
-        text = text[digits + 1..].trim_start().to_owned();
+    let marker = text[digits..].strip_prefix(['.', ')']);
+    if let Some(rest) = marker.filter(|rest| digits > 0 && rest.starts_with(' ')) {
+        text = rest.trim_start().to_owned();
     }
     text.trim_start_matches(['-', '*', '•', '·', '–', ' '])
         .trim()
@@ -106,7 +109,8 @@ pub fn from_text(text: &str) -> Draft {
             Part::Unknown => parse_line(&line).quantity.is_some(),
         };
         if is_ingredient {
-            draft.ingredients.push(line);
+            // The line as the user wrote it: the parser reads past list markers itself.
+            draft.ingredients.push(raw.trim().to_owned());
         } else {
             draft.steps.push((None, line));
         }
@@ -127,7 +131,7 @@ mod tests {
         assert_eq!(draft.servings.as_deref(), Some("8"));
         assert_eq!(
             draft.ingredients,
-            ["3 ripe bananas", "2 cups flour", "1 tsp baking soda"]
+            ["- 3 ripe bananas", "- 2 cups flour", "• 1 tsp baking soda"]
         );
         let steps: Vec<&str> = draft.steps.iter().map(|(_, s)| s.as_str()).collect();
         assert_eq!(steps, ["Mash the bananas.", "Mix everything.", "Bake 60 minutes."]);
@@ -139,6 +143,75 @@ mod tests {
         assert_eq!(draft.title.as_deref(), Some("Quick pesto"));
         assert_eq!(draft.ingredients, ["2 cups basil", "50 g parmesan"]);
         assert_eq!(draft.steps.len(), 1);
+    }
+
+    #[test]
+    fn decimals_are_never_step_numbers() {
+        let draft = from_text(
+            "T\nIngredients\n0.5 cup chopped onion\n1.0kg broccoli\n2) 3 eggs\nMethod\n1. Mix.\n1.5 hours in the oven.",
+        );
+        assert_eq!(
+            draft.ingredients,
+            ["0.5 cup chopped onion", "1.0kg broccoli", "2) 3 eggs"]
+        );
+        let steps: Vec<&str> = draft.steps.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(steps, ["Mix.", "1.5 hours in the oven."]);
+    }
+
+    /// Property: whatever an ingredient line holds (digits, dots, parentheses, markers, hashtags, spaces,
+    /// letters in any script), the draft keeps it exactly as written, trimmed. Lines come from a fixed-seed
+    /// generator over the characters that the cleaning rules look at.
+    #[test]
+    fn every_ingredient_line_is_kept_as_written() {
+        const PIECES: &[&str] = &[
+            "0",
+            "1",
+            "5",
+            "9",
+            ".",
+            ",",
+            ")",
+            "(",
+            "-",
+            "*",
+            "•",
+            "·",
+            "–",
+            " ",
+            "  ",
+            "\t",
+            "#",
+            "step ",
+            "Step ",
+            "cup",
+            "kg",
+            "½",
+            "1/2",
+            "g",
+            "onion",
+            "É",
+            "ß",
+            "çay kaşığı",
+            "🍌",
+            ":",
+            "x",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..5_000 {
+            let line: String = (0..1 + next(8)).map(|_| PIECES[next(PIECES.len())]).collect();
+            let draft = from_text(&format!("Title\nIngredients\n{line}\nMethod\nMix."));
+            let kept = line.trim();
+            if clean(kept).is_empty() || heading(&clean(kept)).is_some() || servings(&clean(kept)).is_some() {
+                continue;
+            }
+            assert_eq!(draft.ingredients, [kept], "line {line:?}");
+        }
     }
 
     #[test]

@@ -545,3 +545,54 @@ pub async fn tag_and_collection(app: &TestApp, token: &str, recipe: &str) -> (St
         id(&created["data"]["createCollection"]["id"]),
     )
 }
+
+/// The real `homechef serve` binary in a process of its own (for what only a process shows: its memory, its
+/// signals), on `db`, a free port and `dir`, with its log in `dir/serve.log`.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    pub log_path: std::path::PathBuf,
+}
+
+impl ServerProcess {
+    pub fn spawn(db: &TestDatabase, dir: &Path, env: &[(&str, &str)]) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log_path = dir.join("serve.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_homechef"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs([
+                ("DATABASE_URL", db.url.as_str()),
+                ("SECRET_KEY", TEST_SECRET_KEY),
+                ("ROCKET_PORT", &port.to_string()),
+                ("RATE_LIMIT_ENABLED", "false"),
+                ("RUST_LOG", "info"),
+            ])
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        Self { child, addr, log_path }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -73,9 +73,10 @@ async fn json_ld_in_a_graph_with_sections_durations_and_image_lists() {
         d["imageUrls"],
         json!([
             "https://blog.example/wp-content/tikka-1x1.jpg",
-            "https://blog.example/wp-content/tikka-4x3.jpg"
+            "https://blog.example/wp-content/tikka-4x3.jpg",
+            "https://blog.example/og.jpg"
         ]),
-        "image objects and strings, each once"
+        "image objects and strings, each once, then the page's og:image"
     );
     assert_eq!(d["completeness"], 100);
     assert_eq!(d["missingFields"], json!([]));
@@ -371,6 +372,20 @@ async fn fixture_server() -> std::net::SocketAddr {
                         tokio::time::sleep(std::time::Duration::from_secs(12)).await;
                         page("200 OK", "text/html", b"<html></html>")
                     }
+                    "/trickle" => {
+                        // Headers at once, then a byte a second of a 100 000-byte body.
+                        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 100000\r\n\r\n<html>";
+                        if socket.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        for _ in 0..20 {
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                            if socket.write_all(b" ").await.is_err() {
+                                return;
+                            }
+                        }
+                        Vec::new()
+                    }
                     _ => page("404 Not Found", "text/html", b"gone"),
                 };
                 let _ = socket.write_all(&answer).await;
@@ -448,13 +463,39 @@ async fn loopback_private_and_metadata_addresses_are_refused_in_every_spelling()
         .filter(|e| e["event_type"] == "import_blocked_address")
         .collect();
     assert_eq!(events.len(), 15, "each refusal is a security event");
-    for (url, field) in [
-        ("ftp://example.com/", "url"),
-        ("file:///etc/passwd", "url"),
-        ("gopher://x/", "url"),
+    // What request forgery tries besides addresses: other schemes and an IPv6 zone (an interface of ours).
+    for url in [
+        "ftp://example.com/".to_owned(),
+        "file:///etc/passwd".into(),
+        "gopher://127.0.0.1:6379/_FLUSHALL".into(),
+        "dict://127.0.0.1:11211/stat".into(),
+        "ldap://127.0.0.1/".into(),
+        format!("http://[::1%25lo]:{port}/tikka"),
+        "http://[fe80::1%eth0]/".into(),
     ] {
         let refused = app.gql_as(&token, FROM_URL, json!({ "url": url })).await;
-        assert_eq!(refused["errors"][0]["extensions"]["field"], field, "{url}");
+        assert_eq!(error_code(&refused), "IMPORT_BLOCKED_ADDRESS", "{url}: {refused}");
+    }
+    let events = app.security_events();
+    let blocked: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event_type"] == "import_blocked_address")
+        .collect();
+    assert_eq!(blocked.len(), 22, "each refusal is a security event");
+    assert!(
+        blocked.iter().all(|e| e["user_id"].is_string()),
+        "naming the user: {blocked:?}"
+    );
+    for url in [
+        "http://cook.example:65536/".to_owned(),
+        format!("http://127.0.0.1:{}/tikka", u32::from(port) + 65536),
+        "http://cook.example:0/".into(),
+        "http://user:secret@cook.example/".into(),
+        "not an address".into(),
+    ] {
+        let refused = app.gql_as(&token, FROM_URL, json!({ "url": url })).await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{url}: {refused}");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "url", "{url}");
     }
 }
 
@@ -464,10 +505,17 @@ async fn a_page_slower_than_the_deadline_is_a_timeout() {
     let app = TestApp::spawn_importing_from(server, UNLIMITED).await;
     let token = dev_token("patient");
     let started = std::time::Instant::now();
-    let slow = app
-        .gql_as(&token, FROM_URL, json!({ "url": format!("http://{server}/slow") }))
-        .await;
+    let from = |path: &str| json!({ "url": format!("http://{server}{path}") });
+    let (slow, trickle) = tokio::join!(
+        app.gql_as(&token, FROM_URL, from("/slow")),
+        app.gql_as(&token, FROM_URL, from("/trickle"))
+    );
     assert_eq!(error_code(&slow), "IMPORT_TIMEOUT", "{slow}");
+    assert_eq!(
+        error_code(&trickle),
+        "IMPORT_TIMEOUT",
+        "a body trickling past the deadline: {trickle}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
@@ -599,8 +647,11 @@ async fn plugin_graphs_cdata_nested_microdata_and_video_pages() {
     assert_eq!(d["description"], "Moist, one-bowl banana bread – no mixer needed.");
     assert_eq!(
         d["imageUrls"],
-        json!(["https://kitchen.example/wp-content/uploads/2026/03/banana-bread.jpg"]),
-        "the ImageObject the @id names, not the reference or the author's avatar"
+        json!([
+            "https://kitchen.example/wp-content/uploads/2026/03/banana-bread.jpg",
+            "https://kitchen.example/wp-content/uploads/2026/03/og-banana.jpg"
+        ]),
+        "the ImageObject the @id names (not the reference or the author's avatar), then og:image"
     );
     assert_eq!(
         (&d["servings"], &d["yieldText"]),
@@ -746,4 +797,218 @@ async fn carousels_legacy_microdata_byte_order_marks_and_a_hostile_page() {
     );
     assert_eq!((&d["prepMinutes"], &d["totalMinutes"]), (&json!(null), &json!(null)));
     assert!(!d.to_string().contains('<'), "no markup anywhere in the draft: {d}");
+}
+
+#[tokio::test]
+async fn pasted_text_keeps_every_ingredient_line_as_written() {
+    let app = TestApp::spawn_with(UNLIMITED).await;
+    let token = dev_token("importer");
+    let text = "T\nIngredients\n0.5 cup chopped onion\n1.0kg broccoli\n  - 2) 3 eggs \nMethod\n1. Mix.\n1.5 hours in the oven.";
+    let query = "mutation($text: String!) { importRecipeFromText(text: $text) {
+      ingredients { quantity unit item originalText } steps { text } } }";
+    let response = app.gql_as(&token, query, json!({ "text": text })).await;
+    let d = &response["data"]["importRecipeFromText"];
+    assert_eq!(
+        column(&d["ingredients"], "originalText"),
+        ["0.5 cup chopped onion", "1.0kg broccoli", "- 2) 3 eggs"],
+        "{response}"
+    );
+    assert_eq!(
+        (&d["ingredients"][0]["quantity"], &d["ingredients"][1]["quantity"]),
+        (&json!("0.5"), &json!("1")),
+        "decimals are amounts, not step numbers"
+    );
+    assert_eq!(column(&d["steps"], "text"), ["Mix.", "1.5 hours in the oven."]);
+}
+
+const FROM_PAGE: &str = "mutation($page: Upload, $url: String!) { importRecipeFromHtml(page: $page, url: $url) {
+  title ingredients { originalText } steps { text } imageUrls foundIn } }";
+
+/// `importRecipeFromHtml` with the page as the file part of a multipart request, as a share sheet sends it.
+fn page_request(page: &[u8], url: &str) -> (Vec<u8>, rocket::http::ContentType) {
+    use crate::uploads::{multipart_body, multipart_type, part};
+    let operations = json!({ "query": FROM_PAGE, "variables": { "page": null, "url": url } });
+    let file = part("page.html", "text/html", page.to_vec());
+    let body = multipart_body(
+        &operations,
+        &json!({ "0": ["variables.page"] }),
+        &[("0".to_owned(), &file)],
+    );
+    (body, multipart_type())
+}
+
+/// A real recipe page grown to `bytes` the way WordPress pages grow: inline CSS and scripts in the head.
+fn whole_page(bytes: usize) -> String {
+    let page = fixture("wprm-yoast.html");
+    let rule = ".wp-block-button__link{color:#fff;background-color:#32373c;border-radius:9999px}\n";
+    let style = format!(
+        "<style id=\"global-styles-inline-css\">{}</style>",
+        rule.repeat(bytes / rule.len())
+    );
+    page.replacen("</head>", &format!("{style}</head>"), 1)
+}
+
+#[tokio::test]
+async fn a_whole_page_is_sent_as_a_file_part_up_to_five_mebibytes() {
+    let app = TestApp::spawn_with(UNLIMITED).await;
+    let token = dev_token("importer");
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str()), ("GraphQL-Require-Preflight", "1")];
+    let page = whole_page(4 * 1024 * 1024);
+    assert!(page.len() > 4 * 1024 * 1024);
+    let (body, content_type) = page_request(page.as_bytes(), "https://kitchen.example/banana-bread/");
+    let response = app.post_graphql_raw(content_type, body, &headers).await.json();
+    let d = &response["data"]["importRecipeFromHtml"];
+    assert_eq!(d["title"], "Easy Banana Bread", "{response}");
+    assert_eq!(d["foundIn"], "JSON_LD");
+    assert!(d["ingredients"].as_array().is_some_and(|i| i.len() > 5));
+
+    let (body, content_type) = page_request(whole_page(5 * 1024 * 1024 + 10).as_bytes(), "https://kitchen.example/");
+    let response = app.post_graphql_raw(content_type, body, &headers).await.json();
+    assert_eq!(error_code(&response), "IMPORT_TOO_LARGE", "{response}");
+
+    let query = "mutation($html: String, $url: String!) { importRecipeFromHtml(html: $html, url: $url) { title } }";
+    let neither = app
+        .gql_as(&token, query, json!({ "url": "https://kitchen.example/" }))
+        .await;
+    assert_eq!(error_code(&neither), "BAD_USER_INPUT");
+    assert_eq!(neither["errors"][0]["extensions"]["field"], "page");
+    let not_sent = app
+        .gql_as(
+            &token,
+            FROM_PAGE,
+            json!({ "page": null, "url": "https://kitchen.example/" }),
+        )
+        .await;
+    assert_eq!(error_code(&not_sent), "BAD_USER_INPUT");
+    assert!(
+        std::fs::read_dir(app.quarantine_dir()).map_or(true, |mut d| d.next().is_none()),
+        "a page's spool leaves quarantine with its request"
+    );
+}
+
+/// Pages written to exhaust whoever reads them, each up to the largest accepted size: what the HTML5 tree
+/// builder repairs (misnested formatting, the issue's 64 KB bomb scaled up), depth, one tag with every
+/// attribute, entities, JSON-LD that parses into many values, and microdata properties inside each other.
+fn hostile_pages() -> Vec<(&'static str, String)> {
+    const SIZE: usize = 5 * 1024 * 1024 - 1024;
+    let fill = |head: &str, unit: &str, tail: &str| {
+        let n = (SIZE - head.len() - tail.len()) / unit.len();
+        format!("{head}{}{tail}", unit.repeat(n))
+    };
+    let half = |unit: &str| unit.repeat(SIZE / 2 / unit.len());
+    let attributes: String = (0..)
+        .map(|i| format!(" a{i}=\"{i}\""))
+        .take_while({
+            let mut len = 0;
+            move |a: &String| {
+                len += a.len();
+                len < SIZE - 100
+            }
+        })
+        .collect();
+    let json_block = format!(
+        "<script type=\"application/ld+json\">[{}{{}}]</script>",
+        "{},".repeat(1024 * 1024 / 3 - 4)
+    );
+    vec![
+        (
+            "formatting bomb",
+            format!("<div>{}</div>{}", half("<b id=i>"), half("<div>x</div>")),
+        ),
+        ("misnested anchors and tables", fill("", "<a><p><table><td>x</a>", "")),
+        ("depth", fill("", "<div>", "")),
+        ("one tag with every attribute", format!("<p{attributes}>x</p>")),
+        ("entities", fill("<p>", "&notin;&#x1F600;&amp", "</p>")),
+        ("json-ld that parses into many values", fill("", &json_block, "")),
+        (
+            "microdata inside microdata",
+            fill(
+                "<div itemscope itemtype=\"https://schema.org/Recipe\">",
+                "<div itemprop=\"recipeIngredient recipeInstructions name\"><li>x<br>",
+                "",
+            ),
+        ),
+    ]
+}
+
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+/// One raw HTTP/1.0 request over a fresh connection; the whole answer (status 0 when nothing listens).
+fn over_socket(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> crate::helpers::TestResponse {
+    use std::io::{Read as _, Write as _};
+    let mut answer = Vec::new();
+    // Not listening yet: no answer (status 0).
+    if let Ok(mut stream) = std::net::TcpStream::connect(addr) {
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let _ = stream.read_to_end(&mut answer);
+    }
+    crate::helpers::parse_http(&answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_pages_are_read_in_bounded_memory_by_the_real_server() {
+    use crate::helpers::{ServerProcess, TestDatabase};
+    let db = TestDatabase::create().await;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hostile-{}", db.name));
+    let server = ServerProcess::spawn(&db, &dir, &[]);
+    let (addr, pid) = (server.addr, server.child.id());
+    let token = dev_token("attacker");
+    let started = std::time::Instant::now();
+    while over_socket(addr, "GET /health/ready HTTP/1.0\r\n\r\n", b"").status.code != 200 {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the server never answered\n{}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let send = |page: &str| {
+        let (body, content_type) = page_request(page.as_bytes(), "https://hostile.example/");
+        let head = format!(
+            "POST /graphql HTTP/1.0\r\nContent-Type: {content_type}\r\nAuthorization: Bearer {token}\r\n\
+             GraphQL-Require-Preflight: 1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        over_socket(addr, &head, &body)
+    };
+    // Warm up: the first import allocates what every later one reuses.
+    let warm = send(&fixture("wprm-yoast.html"));
+    assert_eq!(
+        warm.json()["data"]["importRecipeFromHtml"]["title"],
+        "Easy Banana Bread",
+        "{}",
+        warm.body
+    );
+    let idle = proc_status(pid, "VmRSS:");
+    for (name, page) in hostile_pages() {
+        let before = proc_status(pid, "VmRSS:");
+        // Linux resets the peak to the current size ("5" into clear_refs), so each page's peak is its own.
+        std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+        let answer = send(&page);
+        drop(page);
+        let peak = proc_status(pid, "VmHWM:");
+        let code = answer.json()["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("a draft")
+            .to_owned();
+        assert!(
+            answer.status.code == 200 && code != "IMPORT_TIMEOUT" && code != "INTERNAL",
+            "{name}: {}",
+            answer.body
+        );
+        let above = peak.saturating_sub(idle) / (1024 * 1024);
+        let kept = before.saturating_sub(idle) / (1024 * 1024);
+        println!("{name}: peak {above} MB above idle ({kept} MB of it kept by the allocator from earlier pages), answer {code:?}");
+        assert!(above < 64, "{name}: peak {above} MB above idle");
+    }
 }

@@ -10,7 +10,7 @@ use rocket::futures::future::join_all;
 use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::helpers::{dev_token, error_code, TestApp, TestDatabase, TestResponse};
+use crate::helpers::{dev_token, error_code, ServerProcess, TestApp, TestDatabase, TestResponse};
 
 const CREATE: &str = "mutation($t: String!) { createRecipe(input: { title: $t, ingredients: [{ line: \"2 eggs\" }] }) \
                       { id title ingredients { item } } }";
@@ -345,31 +345,9 @@ fn create_over_socket(addr: std::net::SocketAddr, token: &str, title: &str) -> O
 async fn sigterm_during_a_burst_of_writes_loses_no_acknowledged_write() {
     let db = TestDatabase::create().await;
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sigterm-{}", db.name));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let log_path = dir.join("serve.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_homechef"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs([
-            ("DATABASE_URL", db.url.as_str()),
-            ("SECRET_KEY", crate::helpers::TEST_SECRET_KEY),
-            ("ROCKET_PORT", &port.to_string()),
-            ("RATE_LIMIT_ENABLED", "false"),
-            ("RUST_LOG", "info"),
-        ])
-        .current_dir(&dir)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut process = ServerProcess::spawn(&db, &dir, &[]);
+    let (addr, log_path) = (process.addr, process.log_path.clone());
+    let server = &mut process.child;
     let token = dev_token("sam");
     let started = Instant::now();
     while create_over_socket(addr, &token, "warm-up").is_none_or(|r| r.status != Status::Ok) {
