@@ -455,7 +455,9 @@ async fn execute(
         refusal.extensions = error.extensions;
         return Ok(Answer::Executed(async_graphql::Response::from_errors(vec![refusal])));
     }
-    report_probes(gw, &request);
+    // What an import reads (a page, a note) is data, not a probe: only its document is looked at.
+    let imports = selects_import(&checked.document, request.operation_name.as_deref());
+    report_probes(gw, &request, imports.is_none());
     let mut idempotent = None;
     if operation == Some(OperationType::Mutation) {
         if let Err(limited) = gw.limits.write(gw.client_ip).await {
@@ -475,7 +477,6 @@ async fn execute(
         operation_name: request.operation_name.clone(),
         variables: request.variables.clone(),
     });
-    let imports = selects_import(&checked.document, request.operation_name.as_deref());
     request = request.data(DocumentCost(checked.expanded_fields));
     request.set_parsed_query(checked.document);
     let schema = match &gw.schemas.introspection {
@@ -507,8 +508,9 @@ fn refused(mut error: async_graphql::ServerError, code: &'static str) -> async_g
 struct Operation {
     request: async_graphql::Request,
     files: Vec<SpooledFile>,
-    /// The operation imports (an `import…` mutation field): the `imports` rate class applies.
-    imports: bool,
+    /// The operation imports (an `import…` mutation field): the `imports` rate class applies when it
+    /// fetches (`Some(true)`), the `drafts` class when it only reads what was sent (`Some(false)`).
+    imports: Option<bool>,
     idempotent: Option<Idempotent>,
     retry: Option<Retry>,
 }
@@ -559,8 +561,8 @@ async fn run(
         Viewer::Anonymous => None,
     };
     let user_id = user.map(|id| id.to_string());
-    if let (true, Some(user)) = (imports, user) {
-        if let Err(limited) = gw.limits.import_by(user).await {
+    if let (Some(fetches), Some(user)) = (imports, user) {
+        if let Err(limited) = gw.limits.import_by(user, fetches).await {
             return Err(limited.respond(gw.log, &gw.meta, user_id.as_deref()));
         }
     }
@@ -758,11 +760,16 @@ async fn resolve_viewer(gw: &Gateway<'_>) -> Result<Viewer, JsonResponse> {
     }
 }
 
-/// Logs injection or traversal probes in the document or its variables: kinds only, never values.
-fn report_probes(gw: &Gateway<'_>, request: &async_graphql::Request) {
-    let mut kinds = serde_json::to_value(&request.variables)
-        .map(|v| crate::threats::probes_in_json(&v, 1_000))
-        .unwrap_or_default();
+/// Logs injection or traversal probes in the document or (when `variables`) its variables: kinds only,
+/// never values.
+fn report_probes(gw: &Gateway<'_>, request: &async_graphql::Request, variables: bool) {
+    let mut kinds = if variables {
+        serde_json::to_value(&request.variables)
+            .map(|v| crate::threats::probes_in_json(&v, 1_000))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     if let Some(kind) = crate::threats::probe(&request.query) {
         if !kinds.contains(&kind) {
             kinds.push(kind);
@@ -777,23 +784,36 @@ fn report_probes(gw: &Gateway<'_>, request: &async_graphql::Request) {
     }
 }
 
-/// Whether the operation that would run selects an `import…` field at its root, directly or through
-/// fragments (fragment cycles were refused before).
-fn selects_import(document: &ExecutableDocument, name: Option<&str>) -> bool {
+/// What the operation that would run imports, by its `import…` fields at the root (directly or through
+/// fragments; fragment cycles were refused before): `None` for none, `Some(true)` when one of them fetches
+/// (`importRecipeFromUrl`, `importRecipeImage`), `Some(false)` for drafts of what the user sent.
+fn selects_import(document: &ExecutableDocument, name: Option<&str>) -> Option<bool> {
     use async_graphql::parser::types::{Selection, SelectionSet};
-    fn walk(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> bool {
-        depth < 16
-            && set.items.iter().any(|item| match &item.node {
-                Selection::Field(field) => field.node.name.node.starts_with("import"),
-                Selection::InlineFragment(inline) => walk(document, &inline.node.selection_set.node, depth + 1),
-                Selection::FragmentSpread(spread) => document
-                    .fragments
-                    .get(&spread.node.fragment_name.node)
-                    .is_some_and(|f| walk(document, &f.node.selection_set.node, depth + 1)),
-            })
+    fn walk<'d>(document: &'d ExecutableDocument, set: &'d SelectionSet, depth: usize, out: &mut Vec<&'d str>) {
+        if depth >= 16 {
+            return;
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => out.push(field.node.name.node.as_str()),
+                Selection::InlineFragment(inline) => walk(document, &inline.node.selection_set.node, depth + 1, out),
+                Selection::FragmentSpread(spread) => {
+                    if let Some(f) = document.fragments.get(&spread.node.fragment_name.node) {
+                        walk(document, &f.node.selection_set.node, depth + 1, out);
+                    }
+                }
+            }
+        }
     }
-    chosen_operation(document, name)
-        .is_some_and(|op| op.node.ty == OperationType::Mutation && walk(document, &op.node.selection_set.node, 0))
+    let operation = chosen_operation(document, name).filter(|op| op.node.ty == OperationType::Mutation)?;
+    let mut fields = Vec::new();
+    walk(document, &operation.node.selection_set.node, 0, &mut fields);
+    let imports: Vec<&str> = fields.into_iter().filter(|f| f.starts_with("import")).collect();
+    (!imports.is_empty()).then(|| {
+        imports
+            .iter()
+            .any(|f| !matches!(*f, "importRecipeFromHtml" | "importRecipeFromText"))
+    })
 }
 
 /// The operation that would run, if the document names one unambiguously.
@@ -825,8 +845,22 @@ mod tests {
     #[test]
     fn imports_are_seen_through_aliases_and_fragments() {
         let imports = |query: &str, name: Option<&str>| {
-            async_graphql::parser::parse_query(query).is_ok_and(|doc| selects_import(&doc, name))
+            async_graphql::parser::parse_query(query).is_ok_and(|doc| selects_import(&doc, name).is_some())
         };
+        let fetches = |query: &str| {
+            async_graphql::parser::parse_query(query)
+                .ok()
+                .and_then(|doc| selects_import(&doc, None))
+        };
+        assert_eq!(
+            fetches("mutation { importRecipeFromText(text: \"x\") { title } }"),
+            Some(false)
+        );
+        assert_eq!(
+            fetches("mutation { a: importRecipeFromHtml(html: \"\", url: \"\") { title } b: importRecipeFromUrl(url: \"\") { title } }"),
+            Some(true),
+            "a draft beside a fetch counts as a fetch"
+        );
         assert!(imports(
             "mutation { a: importRecipeFromUrl(url: \"x\") { title } }",
             None

@@ -113,8 +113,11 @@ where
 pub const WRITE_QUOTA: (u32, u32) = (20, 10);
 /// Upload requests: 3 a minute per address and 3 a minute per user.
 pub const UPLOAD_QUOTA: (u32, u32) = (3, 3);
-/// Imports (any `import…` mutation field): 5 a minute per user.
+/// Imports that fetch (`importRecipeFromUrl`, `importRecipeImage`): 5 a minute per user.
 pub const IMPORT_QUOTA: (u32, u32) = (5, 5);
+/// Drafts from what the user sent (`importRecipeFromHtml`, `importRecipeFromText`; nothing is fetched, and
+/// reading a page is bounded): 60 a minute per user, bursts of 20.
+pub const DRAFT_QUOTA: (u32, u32) = (60, 20);
 /// Authentication failures: 100 an hour per address; past that, tokens are refused before verification.
 pub const AUTH_FAILURES_PER_HOUR: u32 = 100;
 
@@ -133,6 +136,7 @@ pub struct RateLimits {
     uploads_by_address: DefaultKeyedRateLimiter<IpAddr>,
     uploads_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     imports_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
+    drafts_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     auth_blocked: Mutex<HashMap<IpAddr, Instant>>,
     /// Redis, when `REDIS_URL` is set.
     shared: Option<SharedLimiter>,
@@ -148,6 +152,7 @@ impl RateLimits {
             uploads_by_address: RateLimiter::dashmap(per_minute(UPLOAD_QUOTA.0, UPLOAD_QUOTA.1)),
             uploads_by_user: RateLimiter::dashmap(per_minute(UPLOAD_QUOTA.0, UPLOAD_QUOTA.1)),
             imports_by_user: RateLimiter::dashmap(per_minute(IMPORT_QUOTA.0, IMPORT_QUOTA.1)),
+            drafts_by_user: RateLimiter::dashmap(per_minute(DRAFT_QUOTA.0, DRAFT_QUOTA.1)),
             auth_blocked: Mutex::new(HashMap::new()),
             shared,
         }
@@ -208,9 +213,15 @@ impl RateLimits {
             .await
     }
 
-    pub async fn import_by(&self, user: uuid::Uuid) -> Result<(), Limited> {
-        self.check(&self.imports_by_user, Some(user), "imports", IMPORT_QUOTA)
-            .await
+    /// One import of the class `fetches` says (an operation that fetches anything counts as a fetch).
+    pub async fn import_by(&self, user: uuid::Uuid, fetches: bool) -> Result<(), Limited> {
+        if fetches {
+            self.check(&self.imports_by_user, Some(user), "imports", IMPORT_QUOTA)
+                .await
+        } else {
+            self.check(&self.drafts_by_user, Some(user), "drafts", DRAFT_QUOTA)
+                .await
+        }
     }
 
     /// Counts one request of `key` in process, then asks the shared counter when there is one.

@@ -532,15 +532,20 @@ async fn imports_have_a_rate_class_and_a_monthly_quota_that_holds_under_concurre
         .collect();
     assert_eq!(codes.iter().filter(|c| **c == "OK").count(), 3, "{codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == "QUOTA_EXCEEDED").count(), 2, "{codes:?}");
-    // The five imports used the minute's allowance: the sixth import of any kind is refused before it runs.
-    let sixth = app
-        .gql_with(
-            &[("Authorization", &format!("Bearer {token}"))],
-            "mutation { importRecipeFromText(text: \"Tea\\n1 bag tea\") { title } }",
-            json!({}),
-        )
-        .await;
+    // The five imports used the minute's allowance: the sixth fetch is refused before it runs…
+    let auth = format!("Bearer {token}");
+    let sixth = app.gql_with(&[("Authorization", &auth)], FROM_URL, url.clone()).await;
     assert_eq!(sixth.status.code, 429);
+    assert_eq!(sixth.header("X-RateLimit-Limit"), Some("5"), "the imports class");
+    // …while drafts of what the user sends (nothing fetched) have a class of their own: bursts of 20.
+    let text = "mutation { importRecipeFromText(text: \"Tea\\n1 bag tea\") { title } }";
+    for n in 0..20 {
+        let draft = app.gql_with(&[("Authorization", &auth)], text, json!({})).await;
+        assert_eq!(draft.status.code, 200, "draft {n}: {}", draft.body);
+    }
+    let sixth = app.gql_with(&[("Authorization", &auth)], text, json!({})).await;
+    assert_eq!(sixth.status.code, 429);
+    assert_eq!(sixth.header("X-RateLimit-Limit"), Some("20"), "the drafts class");
     assert!(sixth.header("Retry-After").is_some());
     assert_eq!(crate::helpers::error_code(&sixth.json()), "RATE_LIMITED");
     let other = dev_token("someone-else");
@@ -1011,4 +1016,32 @@ async fn hostile_pages_are_read_in_bounded_memory_by_the_real_server() {
         println!("{name}: peak {above} MB above idle ({kept} MB of it kept by the allocator from earlier pages), answer {code:?}");
         assert!(above < 64, "{name}: peak {above} MB above idle");
     }
+}
+
+#[tokio::test]
+async fn what_an_import_reads_is_data_not_a_probe() {
+    let app = TestApp::spawn_with(UNLIMITED).await;
+    let token = dev_token("importer");
+    let page = format!("{}<script>alert(1)</script>", fixture("jsonld-array.html"));
+    assert!(draft(&import(&app, &token, &page, "https://big.example/cake").await)["title"].is_string());
+    let text = app
+        .gql_as(
+            &token,
+            FROM_TEXT,
+            json!({ "text": "Soup\n<script>alert(1)</script>\n1 leek" }),
+        )
+        .await;
+    assert!(text["errors"].is_null(), "{text}");
+    let probes = |app: &TestApp| {
+        app.security_events()
+            .into_iter()
+            .filter(|e| e["event_type"] == "suspicious_request")
+            .count()
+    };
+    assert_eq!(probes(&app), 0, "{:?}", app.security_events());
+    // The same text sent where it would be kept is still reported.
+    let query = "mutation($t: String!) { createRecipe(input: { title: $t }) { id } }";
+    app.gql_as(&token, query, json!({ "t": "<script>alert(1)</script>" }))
+        .await;
+    assert_eq!(probes(&app), 1);
 }
