@@ -17,6 +17,8 @@ use super::html::{self, broken, collapse, items, render, Deadline, Page};
 pub enum Found {
     JsonLd,
     Microdata,
+    /// No structured data: the lists under the page's "Ingredients" and "Method" headings.
+    Outline,
     OpenGraph,
     Text,
 }
@@ -38,6 +40,16 @@ pub struct Draft {
     pub steps: Vec<(Option<String>, String)>,
     /// Absolute http(s) URLs, page order, no repeats.
     pub images: Vec<String>,
+}
+
+impl Draft {
+    /// The total time, else what the source says of preparation and cooking (either may be all there is).
+    pub fn total(&self) -> Option<i32> {
+        self.total_minutes.or(match (self.prep_minutes, self.cook_minutes) {
+            (None, None) => None,
+            (p, c) => Some(p.unwrap_or(0).saturating_add(c.unwrap_or(0))),
+        })
+    }
 }
 
 /// Lines and steps kept from one page: a page with more is not a recipe a cook would import whole.
@@ -268,23 +280,52 @@ fn html_lines(html: &str) -> Vec<String> {
     items(&render(html, usize::MAX))
 }
 
-/// Image addresses: strings, lists, `ImageObject`s (`url`, else `contentUrl`), and references by `@id` to an
-/// `ImageObject` elsewhere in the document (an `@id` that names no node is an address unless it is a
-/// fragment such as `#primaryimage`).
-fn image_urls(value: &Value, ids: &HashMap<&str, &Value>, out: &mut Vec<String>) {
+/// A picture a page offers, before ranking: the recipe's own (`own`) or the page's share picture, with the
+/// area its markup gives (`ImageObject` or `og:image` width × height) when it gives one.
+struct Picture {
+    url: String,
+    area: Option<u64>,
+    own: bool,
+}
+
+/// A size in markup: a number, or text starting with one ("1200", "1200px").
+fn dimension(value: Option<&Value>) -> Option<u64> {
+    match value? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Image addresses: strings, lists, `ImageObject`s (`url`, else `contentUrl`, with `width`/`height`), and
+/// references by `@id` to an `ImageObject` elsewhere in the document (an `@id` that names no node is an
+/// address unless it is a fragment such as `#primaryimage`).
+fn image_urls(value: &Value, ids: &HashMap<&str, &Value>, out: &mut Vec<Picture>) {
+    let area =
+        |map: &serde_json::Map<String, Value>| Some(dimension(map.get("width"))? * dimension(map.get("height"))?);
     let direct = |map: &serde_json::Map<String, Value>| map.get("url").or_else(|| map.get("contentUrl")).cloned();
+    let picture = |url: &str, area: Option<u64>| Picture {
+        url: url.trim().to_owned(),
+        area,
+        own: true,
+    };
     match value {
-        Value::String(s) => out.push(s.trim().to_owned()),
+        Value::String(s) => out.push(picture(s, None)),
         Value::Array(items) => items.iter().for_each(|v| image_urls(v, ids, out)),
         Value::Object(map) => {
             if let Some(url) = direct(map) {
+                let before = out.len();
                 image_urls(&url, ids, out);
+                if let Some(area) = area(map) {
+                    out[before..].iter_mut().for_each(|p| p.area = Some(area));
+                }
             } else if let Some(id) = map.get("@id").and_then(Value::as_str) {
-                match ids.get(id).and_then(|node| node.as_object()).and_then(direct) {
+                let node = ids.get(id).and_then(|node| node.as_object());
+                match node.and_then(direct) {
                     // Strings only: a reference never leads to another reference.
-                    Some(Value::String(url)) => out.push(url.trim().to_owned()),
+                    Some(Value::String(url)) => out.push(picture(&url, node.and_then(area))),
                     Some(_) => {}
-                    None if !id.contains('#') => out.push(id.trim().to_owned()),
+                    None if !id.contains('#') => out.push(picture(id, None)),
                     None => {}
                 }
             }
@@ -293,7 +334,125 @@ fn image_urls(value: &Value, ids: &HashMap<&str, &Value>, out: &mut Vec<String>)
     }
 }
 
-fn from_json_ld(node: &Value, ids: &HashMap<&str, &Value>, base: Option<&str>) -> Draft {
+/// The page's share pictures (`og:image` and its `:url`/`:secure_url` forms, `twitter:image`), with the
+/// `og:image:width` and `og:image:height` that follow one.
+fn meta_pictures(page: &Page<'_>) -> Vec<Picture> {
+    let mut out: Vec<Picture> = Vec::new();
+    let (mut width, mut height) = (None, None);
+    for (key, value) in &page.meta {
+        let number = || value.trim().parse::<u64>().ok();
+        match key.as_str() {
+            "og:image" | "og:image:url" | "og:image:secure_url" | "twitter:image" | "twitter:image:src" => {
+                (width, height) = (None, None);
+                out.push(Picture {
+                    url: plain(value),
+                    area: None,
+                    own: false,
+                });
+            }
+            "og:image:width" => width = number(),
+            "og:image:height" => height = number(),
+            _ => continue,
+        }
+        if let (Some(last), Some(w), Some(h)) = (out.last_mut(), width, height) {
+            last.area = Some(w * h);
+        }
+    }
+    out
+}
+
+/// Addresses that are a site's furniture, not a dish: icons and logos.
+fn furniture(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or_default().to_ascii_lowercase();
+    [
+        "favicon",
+        "apple-touch-icon",
+        "logo",
+        "/icon",
+        "-icon",
+        "_icon",
+        "icon.",
+    ]
+    .iter()
+    .any(|w| path.contains(w))
+}
+
+/// The pictures best first, as addresses `importRecipeImage` fetches (see [`absolute`]): the largest known
+/// area first (from the markup, else from the address: [`named_area`]), then the recipe's own before the
+/// share picture, https before http, page order; icons and logos last. Each address once, with what is known
+/// of it from all its mentions.
+fn ranked(pictures: Vec<Picture>, base: Option<&str>) -> Vec<String> {
+    let mut merged: Vec<Picture> = Vec::new();
+    for mut picture in pictures {
+        let Some(url) = resolve(&picture.url, base).map(|u| percent_encoded(&u)) else {
+            continue;
+        };
+        if address(&url).is_err() {
+            continue;
+        }
+        picture.area = picture.area.or_else(|| named_area(&url));
+        match merged.iter_mut().find(|m| m.url == url) {
+            Some(known) => {
+                known.own |= picture.own;
+                known.area = known.area.max(picture.area);
+            }
+            None => merged.push(Picture { url, ..picture }),
+        }
+    }
+    // A stable sort keeps page order among equals.
+    merged.sort_by_key(|p| {
+        std::cmp::Reverse((
+            !furniture(&p.url),
+            p.area.unwrap_or(0),
+            p.own,
+            p.url.starts_with("https://"),
+        ))
+    });
+    merged.into_iter().take(MAX_IMAGES).map(|p| p.url).collect()
+}
+
+/// The area an image address names, as sites and image CDNs write sizes into addresses: the last
+/// `WIDTHxHEIGHT` in it (`dal-225x225.jpg`, `/400x400cq70/`, `crop-960x720/`, `=/640x427/`), else `width=`
+/// and `height=` in its query. Sizes under 50 are aspect ratios (`-4x3`, `_16x9`), not sizes.
+fn named_area(url: &str) -> Option<u64> {
+    let bytes = url.as_bytes();
+    let number_at = |mut i: usize| {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() && i - start < 5 {
+            i += 1;
+        }
+        let value = url[start..i].parse::<u64>().ok();
+        (value, i)
+    };
+    let mut found = None;
+    for (at, _) in url.match_indices('x') {
+        let digits_before = url[..at].bytes().rev().take_while(u8::is_ascii_digit).count();
+        if digits_before == 0 || digits_before > 4 || !url[at + 1..].starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let w = url[at - digits_before..at].parse::<u64>().ok();
+        let (h, end) = number_at(at + 1);
+        let bounded = url.as_bytes().get(end).is_none_or(|b| !b.is_ascii_digit());
+        if let (Some(w), Some(h), true) = (w, h, bounded) {
+            if w >= 50 && h >= 50 {
+                found = Some(w * h);
+            }
+        }
+    }
+    found.or_else(|| {
+        let query = url.split_once('?')?.1;
+        let param = |names: &[&str]| {
+            query.split('&').find_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                names.contains(&key).then(|| value.parse::<u64>().ok()).flatten()
+            })
+        };
+        Some(param(&["width", "w"])? * param(&["height", "h"])?).filter(|area| *area >= 2_500)
+    })
+}
+
+/// The draft a JSON-LD `Recipe` node holds, and its pictures (ranked with the page's later).
+fn from_json_ld(node: &Value, ids: &HashMap<&str, &Value>) -> (Draft, Vec<Picture>) {
     let text = |key: &str| node.get(key).and_then(|v| texts(v).into_iter().next());
     let minutes = |key: &str| node.get(key).and_then(duration);
     let (servings, yield_text) = node.get("recipeYield").map(yields).unwrap_or_default();
@@ -301,16 +460,16 @@ fn from_json_ld(node: &Value, ids: &HashMap<&str, &Value>, base: Option<&str>) -
     if let Some(value) = node.get("recipeInstructions") {
         steps(value, None, &mut instructions);
     }
-    let mut images = Vec::new();
+    let mut pictures = Vec::new();
     if let Some(value) = node.get("image") {
-        image_urls(value, ids, &mut images);
+        image_urls(value, ids, &mut pictures);
     }
     let ingredients = node
         .get("recipeIngredient")
         .or_else(|| node.get("ingredients"))
         .map(texts)
         .unwrap_or_default();
-    Draft {
+    let draft = Draft {
         title: text("name").or_else(|| text("headline")),
         description: text("description"),
         prep_minutes: minutes("prepTime"),
@@ -320,11 +479,13 @@ fn from_json_ld(node: &Value, ids: &HashMap<&str, &Value>, base: Option<&str>) -
         yield_text,
         ingredients,
         steps: instructions,
-        images: absolute(images, base),
-    }
+        images: Vec::new(),
+    };
+    (draft, pictures)
 }
 
-fn from_microdata(page: &Page<'_>, base: Option<&str>) -> Draft {
+/// The draft a microdata `Recipe` scope holds, and its pictures.
+fn from_microdata(page: &Page<'_>) -> (Draft, Vec<Picture>) {
     let values = |name: &'static str| page.props.iter().filter(move |p| p.is(name));
     let first = |name: &'static str| values(name).map(|p| collapse(&p.value)).find(|t| !t.is_empty());
     let minutes = |name: &'static str| first(name).as_deref().and_then(iso_minutes);
@@ -342,16 +503,18 @@ fn from_microdata(page: &Page<'_>, base: Option<&str>) -> Draft {
         .flat_map(|p| items(&p.value))
         .map(|t| (None, t))
         .collect();
-    let images = values("image")
-        .map(|p| {
-            if p.address {
+    let pictures = values("image")
+        .map(|p| Picture {
+            url: if p.address {
                 p.value.trim().to_owned()
             } else {
                 collapse(&p.value)
-            }
+            },
+            area: None,
+            own: true,
         })
         .collect();
-    Draft {
+    let draft = Draft {
         title: first("name"),
         description: first("description"),
         prep_minutes: minutes("prepTime"),
@@ -361,8 +524,118 @@ fn from_microdata(page: &Page<'_>, base: Option<&str>) -> Draft {
         yield_text,
         ingredients,
         steps,
-        images: absolute(images, base),
+        images: Vec::new(),
+    };
+    (draft, pictures)
+}
+
+/// How an ingredients heading and a method heading start, in the languages of the ingredient parser.
+const INGREDIENT_HEADINGS: &[&str] = &[
+    "ingredient",
+    "you will need",
+    "you'll need",
+    "what you need",
+    "zutaten",
+    "ingrédients",
+    "ingredientes",
+    "ingredienti",
+    "ingrediënten",
+    "ingredienser",
+    "ingredienserne",
+    "malzemeler",
+];
+const METHOD_HEADINGS: &[&str] = &[
+    "method",
+    "instruction",
+    "direction",
+    "steps",
+    "preparation",
+    "how to make",
+    "zubereitung",
+    "anleitung",
+    "préparation",
+    "étapes",
+    "preparación",
+    "elaboración",
+    "instrucciones",
+    "preparazione",
+    "procedimento",
+    "bereiding",
+    "werkwijze",
+    "modo de preparo",
+    "modo de preparação",
+    "fremgangsmåde",
+    "tilberedning",
+    "gör så här",
+    "tillagning",
+    "yapılışı",
+    "hazırlanışı",
+];
+
+/// The heading rank of an outline block: `h1`–`h6` by level; a short paragraph or item that names a part
+/// ("<p><strong>Ingredients:</strong></p>") ranks below every real heading.
+fn rank(block: &html::Block, words: &[&str]) -> Option<u8> {
+    let text = collapse(&block.text).to_lowercase();
+    let text = text.trim_end_matches([':', ' ']);
+    let named = words.iter().any(|w| text.starts_with(w)) && text.split_whitespace().count() <= 5;
+    match block.heading {
+        Some(level) => Some(level).filter(|_| named || words.is_empty()),
+        None => Some(7).filter(|_| named),
     }
+}
+
+/// The lines under the first heading named by `words` that has any (a table of contents names the parts
+/// too), up to the next heading of the same or a higher rank or a heading of the other part: its list items,
+/// else its paragraphs' lines.
+fn under(outline: &[html::Block], words: &[&str], other: &[&str]) -> Vec<String> {
+    let headings = outline
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| rank(b, words).map(|r| (i, r)));
+    for (at, level) in headings {
+        let part: Vec<&html::Block> = outline[at + 1..]
+            .iter()
+            .take_while(|b| rank(b, other).is_none() && rank(b, &[]).is_none_or(|r| r > level))
+            .filter(|b| b.heading.is_none())
+            .collect();
+        let items: Vec<String> = part
+            .iter()
+            .filter(|b| b.list_item)
+            .map(|b| collapse(&b.text))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let lines: Vec<String> = if items.is_empty() {
+            part.iter().flat_map(|b| broken(&b.text)).collect()
+        } else {
+            items
+        };
+        if !lines.is_empty() {
+            return lines.into_iter().take(MAX_PARTS).collect();
+        }
+    }
+    Vec::new()
+}
+
+/// A draft from a page without structured data: the lines under its "Ingredients" heading and under its
+/// "Method" heading (or their translations), titled by its first `h1`. `None` without ingredients.
+fn from_outline(page: &Page<'_>) -> Option<Draft> {
+    let ingredients = under(&page.outline, INGREDIENT_HEADINGS, METHOD_HEADINGS);
+    if ingredients.is_empty() {
+        return None;
+    }
+    let steps = under(&page.outline, METHOD_HEADINGS, INGREDIENT_HEADINGS);
+    let title = page
+        .outline
+        .iter()
+        .find(|b| b.heading == Some(1))
+        .map(|b| collapse(&b.text))
+        .and_then(non_empty);
+    Some(Draft {
+        title,
+        ingredients,
+        steps: steps.into_iter().map(|s| (None, s)).collect(),
+        ..Draft::default()
+    })
 }
 
 /// `url` made absolute against the page's `base` (http and https only; anything else is dropped).
@@ -389,20 +662,6 @@ pub fn resolve(url: &str, base: Option<&str>) -> Option<String> {
     let path = path.split(['?', '#']).next().unwrap_or("");
     let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
     Some(format!("{origin}{dir}{url}"))
-}
-
-/// Absolute addresses that `importRecipeImage` fetches and a browser reads as the same address: resolved
-/// against `base`, characters outside ASCII percent-encoded, and any address the guard's check refuses (a
-/// quote, a space, credentials, a bad port) dropped; at most `MAX_IMAGES`, each once.
-fn absolute(urls: Vec<String>, base: Option<&str>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for url in urls.iter().filter_map(|u| resolve(u, base)) {
-        let url = percent_encoded(&url);
-        if out.len() < MAX_IMAGES && !out.contains(&url) && address(&url).is_ok() {
-            out.push(url);
-        }
-    }
-    out
 }
 
 /// Non-ASCII characters as percent-encoded UTF-8 (`käse.jpg` is `k%C3%A4se.jpg`), as browsers send them.
@@ -440,9 +699,38 @@ fn json_ld(text: &str) -> Option<Value> {
             text = inner.trim_end().strip_suffix(close).unwrap_or(inner).trim();
         }
     }
-    serde_json::from_str(text)
-        .ok()
-        .or_else(|| serde_json::from_str(&escape_raw_controls(text)).ok())
+    serde_json::from_str(text).ok().or_else(|| {
+        let escaped = escape_raw_controls(text);
+        serde_json::from_str(&escaped)
+            .ok()
+            .or_else(|| serde_json::from_str(&without_trailing_commas(&escaped)).ok())
+    })
+}
+
+/// Commas before a closing `]` or `}` (outside strings) dropped: JavaScript allows them, sites write them,
+/// and other readers (recipe-scrapers' extruct) accept them.
+fn without_trailing_commas(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for (at, c) in text.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == ',' {
+            let next = text[at + 1..].trim_start().chars().next();
+            if matches!(next, Some(']' | '}')) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Control characters inside JSON strings escaped (a raw line break stays a line break), so that a block
@@ -479,12 +767,10 @@ fn escape_raw_controls(text: &str) -> String {
 /// [`Deadline`] when reading took longer than `deadline`. Memory is bounded by what [`html::read`] keeps.
 pub fn from_html(html: &str, base: Option<&str>, deadline: Instant) -> Result<Option<(Draft, Found)>, Deadline> {
     let page = html::read(html, deadline)?;
-    let og_image = || page.meta("og:image").map(plain).and_then(non_empty);
-    let with_og_image = |mut draft: Draft| {
-        // The recipe's own pictures first, the page's share picture after them.
-        let mut images = std::mem::take(&mut draft.images);
-        images.extend(og_image());
-        draft.images = absolute(images, base);
+    // The recipe's own pictures and the page's share pictures, ranked together.
+    let pictured = |(mut draft, mut pictures): (Draft, Vec<Picture>)| {
+        pictures.extend(meta_pictures(&page));
+        draft.images = ranked(pictures, base);
         bounded(draft)
     };
     for block in &page.json_ld {
@@ -497,14 +783,21 @@ pub fn from_html(html: &str, base: Option<&str>, deadline: Instant) -> Result<Op
             continue;
         };
         if let Some(node) = find_recipe(&value, 0) {
-            let draft = from_json_ld(node, &nodes_by_id(&value), base);
-            return Ok(Some((with_og_image(draft), Found::JsonLd)));
+            let found = from_json_ld(node, &nodes_by_id(&value));
+            return Ok(Some((pictured(found), Found::JsonLd)));
         }
     }
     if page.microdata {
-        return Ok(Some((with_og_image(from_microdata(&page, base)), Found::Microdata)));
+        return Ok(Some((pictured(from_microdata(&page)), Found::Microdata)));
     }
     let meta = |key: &str| page.meta(key).map(plain).and_then(non_empty);
+    if let Some(mut draft) = from_outline(&page) {
+        draft.title = meta("og:title")
+            .or(draft.title)
+            .or_else(|| page.title.clone().and_then(non_empty));
+        draft.description = meta("og:description").or_else(|| meta("description"));
+        return Ok(Some((pictured((draft, Vec::new())), Found::Outline)));
+    }
     let Some(title) = meta("og:title") else {
         return Ok(None);
     };
@@ -512,7 +805,7 @@ pub fn from_html(html: &str, base: Option<&str>, deadline: Instant) -> Result<Op
         Draft {
             title: Some(title),
             description: meta("og:description"),
-            images: absolute(og_image().into_iter().collect(), base),
+            images: ranked(meta_pictures(&page), base),
             ..Draft::default()
         },
         Found::OpenGraph,
@@ -569,7 +862,17 @@ mod tests {
         assert_eq!(value["steps"], "Rinse.\nSimmer \"gently\".\tServe.");
         assert_eq!(json_ld("<!-- {\"a\": 1} -->").unwrap_or_default()["a"], 1);
         assert_eq!(json_ld("{\"a\": \"x\\\\\"}").unwrap_or_default()["a"], "x\\");
-        assert_eq!(json_ld("{\"a\": 1,}"), None);
+        assert_eq!(
+            json_ld("{\"a\": [1, 2,],}").unwrap_or_default()["a"][1],
+            2,
+            "trailing commas"
+        );
+        assert_eq!(
+            json_ld("{\"a\": \"x,]\",}").unwrap_or_default()["a"],
+            "x,]",
+            "not inside strings"
+        );
+        assert_eq!(json_ld("{\"a\": 1,,}"), None);
         assert_eq!(
             json_ld("\u{1}{\"a\": \"\u{1}\"}"),
             None,
@@ -582,6 +885,94 @@ mod tests {
         assert!(few_values(r#"{"a": [1, 2], "b": "x,y:{[\"],"}"#, 6));
         assert!(!few_values(r#"{"a": [1, 2], "b": "x,y:{[\"],"}"#, 5));
         assert!(!few_values(&"{},".repeat(100_000), MAX_JSON_LD_VALUES));
+    }
+
+    #[test]
+    fn a_page_without_structured_data_is_read_by_its_headings() {
+        let html = "<html><head><title>Site | Nan's scones</title></head><body>
+            <ul class=toc><li>Ingredients</li><li>Method</li></ul>
+            <h1>Nan's scones</h1><p>Since 1962.</p>
+            <h2>Ingredients</h2><h3>Dough</h3><ul><li>225 g flour</li><li>55 g butter</li></ul>
+            <h3>To finish</h3><p>1 egg<br>jam</p>
+            <h2>Method</h2><ol><li><p>Rub in.</p><p>Mix.</p></li><li>Bake.</li></ol>
+            <h2>Comments</h2><ul><li>Lovely!</li></ul></body></html>";
+        let (draft, found) = from_html(html, None, Instant::now() + std::time::Duration::from_secs(5))
+            .ok()
+            .flatten()
+            .unwrap_or((Draft::default(), Found::Text));
+        assert_eq!(found, Found::Outline);
+        assert_eq!(draft.title.as_deref(), Some("Nan's scones"));
+        assert_eq!(draft.ingredients, ["225 g flour", "55 g butter"]);
+        let steps: Vec<&str> = draft.steps.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(steps, ["Rub in. Mix.", "Bake."]);
+        let german = "<h1>Kuchen</h1><p><b>Zutaten:</b></p><p>200 g Mehl<br>2 EL Zucker</p>\
+                      <p><b>Zubereitung:</b></p><p>Alles verrühren.</p>";
+        let (draft, _) = from_html(german, None, Instant::now() + std::time::Duration::from_secs(5))
+            .ok()
+            .flatten()
+            .unwrap_or((Draft::default(), Found::Text));
+        assert_eq!(draft.ingredients, ["200 g Mehl", "2 EL Zucker"]);
+        assert_eq!(draft.steps, [(None, "Alles verrühren.".to_owned())]);
+    }
+
+    fn pictures(list: &[(&str, Option<u64>, bool)]) -> Vec<Picture> {
+        list.iter()
+            .map(|(url, area, own)| Picture {
+                url: (*url).to_owned(),
+                area: *area,
+                own: *own,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_largest_known_picture_comes_first() {
+        let base = Some("https://cook.example/dal/");
+        let names = |list: &[(&str, Option<u64>, bool)]| ranked(pictures(list), base);
+        assert_eq!(
+            names(&[
+                ("/dal-225x225.jpg", None, true),
+                ("/dal-1x1.jpg", None, true),
+                ("/dal-1200x800.jpg", None, true)
+            ]),
+            [
+                "https://cook.example/dal-1200x800.jpg",
+                "https://cook.example/dal-225x225.jpg",
+                "https://cook.example/dal-1x1.jpg"
+            ],
+            "sizes named in addresses; -1x1 is an aspect ratio"
+        );
+        assert_eq!(
+            names(&[
+                ("/dal.jpg", None, true),
+                ("/share.jpg", Some(1200 * 630), false),
+                ("/logo.png", Some(1 << 30), true)
+            ]),
+            [
+                "https://cook.example/share.jpg",
+                "https://cook.example/dal.jpg",
+                "https://cook.example/logo.png"
+            ],
+            "a known size over an unknown one; logos last"
+        );
+        assert_eq!(
+            names(&[("/a.jpg", None, false), ("/b.jpg", None, true), ("/a.jpg", None, true)]),
+            ["https://cook.example/a.jpg", "https://cook.example/b.jpg"],
+            "each address once, own when any mention is"
+        );
+        for (url, area) in [
+            ("https://cdn.example/r/400x400cq70/photo.jpg", Some(160_000)),
+            ("https://cdn.example/r/crop-960x720/p.jpg", Some(691_200)),
+            ("https://img.example/a.jpg?mode=crop&width=300&height=200", Some(60_000)),
+            (
+                "https://img.example/thmb/x=/640x427/filters:fill(auto,1)/b.jpg",
+                Some(273_280),
+            ),
+            ("https://img.example/food_16x9_448/b.jpg", None),
+            ("https://img.example/b.jpg", None),
+        ] {
+            assert_eq!(named_area(url), area, "{url}");
+        }
     }
 
     #[test]
@@ -607,12 +998,12 @@ mod tests {
         assert_eq!(resolve("data:image/png;base64,AAAA", base), None);
         assert_eq!(resolve("e.jpg", None), None);
         assert_eq!(
-            absolute(
-                vec![
-                    "/käse.jpg".into(),
-                    "http://a\"onerror=\"alert(1)/x.jpg".into(),
-                    "http://x:99999/y.jpg".into()
-                ],
+            ranked(
+                pictures(&[
+                    ("/käse.jpg", None, true),
+                    ("http://a\"onerror=\"alert(1)/x.jpg", None, true),
+                    ("http://x:99999/y.jpg", None, true)
+                ]),
                 base
             ),
             ["https://cook.example/k%C3%A4se.jpg"]

@@ -34,6 +34,9 @@ pub enum DraftSource {
     JsonLd,
     /// schema.org `Recipe` in microdata.
     Microdata,
+    /// No structured data: the lists under the page's "Ingredients" and "Method" headings (or their
+    /// translations).
+    Outline,
     /// Only the page's OpenGraph title, description and image.
     OpenGraph,
     /// Pasted text.
@@ -83,11 +86,7 @@ fn cut(text: String, max: usize) -> String {
 
 /// The draft within the catalogue's limits, so that `createRecipe` accepts it as it is.
 fn view(draft: Draft, found: Found, source_url: Option<String>) -> DraftView {
-    // Without a total, what the page says of preparation and cooking (either may be all there is).
-    let total_minutes = draft.total_minutes.or(match (draft.prep_minutes, draft.cook_minutes) {
-        (None, None) => None,
-        (p, c) => Some(p.unwrap_or(0).saturating_add(c.unwrap_or(0))),
-    });
+    let total_minutes = draft.total();
     let parts = [
         ("title", 20, draft.title.is_some()),
         ("ingredients", 30, !draft.ingredients.is_empty()),
@@ -128,6 +127,7 @@ fn view(draft: Draft, found: Found, source_url: Option<String>) -> DraftView {
         found_in: match found {
             Found::JsonLd => DraftSource::JsonLd,
             Found::Microdata => DraftSource::Microdata,
+            Found::Outline => DraftSource::Outline,
             Found::OpenGraph => DraftSource::OpenGraph,
             Found::Text => DraftSource::Text,
         },

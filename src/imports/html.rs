@@ -121,8 +121,6 @@ fn is_block(name: &str) -> bool {
         "dd",
         "table",
         "tr",
-        "td",
-        "th",
         "section",
         "article",
         "header",
@@ -151,6 +149,9 @@ fn mark(name: &str) -> Option<char> {
         Some(ITEM)
     } else if name.eq_ignore_ascii_case("br") {
         Some(BREAK)
+    } else if name.eq_ignore_ascii_case("td") || name.eq_ignore_ascii_case("th") {
+        // The cells of a row are one line ("1 Pck." | "Puddingpulver"), apart.
+        Some(' ')
     } else {
         is_block(name).then_some(BLOCK)
     }
@@ -627,6 +628,9 @@ impl<'a> Reader<'a> {
         if let Some(m) = mark(tag.name) {
             self.mark_gathering(m);
         }
+        if let (Some(m), Some(block)) = (mark(tag.name), self.stack.last().and_then(|o| o.block)) {
+            push_mark(&mut self.page.outline[block].text, m, MAX_OUTLINE_BYTES);
+        }
         let owner = self.stack.last().and_then(|o| o.owner);
         let in_recipe = self.recipe.is_some() && owner == self.recipe;
         let gathers = if in_recipe { self.prop(tag) } else { None };
@@ -702,6 +706,9 @@ impl<'a> Reader<'a> {
         };
         if let Some(m) = end_mark(name) {
             self.mark_gathering(m);
+            if let Some(block) = self.stack.last().and_then(|o| o.block) {
+                push_mark(&mut self.page.outline[block].text, m, MAX_OUTLINE_BYTES);
+            }
         }
         self.pop_to(at);
     }
@@ -758,7 +765,14 @@ impl<'a> Reader<'a> {
             _ => None,
         };
         let list_item = tag.is("li");
-        if heading.is_none() && !list_item && !tag.is("p") {
+        // A paragraph inside a list item is part of the item.
+        let in_item = self
+            .stack
+            .last()
+            .and_then(|o| o.block)
+            .is_some_and(|b| outline[b].list_item);
+        let paragraph = tag.is("p") && !in_item;
+        if heading.is_none() && !list_item && !paragraph {
             return None;
         }
         outline.push(Block {

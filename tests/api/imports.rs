@@ -1045,3 +1045,23 @@ async fn what_an_import_reads_is_data_not_a_probe() {
         .await;
     assert_eq!(probes(&app), 1);
 }
+
+#[tokio::test]
+async fn a_page_without_structured_data_is_read_by_its_headings() {
+    let app = TestApp::spawn_with(UNLIMITED).await;
+    let token = dev_token("importer");
+    let page = "<html><head><title>Blog | Kuchen</title><meta property=\"og:image\" content=\"/k.jpg\"></head><body>
+        <nav><ul><li>Zutaten</li><li>Zubereitung</li></ul></nav><h1>Omas Kuchen</h1>
+        <p><strong>Zutaten:</strong></p><p>200 g Mehl<br>2 EL Zucker<br>3 Eier</p>
+        <h2>Zubereitung</h2><ol><li>Alles verrühren.</li><li>40 Minuten backen.</li></ol></body></html>";
+    let response = import(&app, &token, page, "https://blog.example/kuchen").await;
+    let d = draft(&response);
+    assert_eq!(d["foundIn"], "OUTLINE");
+    assert_eq!(d["title"], "Omas Kuchen");
+    assert_eq!(
+        column(&d["ingredients"], "originalText"),
+        ["200 g Mehl", "2 EL Zucker", "3 Eier"]
+    );
+    assert_eq!(column(&d["steps"], "text"), ["Alles verrühren.", "40 Minuten backen."]);
+    assert_eq!(d["imageUrls"], json!(["https://blog.example/k.jpg"]));
+}
