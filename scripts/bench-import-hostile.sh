@@ -4,7 +4,8 @@
 # grown to 4 MiB, sent to the release server one at a time: answer time and the server's peak RSS above its
 # resident size before the page (Linux's peak reset through /proc/PID/clear_refs). The same pages are read by
 # recipe-scrapers 15.13 (what Mealie imports with), each in a fresh Python process: time and peak RSS above the
-# interpreter's. Then ten formatting bombs at once while /health/live is asked every 20 ms: its worst and p99.
+# interpreter's (stopped after PEER_LIMIT seconds, default 60). Then ten formatting bombs at once while
+# /health/live is asked every 20 ms: its worst and p99.
 #   scripts/bench-import-hostile.sh        (uses DATABASE_URL, else the embedded PostgreSQL)
 # Needs python3 with venv and pip's registry for recipe-scrapers (installed once into the cargo target dir).
 set -euo pipefail
@@ -12,11 +13,7 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 cargo build --release --locked --bin homechef
 bin="$target/release/homechef"
-venv="$target/bench-import-venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import recipe_scrapers' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'recipe-scrapers==15.13.0'
-fi
+peer_python="$(bash scripts/recipe-scrapers-venv.sh)"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 export SECRET_KEY="bench-import-hostile-$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -79,10 +76,12 @@ peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
 print(f"{ms:.0f} {peak:.0f} {str(title)[:30]!r}")
 PY
 
-python3 - "$work" "$port" "$pid" "$token" "$venv/bin/python" <<'PY'
+python3 -u - "$work" "$port" "$pid" "$token" "$peer_python" <<'PY'
 import json, os, subprocess, sys, threading, time, urllib.request
 work, port, pid, token, peer = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 url = f"http://127.0.0.1:{port}/graphql"
+# recipe-scrapers is stopped after this many seconds on a page (some of these pages take it many minutes).
+PEER_LIMIT = int(os.environ.get("PEER_LIMIT", "60"))
 QUERY = "mutation($page: Upload, $url: String!) { importRecipeFromHtml(page: $page, url: $url) { title } }"
 def rss(field):
     for line in open(f"/proc/{pid}/status"):
@@ -115,9 +114,12 @@ for name in names:
     open(f"/proc/{pid}/clear_refs", "w").write("5")
     ms, outcome = send(html)
     peak = rss("VmHWM:") - before
-    p = subprocess.run([peer, os.path.join(work, "peer.py"), os.path.join(work, name + ".html")],
-                       capture_output=True, text=True, timeout=600)
-    pms, ppeak, ptitle = (p.stdout.split(" ", 2) + ["?", "?", "?"])[:3] if p.returncode == 0 else ("-", "-", f"exit {p.returncode}")
+    try:
+        p = subprocess.run([peer, os.path.join(work, "peer.py"), os.path.join(work, name + ".html")],
+                           capture_output=True, text=True, timeout=PEER_LIMIT)
+        pms, ppeak, ptitle = (p.stdout.split(" ", 2) + ["?", "?", "?"])[:3] if p.returncode == 0 else ("-", "-", f"exit {p.returncode}")
+    except subprocess.TimeoutExpired:
+        pms, ppeak, ptitle = f">{PEER_LIMIT * 1000}", "-", "stopped"
     print(f"{name:<18} {len(html) / 1048576:>6.2f}MB | {ms:>11.0f} {peak:>8.1f} {str(outcome)[:24]:<24} | {pms:>18} {ppeak:>8} {ptitle.strip()[:20]:<20}")
 print(f"homechef RSS after the pages {rss('VmRSS:'):.1f} MB (peak of the whole run {rss('VmHWM:'):.1f} MB)")
 

@@ -10,11 +10,7 @@ bytes="${1:-1048576}"
 rounds="${2:-20}"
 target="${CARGO_TARGET_DIR:-target}"
 cargo build --release --locked --example extract_page
-venv="$target/bench-import-venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import recipe_scrapers' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'recipe-scrapers==15.13.0'
-fi
+peer_python="$(bash scripts/recipe-scrapers-venv.sh)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python3 - tests/fixtures/imports/wprm-yoast.html "$work/page.html" "$bytes" <<'PY'
@@ -49,7 +45,7 @@ print(f'recipe-scrapers: {per_page:.1f} ms per page ("{title}", {len(ingredients
 PY
 url="https://kitchen.example/banana-bread/"
 ours="$("$target/release/examples/extract_page" "$work/page.html" "$url" "$rounds")"
-peer="$("$venv/bin/python" "$work/peer.py" "$work/page.html" "$url" "$rounds")"
+peer="$("$peer_python" "$work/peer.py" "$work/page.html" "$url" "$rounds")"
 echo "$ours"
 echo "$peer"
 python3 - "$ours" "$peer" <<'PY'

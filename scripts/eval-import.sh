@@ -12,14 +12,10 @@ corpus="${1:-tests/fixtures/imports}"
 verbose="${2:-}"
 target="${CARGO_TARGET_DIR:-target}"
 cargo build --release --locked --example extract_page
-venv="$target/bench-import-venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import recipe_scrapers' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'recipe-scrapers==15.13.0'
-fi
+peer_python="$(bash scripts/recipe-scrapers-venv.sh)"
 pages=("$corpus"/*.html)
 "$target/release/examples/extract_page" --json "${pages[@]}" >"${TMPDIR:-/tmp}/homechef-eval.jsonl"
-"$venv/bin/python" - "${TMPDIR:-/tmp}/homechef-eval.jsonl" "$verbose" "${pages[@]}" <<'PY'
+"$peer_python" - "${TMPDIR:-/tmp}/homechef-eval.jsonl" "$verbose" "${pages[@]}" <<'PY'
 import difflib, json, os, re, sys
 from recipe_scrapers import scrape_html
 

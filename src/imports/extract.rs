@@ -530,7 +530,7 @@ fn from_microdata(page: &Page<'_>) -> (Draft, Vec<Picture>) {
 }
 
 /// How an ingredients heading and a method heading start, in the languages of the ingredient parser.
-const INGREDIENT_HEADINGS: &[&str] = &[
+pub(super) const INGREDIENT_HEADINGS: &[&str] = &[
     "ingredient",
     "you will need",
     "you'll need",
@@ -544,7 +544,7 @@ const INGREDIENT_HEADINGS: &[&str] = &[
     "ingredienserne",
     "malzemeler",
 ];
-const METHOD_HEADINGS: &[&str] = &[
+pub(super) const METHOD_HEADINGS: &[&str] = &[
     "method",
     "instruction",
     "direction",

@@ -942,18 +942,15 @@ mod tests {
             .map(|p| collapse(&p.value))
             .collect();
         assert_eq!(names, ["Soup"]);
-        let steps = page
-            .props
-            .iter()
-            .find(|p| p.is("recipeInstructions"))
-            .map(|p| items(&p.value));
-        assert_eq!(steps, Some(vec!["Boil.".to_owned(), "Serve.".to_owned()]));
-        let lines = page
-            .props
-            .iter()
-            .find(|p| p.is("recipeIngredient"))
-            .map(|p| broken(&p.value));
-        assert_eq!(lines, Some(vec!["1 leek".to_owned(), "2 potatoes".to_owned()]));
+        let value = |name: &str| {
+            page.props
+                .iter()
+                .find(|p| p.is(name))
+                .map(|p| p.value.as_str())
+                .unwrap_or_default()
+        };
+        assert_eq!(items(value("recipeInstructions")), ["Boil.", "Serve."]);
+        assert_eq!(broken(value("recipeIngredient")), ["1 leek", "2 potatoes"]);
         assert!(page
             .props
             .iter()

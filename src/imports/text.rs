@@ -1,11 +1,11 @@
 //! A recipe out of pasted text (a caption, a note): the first line is the title; lines under an
 //! "Ingredients" heading are ingredients until a "Method" (or "Instructions", "Directions", "Steps",
-//! "Preparation") heading, and steps after it. Without headings, lines that start with an amount are
+//! "Preparation", or their names in the languages pages are read in) heading, and steps after it. Without headings, lines that start with an amount are
 //! ingredients and the others steps. Hashtags, list markers and step numbers are dropped from titles and steps;
 //! an ingredient line is kept exactly as written (trimmed), since it becomes the ingredient's `originalText`.
 //! "Serves 4" gives the servings.
 
-use super::extract::Draft;
+use super::extract::{Draft, INGREDIENT_HEADINGS, METHOD_HEADINGS};
 use crate::recipes::parser::parse_line;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -15,30 +15,26 @@ enum Part {
     Steps,
 }
 
-fn heading(line: &str) -> Option<Part> {
-    let words: String = line
-        .to_lowercase()
+/// Lower-case letters and spaces only ("You'll need:" is "you ll need").
+fn letters(text: &str) -> String {
+    text.to_lowercase()
         .chars()
         .filter(|c| c.is_alphabetic() || c.is_whitespace())
-        .collect();
+        .collect()
+}
+
+/// A heading of a part, in the languages pages are read in (the same names as a page's headings).
+fn heading(line: &str) -> Option<Part> {
+    let words = letters(line);
     let words = words.trim();
     if words.split_whitespace().count() > 3 {
         return None;
     }
-    if words.starts_with("ingredient") || words.contains("you need") || words.contains("you ll need") {
+    let named = |names: &[&str]| names.iter().any(|name| words.starts_with(letters(name).trim()));
+    if named(INGREDIENT_HEADINGS) || words.contains("you need") || words.contains("you ll need") {
         return Some(Part::Ingredients);
     }
-    [
-        "method",
-        "instruction",
-        "direction",
-        "steps",
-        "preparation",
-        "how to make",
-    ]
-    .iter()
-    .any(|h| words.starts_with(h))
-    .then_some(Part::Steps)
+    named(METHOD_HEADINGS).then_some(Part::Steps)
 }
 
 /// "Serves 4", "Servings: 4-6", "Makes 12": the first number.
