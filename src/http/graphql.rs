@@ -460,8 +460,11 @@ async fn execute(
     report_probes(gw, &request, imports.is_none());
     let mut idempotent = None;
     if operation == Some(OperationType::Mutation) {
-        if let Err(limited) = gw.limits.write(gw.client_ip).await {
-            return Err(limited.respond(gw.log, &gw.meta, None));
+        // Drafts of what the user sent write nothing; the `drafts` class counts them instead.
+        if imports != Some(false) {
+            if let Err(limited) = gw.limits.write(gw.client_ip).await {
+                return Err(limited.respond(gw.log, &gw.meta, None));
+            }
         }
         if let Some(header) = &gw.idempotency_key {
             let files: Vec<String> = files.iter().map(|f| f.sha256.clone()).collect();

@@ -537,7 +537,8 @@ async fn imports_have_a_rate_class_and_a_monthly_quota_that_holds_under_concurre
     let sixth = app.gql_with(&[("Authorization", &auth)], FROM_URL, url.clone()).await;
     assert_eq!(sixth.status.code, 429);
     assert_eq!(sixth.header("X-RateLimit-Limit"), Some("5"), "the imports class");
-    // …while drafts of what the user sends (nothing fetched) have a class of their own: bursts of 20.
+    // …while drafts of what the user sends (nothing fetched, nothing written) have a class of their own,
+    // bursts of 20, beyond the 10 mutations a burst of writes allows.
     let text = "mutation { importRecipeFromText(text: \"Tea\\n1 bag tea\") { title } }";
     for n in 0..20 {
         let draft = app.gql_with(&[("Authorization", &auth)], text, json!({})).await;
