@@ -44,4 +44,4 @@ shots="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
 node scripts/clients/check-graphiql.mjs "http://127.0.0.1:$port/graphiql" "$shots/graphiql.png"
 "${CARGO_TARGET_DIR:-target}/release/examples/upload_fixture" "$work/pancakes.jpg" 1600 1200 >/dev/null
 HOMECHEF_URL="http://127.0.0.1:$port" HOMECHEF_TOKEN="$("$bin" dev-token --user apollo)" \
-  node examples/web-client/client.mjs "$work/pancakes.jpg"
+  node examples/web-client/client.mjs "$work/pancakes.jpg" tests/fixtures/imports/wprm-yoast.html

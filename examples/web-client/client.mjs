@@ -1,8 +1,9 @@
 // A minimal HomeChef client: Apollo Client 4 with apollo-upload-client's UploadHttpLink. It signs in with a
 // token, creates a recipe, uploads a photo (GraphQL multipart request) with an Idempotency-Key and sends the
 // upload again as an offline queue would after a lost answer (one image, the same response), lists the
-// variants the server made of it and fetches one.
-//   HOMECHEF_URL=http://127.0.0.1:8000 HOMECHEF_TOKEN=$(homechef dev-token --user alice) node client.mjs photo.jpg
+// variants the server made of it and fetches one. Given a saved web page too, it imports it as a "save this page"
+// button does: the whole page as the file `page` of importRecipeFromHtml.
+//   HOMECHEF_URL=http://127.0.0.1:8000 HOMECHEF_TOKEN=$(homechef dev-token --user alice) node client.mjs photo.jpg [page.html]
 // In a browser app the token comes from Clerk (`await session.getToken()`) instead.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -11,7 +12,7 @@ import UploadHttpLink from 'apollo-upload-client/UploadHttpLink.mjs';
 
 const api = process.env.HOMECHEF_URL ?? 'http://127.0.0.1:8000';
 const token = process.env.HOMECHEF_TOKEN;
-const photo = process.argv[2];
+const [photo, savedPage] = process.argv.slice(2);
 if (!token || !photo) {
   console.error('usage: HOMECHEF_TOKEN=<token> node client.mjs <photo.jpg>');
   process.exit(2);
@@ -86,3 +87,21 @@ if (!response.ok || !response.headers.get('content-type')?.startsWith('image/') 
   throw new Error(`variant ${variant.url}: ${response.status} ${response.headers.get('content-type')}`);
 }
 console.log(`web-client: fetched ${variant.name}: ${response.status} ${response.headers.get('content-type')}, ${bytes} bytes`);
+
+if (savedPage) {
+  const IMPORT = gql`
+    mutation SavePage($page: Upload, $url: String!) {
+      importRecipeFromHtml(page: $page, url: $url) { title foundIn ingredients { originalText } imageUrls }
+    }
+  `;
+  const page = new File([await readFile(savedPage)], basename(savedPage), { type: 'text/html' });
+  const { data: imported } = await client.mutate({
+    mutation: IMPORT,
+    variables: { page, url: 'https://kitchen.example/banana-bread/' },
+  });
+  const draft = imported.importRecipeFromHtml;
+  if (!draft.title || draft.ingredients.length === 0) {
+    throw new Error(`saved page gave no draft: ${JSON.stringify(draft)}`);
+  }
+  console.log(`web-client: saved page (${page.size} bytes) read as "${draft.title}" from ${draft.foundIn}, ${draft.ingredients.length} ingredients`);
+}
