@@ -264,10 +264,15 @@ async fn uploaded_page(ctx: &Context<'_>, page: &Upload) -> AppResult<String> {
     }
     let path = file.spool.path().ok_or(AppError::ImportTooLarge)?;
     let bytes = tokio::fs::read(path).await.map_err(AppError::internal)?;
-    Ok(match String::from_utf8(bytes) {
+    Ok(page_text(bytes))
+}
+
+/// A page's bytes as text without a second copy when they are UTF-8; other bytes read as U+FFFD.
+fn page_text(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    }
 }
 
 #[derive(Default)]
@@ -291,10 +296,9 @@ impl ImportMutation {
             )))
             .extend();
         }
-        let page = fetch_through_guard(ctx, &url, Want::Page, MAX_PAGE_BYTES).await?;
-        let html = String::from_utf8_lossy(&page.bytes).into_owned();
-        let (draft, found) = read_page(html, page.url.clone()).await.extend()?;
-        with_similar(ctx, view(draft, found, Some(page.url))).await
+        let Fetched { url, bytes, .. } = fetch_through_guard(ctx, &url, Want::Page, MAX_PAGE_BYTES).await?;
+        let (draft, found) = read_page(page_text(bytes), url.clone()).await.extend()?;
+        with_similar(ctx, view(draft, found, Some(url))).await
     }
 
     /// Fetches the picture at `url` (a draft's `imageUrls`) through the outbound guard and hands it to the
