@@ -6,6 +6,9 @@ mod graphql;
 mod guard;
 pub mod html;
 mod model;
+mod outline;
+pub mod page;
+mod pictures;
 mod text;
 
 pub use graphql::ImportMutation;

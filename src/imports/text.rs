@@ -5,7 +5,8 @@
 //! an ingredient line is kept exactly as written (trimmed), since it becomes the ingredient's `originalText`.
 //! "Serves 4" gives the servings.
 
-use super::extract::{Draft, INGREDIENT_HEADINGS, METHOD_HEADINGS};
+use super::extract::Draft;
+use super::outline::{INGREDIENT_HEADINGS, METHOD_HEADINGS};
 use crate::recipes::parser::parse_line;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
