@@ -1066,3 +1066,18 @@ async fn a_page_without_structured_data_is_read_by_its_headings() {
     assert_eq!(column(&d["steps"], "text"), ["Alles verrühren.", "40 Minuten backen."]);
     assert_eq!(d["imageUrls"], json!(["https://blog.example/k.jpg"]));
 }
+
+#[tokio::test]
+async fn drafts_are_not_counted_as_writes_of_the_address() {
+    use crate::helpers::{unique_ip, SocketApp};
+    // An address of its own (through a trusted proxy), so no other socket test shares its allowances.
+    let server = SocketApp::spawn_with(&[("trusted_proxies", "127.0.0.1/32")]).await;
+    let (auth, client) = (format!("Bearer {}", dev_token("paster")), unique_ip().to_string());
+    let headers = [("Authorization", auth.as_str()), ("X-Forwarded-For", client.as_str())];
+    let text = "mutation { importRecipeFromText(text: \"Tea\\n1 bag tea\") { title } }";
+    // A burst of writes from one address is 10; drafts write nothing and have their own class (bursts of 20).
+    for n in 0..12 {
+        let answer = server.post_graphql(&headers, text).await;
+        assert_eq!(answer.status.code, 200, "draft {n}: {}", answer.body);
+    }
+}
