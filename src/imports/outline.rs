@@ -64,14 +64,21 @@ fn rank(block: &Block, words: &[&str]) -> Option<u8> {
 /// too), up to the next heading of the same or a higher rank or a heading of the other part: its list items,
 /// else its paragraphs' lines.
 fn under(outline: &[Block], words: &[&str], other: &[&str]) -> Vec<String> {
-    let headings = outline
+    // Each block's ranks, once: every heading of the part looks at the blocks after it.
+    let ranks: Vec<(Option<u8>, bool, Option<u8>)> = outline
+        .iter()
+        .map(|b| (rank(b, words), rank(b, other).is_some(), rank(b, &[])))
+        .collect();
+    let headings = ranks
         .iter()
         .enumerate()
-        .filter_map(|(i, b)| rank(b, words).map(|r| (i, r)));
+        .filter_map(|(i, r)| r.0.map(|level| (i, level)));
     for (at, level) in headings {
         let part: Vec<&Block> = outline[at + 1..]
             .iter()
-            .take_while(|b| rank(b, other).is_none() && rank(b, &[]).is_none_or(|r| r > level))
+            .zip(&ranks[at + 1..])
+            .take_while(|(_, (_, of_other, any))| !of_other && any.is_none_or(|r| r > level))
+            .map(|(b, _)| b)
             .filter(|b| b.heading.is_none())
             .collect();
         let items: Vec<String> = part

@@ -116,6 +116,8 @@ fn furniture(url: &str) -> bool {
 /// of it from all its mentions.
 pub(super) fn ranked(pictures: Vec<Picture>, base: Option<&str>) -> Vec<String> {
     let mut merged: Vec<Picture> = Vec::new();
+    // Where each address stands in `merged`: a page may list thousands of pictures.
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for mut picture in pictures {
         let Some(url) = resolve(&picture.url, base).map(|u| percent_encoded(&u)) else {
             continue;
@@ -124,16 +126,20 @@ pub(super) fn ranked(pictures: Vec<Picture>, base: Option<&str>) -> Vec<String> 
             continue;
         }
         picture.area = picture.area.or_else(|| named_area(&url));
-        match merged.iter_mut().find(|m| m.url == url) {
-            Some(known) => {
+        match seen.get(&url) {
+            Some(&at) => {
+                let known = &mut merged[at];
                 known.own |= picture.own;
                 known.area = known.area.max(picture.area);
             }
-            None => merged.push(Picture { url, ..picture }),
+            None => {
+                seen.insert(url.clone(), merged.len());
+                merged.push(Picture { url, ..picture });
+            }
         }
     }
-    // A stable sort keeps page order among equals.
-    merged.sort_by_key(|p| {
+    // A stable sort keeps page order among equals; each key is computed once.
+    merged.sort_by_cached_key(|p| {
         std::cmp::Reverse((
             !furniture(&p.url),
             p.area.unwrap_or(0),
