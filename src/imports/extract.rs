@@ -64,30 +64,34 @@ pub(super) const MAX_PARTS: usize = 200;
 const MAX_JSON_LD_BYTES: usize = 1024 * 1024;
 const MAX_JSON_LD_VALUES: usize = 50_000;
 
+/// The characters of a JSON text, each with whether it stands inside a string (after its opening quote,
+/// before its closing one; escapes followed), for the repairs and checks made before parsing.
+fn json_chars(text: &str) -> impl Iterator<Item = (usize, char, bool)> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    text.char_indices().map(move |(at, c)| {
+        let inside = in_string;
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        }
+        (at, c, inside)
+    })
+}
+
 /// Whether a JSON text holds at most `max` values, counted without parsing: every `{`, `[`, `:` and `,`
 /// outside strings starts one.
 fn few_values(text: &str, max: usize) -> bool {
-    let (mut count, mut in_string, mut escaped) = (0usize, false, false);
-    for b in text.bytes() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else {
-            match b {
-                b'"' => in_string = true,
-                b'{' | b'[' | b':' | b',' => count += 1,
-                _ => {}
-            }
-        }
-        if count > max {
-            return false;
-        }
-    }
-    true
+    json_chars(text)
+        .filter(|(_, c, inside)| !inside && matches!(c, '{' | '[' | ':' | ','))
+        .nth(max)
+        .is_none()
 }
 
 /// Plain text of an HTML fragment or of text with entities: tags stripped with what scripts, styles and
@@ -387,54 +391,27 @@ fn json_ld(text: &str) -> Option<Value> {
 /// Commas before a closing `]` or `}` (outside strings) dropped: JavaScript allows them, sites write them,
 /// and other readers (recipe-scrapers' extruct) accept them.
 fn without_trailing_commas(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for (at, c) in text.char_indices() {
-        if in_string {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if c == ',' {
-            let next = text[at + 1..].trim_start().chars().next();
-            if matches!(next, Some(']' | '}')) {
-                continue;
-            }
-        }
-        out.push(c);
-    }
-    out
+    json_chars(text)
+        .filter(|(at, c, inside)| {
+            let trailing = || matches!(text[at + 1..].trim_start().chars().next(), Some(']' | '}'));
+            *inside || *c != ',' || !trailing()
+        })
+        .map(|(_, c, _)| c)
+        .collect()
 }
 
 /// Control characters inside JSON strings escaped (a raw line break stays a line break), so that a block
 /// that is valid but for them reads as its author meant.
 fn escape_raw_controls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
+    for (_, c, inside) in json_chars(text) {
         match c {
-            '\n' | '\r' | '\t' if in_string => out.push_str(match c {
-                '\n' => "\\n",
-                '\r' => "\\r",
-                _ => "\\t",
-            }),
-            c if c.is_control() && in_string => out.push(' '),
-            c => {
-                out.push(c);
-                if in_string && !escaped && c == '"' {
-                    in_string = false;
-                } else if !in_string && c == '"' {
-                    in_string = true;
-                }
-                escaped = in_string && !escaped && c == '\\';
-                continue;
-            }
+            '\n' if inside => out.push_str("\\n"),
+            '\r' if inside => out.push_str("\\r"),
+            '\t' if inside => out.push_str("\\t"),
+            c if c.is_control() && inside => out.push(' '),
+            c => out.push(c),
         }
-        escaped = false;
     }
     out
 }
