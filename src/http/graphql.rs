@@ -17,7 +17,7 @@ use tracing::Instrument as _;
 use super::body;
 use super::context::RequestContext;
 use super::multipart;
-use super::rate_limit::{GraphqlQuota, Limited, RateLimits, RouteLimit};
+use super::rate_limit::{GraphqlQuota, ImportClass, Limited, RateLimits, RouteLimit};
 use super::response::{JsonResponse, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::auth::{bearer_token, AuthError, Authenticator, Viewer, ViewerError};
 use crate::config::AppConfig;
@@ -461,7 +461,7 @@ async fn execute(
     let mut idempotent = None;
     if operation == Some(OperationType::Mutation) {
         // Drafts of what the user sent write nothing; the `drafts` class counts them instead.
-        if imports != Some(false) {
+        if imports != Some(ImportClass::Draft) {
             if let Err(limited) = gw.limits.write(gw.client_ip).await {
                 return Err(limited.respond(gw.log, &gw.meta, None));
             }
@@ -511,9 +511,8 @@ fn refused(mut error: async_graphql::ServerError, code: &'static str) -> async_g
 struct Operation {
     request: async_graphql::Request,
     files: Vec<SpooledFile>,
-    /// The operation imports (an `import…` mutation field): the `imports` rate class applies when it
-    /// fetches (`Some(true)`), the `drafts` class when it only reads what was sent (`Some(false)`).
-    imports: Option<bool>,
+    /// The operation imports (an `import…` mutation field), and the rate class that counts it.
+    imports: Option<ImportClass>,
     idempotent: Option<Idempotent>,
     retry: Option<Retry>,
 }
@@ -564,8 +563,8 @@ async fn run(
         Viewer::Anonymous => None,
     };
     let user_id = user.map(|id| id.to_string());
-    if let (Some(fetches), Some(user)) = (imports, user) {
-        if let Err(limited) = gw.limits.import_by(user, fetches).await {
+    if let (Some(class), Some(user)) = (imports, user) {
+        if let Err(limited) = gw.limits.import_by(user, class).await {
             return Err(limited.respond(gw.log, &gw.meta, user_id.as_deref()));
         }
     }
@@ -787,10 +786,10 @@ fn report_probes(gw: &Gateway<'_>, request: &async_graphql::Request, variables: 
     }
 }
 
-/// What the operation that would run imports, by its `import…` fields at the root (directly or through
-/// fragments; fragment cycles were refused before): `None` for none, `Some(true)` when one of them fetches
-/// (`importRecipeFromUrl`, `importRecipeImage`), `Some(false)` for drafts of what the user sent.
-fn selects_import(document: &ExecutableDocument, name: Option<&str>) -> Option<bool> {
+/// The import class of the operation that would run, by its `import…` fields at the root (directly or
+/// through fragments; fragment cycles were refused before): `None` when it imports nothing, `Fetch` when
+/// one of them fetches, `Draft` when they only read what the user sent.
+fn selects_import(document: &ExecutableDocument, name: Option<&str>) -> Option<ImportClass> {
     use async_graphql::parser::types::{Selection, SelectionSet};
     fn walk<'d>(document: &'d ExecutableDocument, set: &'d SelectionSet, depth: usize, out: &mut Vec<&'d str>) {
         if depth >= 16 {
@@ -812,10 +811,13 @@ fn selects_import(document: &ExecutableDocument, name: Option<&str>) -> Option<b
     let mut fields = Vec::new();
     walk(document, &operation.node.selection_set.node, 0, &mut fields);
     let imports: Vec<&str> = fields.into_iter().filter(|f| f.starts_with("import")).collect();
-    (!imports.is_empty()).then(|| {
-        imports
-            .iter()
-            .any(|f| !matches!(*f, "importRecipeFromHtml" | "importRecipeFromText"))
+    let drafts_only = imports
+        .iter()
+        .all(|f| matches!(*f, "importRecipeFromHtml" | "importRecipeFromText"));
+    (!imports.is_empty()).then_some(if drafts_only {
+        ImportClass::Draft
+    } else {
+        ImportClass::Fetch
     })
 }
 
@@ -857,11 +859,11 @@ mod tests {
         };
         assert_eq!(
             fetches("mutation { importRecipeFromText(text: \"x\") { title } }"),
-            Some(false)
+            Some(ImportClass::Draft)
         );
         assert_eq!(
             fetches("mutation { a: importRecipeFromHtml(html: \"\", url: \"\") { title } b: importRecipeFromUrl(url: \"\") { title } }"),
-            Some(true),
+            Some(ImportClass::Fetch),
             "a draft beside a fetch counts as a fetch"
         );
         assert!(imports(

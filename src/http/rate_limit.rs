@@ -118,6 +118,16 @@ pub const IMPORT_QUOTA: (u32, u32) = (5, 5);
 /// Drafts from what the user sent (`importRecipeFromHtml`, `importRecipeFromText`; nothing is fetched, and
 /// reading a page is bounded): 60 a minute per user, bursts of 20.
 pub const DRAFT_QUOTA: (u32, u32) = (60, 20);
+/// What an operation's `import…` fields do, for their rate class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportClass {
+    /// One of them fetches (`importRecipeFromUrl`, `importRecipeImage`): the `imports` class.
+    Fetch,
+    /// They only read what the user sent (`importRecipeFromHtml`, `importRecipeFromText`): the `drafts` class,
+    /// and not a write.
+    Draft,
+}
+
 /// Authentication failures: 100 an hour per address; past that, tokens are refused before verification.
 pub const AUTH_FAILURES_PER_HOUR: u32 = 100;
 
@@ -213,14 +223,17 @@ impl RateLimits {
             .await
     }
 
-    /// One import of the class `fetches` says (an operation that fetches anything counts as a fetch).
-    pub async fn import_by(&self, user: uuid::Uuid, fetches: bool) -> Result<(), Limited> {
-        if fetches {
-            self.check(&self.imports_by_user, Some(user), "imports", IMPORT_QUOTA)
-                .await
-        } else {
-            self.check(&self.drafts_by_user, Some(user), "drafts", DRAFT_QUOTA)
-                .await
+    /// One import of its class: `imports` for what fetches, `drafts` for what only reads what was sent.
+    pub async fn import_by(&self, user: uuid::Uuid, class: ImportClass) -> Result<(), Limited> {
+        match class {
+            ImportClass::Fetch => {
+                self.check(&self.imports_by_user, Some(user), "imports", IMPORT_QUOTA)
+                    .await
+            }
+            ImportClass::Draft => {
+                self.check(&self.drafts_by_user, Some(user), "drafts", DRAFT_QUOTA)
+                    .await
+            }
         }
     }
 
