@@ -14,7 +14,7 @@ use super::text::from_text;
 use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer_id};
 use crate::meal_plans::PlannedRecipeView;
-use crate::media::{upload_files, MediaService, SpooledFiles, UploadResult};
+use crate::media::{spooled_part, upload_files, MediaService, UploadResult};
 use crate::recipes::parser::{parse_line, MAX_LINE_CHARS};
 use crate::recipes::Recipe;
 use crate::recipes::{ParsedIngredientView, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
@@ -255,10 +255,7 @@ async fn read_page(html: String, base: String) -> AppResult<(Draft, Found)> {
 /// The text of a page sent as a file part: at most `MAX_PAGE_BYTES` (the spool is removed when the request
 /// ends, like any upload's), bytes that are not UTF-8 read as U+FFFD.
 async fn uploaded_page(ctx: &Context<'_>, page: &Upload) -> AppResult<String> {
-    let file = ctx
-        .data_opt::<SpooledFiles>()
-        .and_then(|spooled| spooled.take(page.0))
-        .ok_or_else(|| AppError::bad_input("page", "no file was sent for this variable (multipart request)"))?;
+    let file = spooled_part(ctx, page, "page")?;
     if file.too_large || file.size > MAX_PAGE_BYTES {
         return Err(AppError::ImportTooLarge);
     }

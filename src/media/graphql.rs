@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::model::{Media, StoredImage};
 use super::scan::{Finding, Outcome};
 use super::service::{MediaService, SpooledFile, SpooledFiles, UploadOutcome};
-use crate::error::{AppError, GqlResult as _};
+use crate::error::{AppError, AppResult, GqlResult as _};
 use crate::graphql::{conn, viewer, viewer_id};
 use crate::recipes::Recipe;
 use crate::security_log::{RequestMeta, Severity};
@@ -257,6 +257,14 @@ pub async fn upload_files(
         .collect())
 }
 
+/// The file a multipart request sent for `upload`, taken from the request's spool (at most once), or
+/// `BAD_USER_INPUT` on `field` when none was sent for that variable.
+pub fn spooled_part(ctx: &Context<'_>, upload: &Upload, field: impl Into<String>) -> AppResult<SpooledFile> {
+    ctx.data_opt::<SpooledFiles>()
+        .and_then(|spooled| spooled.take(upload.0))
+        .ok_or_else(|| AppError::bad_input(field, "no file was sent for this variable (multipart request)"))
+}
+
 #[derive(Default)]
 pub struct MediaMutation;
 
@@ -274,16 +282,9 @@ impl MediaMutation {
         if files.is_empty() || files.len() > MAX_FILES {
             return Err(AppError::bad_input("files", format!("send 1 to {MAX_FILES} files"))).extend();
         }
-        let spooled = ctx.data_opt::<SpooledFiles>();
         let mut parts = Vec::with_capacity(files.len());
         for (i, upload) in files.iter().enumerate() {
-            let part = spooled.and_then(|s| s.take(upload.0)).ok_or_else(|| {
-                AppError::bad_input(
-                    format!("files.{i}"),
-                    "no file was sent for this variable (multipart request)",
-                )
-            });
-            parts.push(part.extend()?);
+            parts.push(spooled_part(ctx, upload, format!("files.{i}")).extend()?);
         }
         upload_files(ctx, owner, recipe_id, parts).await
     }

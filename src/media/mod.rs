@@ -15,6 +15,8 @@ mod service;
 pub mod store;
 pub mod urls;
 
-pub use graphql::{upload_files, HeldImage, ImageView, MediaMutation, MediaQuery, UploadResult, MAX_FILES};
+pub use graphql::{
+    spooled_part, upload_files, HeldImage, ImageView, MediaMutation, MediaQuery, UploadResult, MAX_FILES,
+};
 pub use model::{Media, StoredImage};
 pub use service::{MediaService, Quotas, SpooledFile, SpooledFiles, StreamingDigest, UPLOAD_LOG};
