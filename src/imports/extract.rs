@@ -609,15 +609,7 @@ mod tests {
             "x",
             "1 cup flour",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
-        for _ in 0..3_000 {
-            let page: String = (0..next(120)).map(|_| PIECES[next(PIECES.len())]).collect();
+        for page in crate::imports::generated(PIECES, 0x2545_f491_4f6c_dd1d, 3_000, 0, 120) {
             let later = Instant::now() + std::time::Duration::from_secs(5);
             let read = page::read(&page, later).map(|p| p.outline.iter().map(|b| b.text.len()).sum::<usize>());
             assert!(read.is_ok_and(|kept| kept <= page.len() * 2), "{page:?}");

@@ -13,3 +13,25 @@ mod text;
 
 pub use graphql::ImportMutation;
 pub use guard::{Guard, ImportSettings};
+
+/// Texts of `at_least + 0..spread` pieces drawn from `pieces` by a fixed-seed xorshift, `count` of them: the
+/// inputs of the imports' property tests (the same texts on every run).
+#[cfg(test)]
+fn generated<'p>(
+    pieces: &'p [&'p str],
+    mut seed: u64,
+    count: usize,
+    at_least: usize,
+    spread: usize,
+) -> impl Iterator<Item = String> + 'p {
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    (0..count).map(move |_| {
+        let length = at_least + next(spread);
+        (0..length).map(|_| pieces[next(pieces.len())]).collect()
+    })
+}

@@ -193,15 +193,7 @@ mod tests {
             ":",
             "x",
         ];
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
-        for _ in 0..5_000 {
-            let line: String = (0..1 + next(8)).map(|_| PIECES[next(PIECES.len())]).collect();
+        for line in crate::imports::generated(PIECES, 0x9e37_79b9_7f4a_7c15, 5_000, 1, 8) {
             let draft = from_text(&format!("Title\nIngredients\n{line}\nMethod\nMix."));
             let kept = line.trim();
             if clean(kept).is_empty() || heading(&clean(kept)).is_some() || servings(&clean(kept)).is_some() {
