@@ -21,6 +21,7 @@ pub const BREAK: char = '\u{3}';
 /// Attributes kept per tag (the rest are read past), and the longest value kept.
 pub const MAX_ATTRS: usize = 32;
 const MAX_ATTR_BYTES: usize = 64 * 1024;
+
 #[derive(Debug)]
 pub enum Token<'a> {
     Start(Tag<'a>),

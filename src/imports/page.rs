@@ -152,10 +152,7 @@ impl<'a> Reader<'a> {
         }
         self.close_implied(tag.name);
         if let Some(m) = mark(tag.name) {
-            self.mark_gathering(m);
-        }
-        if let (Some(m), Some(block)) = (mark(tag.name), self.stack.last().and_then(|o| o.block)) {
-            push_mark(&mut self.page.outline[block].text, m, MAX_OUTLINE_BYTES);
+            self.mark_open(m);
         }
         let owner = self.stack.last().and_then(|o| o.owner);
         let in_recipe = self.recipe.is_some() && owner == self.recipe;
@@ -231,10 +228,7 @@ impl<'a> Reader<'a> {
             return;
         };
         if let Some(m) = end_mark(name) {
-            self.mark_gathering(m);
-            if let Some(block) = self.stack.last().and_then(|o| o.block) {
-                push_mark(&mut self.page.outline[block].text, m, MAX_OUTLINE_BYTES);
-            }
+            self.mark_open(m);
         }
         self.pop_to(at);
     }
@@ -274,9 +268,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn mark_gathering(&mut self, m: char) {
+    /// A mark in what is being gathered: the properties' text and the current outline block's.
+    fn mark_open(&mut self, m: char) {
         for &(_, prop) in &self.gathering {
             push_mark(&mut self.page.props[prop].value, m, MAX_PROP_BYTES);
+        }
+        if let Some(block) = self.stack.last().and_then(|o| o.block) {
+            push_mark(&mut self.page.outline[block].text, m, MAX_OUTLINE_BYTES);
         }
     }
 
