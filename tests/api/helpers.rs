@@ -552,10 +552,18 @@ pub struct ServerProcess {
     pub child: std::process::Child,
     pub addr: std::net::SocketAddr,
     pub log_path: std::path::PathBuf,
+    /// One spawned server at a time: the tests that spawn one measure it (its memory, its stop within the
+    /// shutdown grace), and two at once on this 2-core machine starved each other (a SIGTERM under a hostile
+    /// import's load overran the grace period and the server exited with Rocket's shutdown error).
+    _alone: std::sync::MutexGuard<'static, ()>,
 }
+
+static SPAWNED_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl ServerProcess {
     pub fn spawn(db: &TestDatabase, dir: &Path, env: &[(&str, &str)]) -> Self {
+        // A test that failed while holding the lock poisoned it; the next one may still run alone.
+        let alone = SPAWNED_SERVER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         std::fs::create_dir_all(dir).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -582,7 +590,12 @@ impl ServerProcess {
             .spawn()
             .unwrap();
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        Self { child, addr, log_path }
+        Self {
+            child,
+            addr,
+            log_path,
+            _alone: alone,
+        }
     }
 
     pub fn log(&self) -> String {
