@@ -23,13 +23,13 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
 COPY --from=planner /build/recipe.json recipe.json
-RUN cargo chef cook --release --locked --recipe-path recipe.json
+RUN cargo chef cook --profile dist --locked --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked --bin homechef \
+RUN cargo build --profile dist --locked --bin homechef \
     && mkdir -p /out/app/media /out/app/quarantine /out/app/logs \
     && chmod 0750 /out/app/media /out/app/logs \
     && chmod 0700 /out/app/quarantine \
-    && install -m 0755 target/release/homechef /out/homechef
+    && install -m 0755 target/dist/homechef /out/homechef
 
 FROM ${RUNTIME_IMAGE}
 WORKDIR /app

@@ -53,7 +53,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 publishable="pk_live_$(printf 'clerk.homechef.example$' | base64 | tr -d '=')"
 run_env=(env -i PATH=/usr/bin:/bin HOME=/nonexistent
   APP_ENV=production SECRET_KEY="$("$bin" generate-secret-key)" DATABASE_URL="$url"
-  ALLOWED_ORIGINS=https://app.homechef.example PUBLIC_BASE_URL=https://api.homechef.example
+  ALLOWED_ORIGINS=https://app.homechef.internal PUBLIC_BASE_URL=https://api.homechef.internal
   CLERK_PUBLISHABLE_KEY="$publishable" CLERK_SECRET_KEY=sk_live_verify
   MEDIA_DIR="$root/app/media" QUARANTINE_DIR="$root/app/quarantine" LOG_DIR="$root/app/logs"
   ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" RUST_LOG=warn)
@@ -71,6 +71,12 @@ dotenv="$root/compose.env"
   echo "SECRET_KEY=$("$bin" generate-secret-key)"
   echo "CLERK_PUBLISHABLE_KEY=$publishable"
   echo "CLERK_SECRET_KEY=sk_live_verify"
+} >"$root/placeholders.env"
+# The example's own origins are placeholders (example.com): left in, the deploy must not pass.
+{
+  sed -e '/^ALLOWED_ORIGINS=/d' -e '/^PUBLIC_BASE_URL=/d' "$root/placeholders.env"
+  echo "ALLOWED_ORIGINS=https://app.homechef.internal"
+  echo "PUBLIC_BASE_URL=https://api.homechef.internal"
 } >"$dotenv"
 check_compose() { # .env file, then extra KEY=VALUE: check-config on what compose would pass, dirs made local
   local file="$1"; shift
@@ -80,6 +86,10 @@ check_compose() { # .env file, then extra KEY=VALUE: check-config on what compos
     "$bin" check-config
 }
 check_compose "$dotenv" >"$root/check.txt" || { cat "$root/check.txt" >&2; echo "verify: compose config fails check-config" >&2; exit 1; }
+if check_compose "$root/placeholders.env" >/dev/null; then
+  echo "verify: check-config passed the example's placeholder origins (example.com)" >&2
+  exit 1
+fi
 rendered_prod="$(compose_env "$dotenv")"
 grep -qx 'DATABASE_PASSWORD=p@ss/w:rd#1 ?' <<<"$rendered_prod" || { echo "verify: password not passed apart" >&2; exit 1; }
 cp "$dotenv" "$root/dev.env"

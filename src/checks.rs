@@ -11,6 +11,8 @@ use crate::config::{AppConfig, MIN_SECRET_KEY_LEN};
 pub struct Check {
     pub item: &'static str,
     pub passed: bool,
+    /// Not passing is a risk to name (WARN), not a reason to refuse to start (FAIL).
+    pub warning: bool,
     pub detail: String,
 }
 
@@ -28,8 +30,46 @@ fn check(item: &'static str, passed: bool, detail: impl Into<String>) -> Check {
     Check {
         item,
         passed,
+        warning: false,
         detail: detail.into(),
     }
+}
+
+fn warn(item: &'static str, passed: bool, detail: impl Into<String>) -> Check {
+    Check {
+        warning: true,
+        ..check(item, passed, detail)
+    }
+}
+
+/// Names reserved for documentation and tests (RFC 2606, RFC 6761): an origin copied from an example, never
+/// a real deployment's.
+fn documentation_origin(origin: &str) -> bool {
+    let host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host = host.split(['/', ':']).next().unwrap_or_default().to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    ["example.com", "example.net", "example.org"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        || ["example", "test", "invalid", "localhost"]
+            .iter()
+            .any(|tld| host == *tld || host.ends_with(&format!(".{tld}")))
+}
+
+/// What `serve` builds from the configuration before it listens, and can refuse there: the Clerk verifier
+/// (publishable key, PEM key, issuer, authorized parties) and the webhook verifier. `check-config` lists the
+/// same problems and `serve` stops on them before anything starts, so whatever one accepts, the other does.
+pub fn startup_problems(config: &AppConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = crate::auth::Authenticator::new(config) {
+        problems.push(format!("{e:#}"));
+    }
+    if let Some(secret) = &config.clerk.webhook_secret {
+        if let Err(e) = crate::auth::svix::SvixVerifier::new(secret.expose_secret()) {
+            problems.push(format!("{e:#}"));
+        }
+    }
+    problems
 }
 
 /// Evaluates every item as production would, whatever `APP_ENV` says.
@@ -42,7 +82,13 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
         .allowed_origins
         .iter()
         .map(String::as_str)
-        .filter(|o| !o.starts_with("https://") || o.contains('*') || o.contains("localhost") || o.contains("127.0.0.1"))
+        .filter(|o| {
+            !o.starts_with("https://")
+                || o.contains('*')
+                || o.contains("localhost")
+                || o.contains("127.0.0.1")
+                || documentation_origin(o)
+        })
         .collect();
     let database_tls = config
         .database_url
@@ -113,7 +159,7 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
             if config.allowed_origins.is_empty() {
                 "ALLOWED_ORIGINS not set".to_owned()
             } else if bad_origins.is_empty() {
-                "https origins only, no wildcard or localhost".to_owned()
+                "https origins only, no wildcard, localhost or documentation domain (example.com, .test)".to_owned()
             } else {
                 format!("refused: {}", bad_origins.join(", "))
             },
@@ -123,10 +169,11 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
             config
                 .public_base_url
                 .as_deref()
-                .is_some_and(|u| u.starts_with("https://")),
+                .is_some_and(|u| u.starts_with("https://") && !documentation_origin(u)),
             match &config.public_base_url {
                 None => "not set; media URLs must be absolute for a frontend on another origin",
-                Some(_) => "https://api.example.com: media URLs are absolute on it",
+                Some(u) if documentation_origin(u) => "a documentation domain (example.com, .test): set the real one",
+                Some(_) => "the service's own https origin: media URLs are absolute on it",
             },
         ),
         check(
@@ -150,6 +197,15 @@ pub fn production_checklist(config: &AppConfig) -> Vec<Check> {
             "quarantined files must never be servable",
         ),
         media_store_check(config),
+        warn(
+            "uploads are scanned by an antivirus",
+            config.clamd_addr.is_some(),
+            if config.clamd_addr.is_some() {
+                "CLAMD_ADDR set"
+            } else {
+                "CLAMD_ADDR not set: uploads get our own checks only, and a known virus inside a valid image is not caught"
+            },
+        ),
         check(
             "log, media and quarantine directories are writable",
             unwritable.is_empty(),
@@ -199,9 +255,14 @@ pub fn print_report(config: &AppConfig, problems: &[String], forced: bool) -> bo
     }
     let checks = production_checklist(config);
     for c in &checks {
-        println!("{} {}  ({})", if c.passed { "PASS" } else { "FAIL" }, c.item, c.detail);
+        let verdict = match (c.passed, c.warning) {
+            (true, _) => "PASS",
+            (false, true) => "WARN",
+            (false, false) => "FAIL",
+        };
+        println!("{verdict} {}  ({})", c.item, c.detail);
     }
-    problems.is_empty() && checks.iter().all(|c| c.passed)
+    problems.is_empty() && checks.iter().all(|c| c.passed || c.warning)
 }
 
 /// `sslmode=require|verify-ca|verify-full`, or a host that needs no TLS.
@@ -301,13 +362,14 @@ mod tests {
                 "database_url",
                 "postgres://app:pw@db.internal:5432/homechef?sslmode=require".to_owned(),
             ),
-            ("allowed_origins", "https://app.homechef.example".to_owned()),
-            ("public_base_url", "https://api.homechef.example".to_owned()),
+            ("allowed_origins", "https://app.homechef.internal".to_owned()),
+            ("public_base_url", "https://api.homechef.internal".to_owned()),
             (
                 "clerk_publishable_key",
                 "pk_live_Y2xlcmsuaG9tZWNoZWYuZXhhbXBsZSQ".to_owned(),
             ),
             ("clerk_secret_key", "sk_live_abc".to_owned()),
+            ("clamd_addr", "clamav:3310".to_owned()),
             ("log_dir", format!("{base}/logs")),
             ("media_dir", format!("{base}/media")),
             ("quarantine_dir", format!("{base}/quarantine")),
@@ -362,11 +424,11 @@ mod tests {
             ),
             (&[("public_base_url", "")], "PUBLIC_BASE_URL is an https URL"),
             (
-                &[("public_base_url", "http://api.homechef.example")],
+                &[("public_base_url", "http://api.homechef.internal")],
                 "PUBLIC_BASE_URL is an https URL",
             ),
             (
-                &[("allowed_origins", "http://app.homechef.example")],
+                &[("allowed_origins", "http://app.homechef.internal")],
                 "ALLOWED_ORIGINS lists the real frontend origins",
             ),
             (
@@ -377,6 +439,19 @@ mod tests {
                 &[("allowed_origins", "https://localhost:3000")],
                 "ALLOWED_ORIGINS lists the real frontend origins",
             ),
+            (
+                &[("allowed_origins", "https://app.example.com")],
+                "ALLOWED_ORIGINS lists the real frontend origins",
+            ),
+            (
+                &[("allowed_origins", "https://app.homechef.internal,https://shop.test")],
+                "ALLOWED_ORIGINS lists the real frontend origins",
+            ),
+            (
+                &[("public_base_url", "https://api.example.org")],
+                "PUBLIC_BASE_URL is an https URL",
+            ),
+            (&[("clamd_addr", "")], "uploads are scanned by an antivirus"),
             (&[("rate_limit_enabled", "false")], "rate limiting is enabled"),
             (&[("graphiql_enabled", "true")], "GraphiQL is disabled"),
             (

@@ -99,7 +99,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(env) = env {
                 figment = figment.merge(("app_env", env.as_str()));
             }
-            let (config, problems) = AppConfig::from_figment_lenient(figment)?;
+            let (config, mut problems) = AppConfig::from_figment_lenient(figment)?;
+            problems.extend(crate::checks::startup_problems(&config));
             let passed = crate::checks::print_report(&config, &problems, env.is_some());
             Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
@@ -125,8 +126,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
-    if config.is_production() && !crate::checks::print_report(&config, &[], false) {
+    let problems = crate::checks::startup_problems(&config);
+    if config.is_production() && !crate::checks::print_report(&config, &problems, false) {
         bail!("refusing to start in production: the configuration fails the checklist above");
+    }
+    if !problems.is_empty() {
+        bail!("invalid configuration: {}", problems.join("; "));
     }
     if config.secret_key_generated {
         tracing::warn!(

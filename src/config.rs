@@ -140,6 +140,7 @@ struct RawConfig {
     import_monthly_limit: Option<String>,
     #[serde(default, deserialize_with = "lossy_string")]
     import_allowed_ports: Option<String>,
+    #[serde(default, deserialize_with = "lossy_secret")]
     redis_url: Option<SecretString>,
     #[serde(default, deserialize_with = "lossy_string")]
     database_pool_size: Option<String>,
@@ -269,7 +270,7 @@ impl AppConfig {
                 AppEnv::Production
             }
         };
-        let (secret_key, secret_key_generated) = match raw.secret_key.filter(|k| !k.expose_secret().is_empty()) {
+        let (secret_key, secret_key_generated) = match raw.secret_key {
             Some(key) => (key, false),
             None => {
                 if env == AppEnv::Production {
@@ -321,7 +322,7 @@ impl AppConfig {
         if import_allowed_ports.is_empty() {
             import_allowed_ports = vec![80, 443];
         }
-        let redis_url = raw.redis_url.filter(|u| !u.expose_secret().trim().is_empty());
+        let redis_url = raw.redis_url;
         if let Some(url) = &redis_url {
             let url = url.expose_secret().trim();
             if !url.starts_with("redis://") || redis::Client::open(url).is_err() {
@@ -338,8 +339,8 @@ impl AppConfig {
             redis_url,
             env,
             database_url: match (
-                raw.database_url.filter(|u| !u.expose_secret().is_empty()),
-                raw.database_password.filter(|p| !p.expose_secret().is_empty()),
+                raw.database_url,
+                raw.database_password,
             ) {
                 (Some(url), Some(password)) => match with_password(url.expose_secret(), password.expose_secret()) {
                     Ok(url) => Some(SecretString::from(url)),
@@ -360,7 +361,7 @@ impl AppConfig {
                 jwt_key: raw.clerk_jwt_key,
                 jwks_url: raw.clerk_jwks_url,
                 authorized_parties,
-                audience: raw.clerk_audience.filter(|a| !a.trim().is_empty()),
+                audience: raw.clerk_audience,
                 webhook_secret: raw.clerk_webhook_secret,
             },
             media_dir: PathBuf::from(raw.media_dir.unwrap_or_else(|| "./media".into())),
@@ -382,7 +383,7 @@ impl AppConfig {
             ),
             max_request_size,
             max_upload_size,
-            clamd_addr: raw.clamd_addr.filter(|a| !a.is_empty()),
+            clamd_addr: raw.clamd_addr,
             graphiql_enabled: problems
                 .take(parse_flag("GRAPHIQL_ENABLED", raw.graphiql_enabled))
                 .unwrap_or(env == AppEnv::Development),
@@ -640,10 +641,7 @@ fn media_bucket(raw: &RawConfig, problems: &mut Problems) -> Option<crate::media
             ));
         }
     }
-    let secret = raw
-        .aws_secret_access_key
-        .clone()
-        .filter(|s| !s.expose_secret().is_empty());
+    let secret = raw.aws_secret_access_key.clone();
     let access_key_id = set(&raw.aws_access_key_id);
     if access_key_id.is_some() != secret.is_some() {
         problems.push("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither".into());
@@ -655,7 +653,7 @@ fn media_bucket(raw: &RawConfig, problems: &mut Problems) -> Option<crate::media
         region: set(&raw.s3_region).unwrap_or_else(|| "us-east-1".to_owned()),
         access_key_id,
         secret_access_key: secret,
-        session_token: raw.aws_session_token.clone().filter(|s| !s.expose_secret().is_empty()),
+        session_token: raw.aws_session_token.clone(),
     })
 }
 
@@ -669,7 +667,9 @@ fn parse_flag(name: &str, value: Option<String>) -> anyhow::Result<Option<bool>>
     }
 }
 
-/// Figment parses `SECRET_KEY=1234` as a number; a string setting accepts any scalar as text.
+/// Every setting passes here, so this is the one place where an empty value (`NAME=` as `.env.example`
+/// lists them, or only blanks) counts as unset. Figment parses `SECRET_KEY=1234` as a number; a string
+/// setting accepts any scalar as text.
 fn lossy_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -679,12 +679,14 @@ fn lossy_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::E
         Float(f64),
         Bool(bool),
     }
-    Ok(Option::<Scalar>::deserialize(de)?.map(|s| match s {
-        Scalar::Text(s) => s,
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) => f.to_string(),
-        Scalar::Bool(b) => b.to_string(),
-    }))
+    Ok(Option::<Scalar>::deserialize(de)?
+        .map(|s| match s {
+            Scalar::Text(s) => s,
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        })
+        .filter(|s| !s.trim().is_empty()))
 }
 
 fn lossy_secret<'de, D: Deserializer<'de>>(de: D) -> Result<Option<SecretString>, D::Error> {

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, TEST_SECRET_KEY};
+use crate::helpers::{ServerProcess, TestApp, TestDatabase, TEST_SECRET_KEY};
 
 /// Runs the binary with a clean environment plus `env`.
 fn homechef(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -228,6 +228,107 @@ fn production_refuses_to_start_with_a_failing_checklist() {
         "{}",
         stderr(&output)
     );
+}
+
+/// A production configuration that passes every checklist item: its data directories under `dir`.
+fn production_env(dir: &Path) -> Vec<(String, String)> {
+    let key = stdout(&homechef(&["generate-secret-key"], &[])).trim().to_owned();
+    let host = base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, "clerk.homechef.internal$");
+    let webhook = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 24]);
+    [
+        ("APP_ENV", "production".to_owned()),
+        ("SECRET_KEY", key),
+        ("ALLOWED_ORIGINS", "https://app.homechef.internal".to_owned()),
+        ("PUBLIC_BASE_URL", "https://api.homechef.internal".to_owned()),
+        ("CLERK_PUBLISHABLE_KEY", format!("pk_live_{host}")),
+        ("CLERK_SECRET_KEY", "sk_live_cli".to_owned()),
+        ("CLERK_WEBHOOK_SECRET", format!("whsec_{webhook}")),
+        ("CLAMD_ADDR", "127.0.0.1:9".to_owned()),
+        ("RATE_LIMIT_ENABLED", "true".to_owned()),
+        ("MEDIA_DIR", dir.join("media").display().to_string()),
+        ("QUARANTINE_DIR", dir.join("quarantine").display().to_string()),
+        ("LOG_DIR", dir.join("logs").display().to_string()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec()
+}
+
+/// `production_env` with `changes` (a later value wins), as pairs for `homechef`.
+fn with_changes<'a>(base: &'a [(String, String)], changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut env: Vec<(&str, &str)> = base.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend_from_slice(changes);
+    env
+}
+
+#[tokio::test]
+async fn check_config_and_serve_agree_on_every_configuration() {
+    let db = TestDatabase::create().await;
+    let dir = fresh_dir("agree");
+    let base = production_env(&dir);
+    let database = [("DATABASE_URL", db.url.as_str())];
+    // Each refused by both, and both name the variable.
+    let refused: &[(&str, &str)] = &[
+        ("CLERK_PUBLISHABLE_KEY", "pk_live_not*base64"),
+        ("CLERK_PUBLISHABLE_KEY", "publishable"),
+        ("CLERK_WEBHOOK_SECRET", "whsec_c2hvcnQ="),
+        ("CLERK_WEBHOOK_SECRET", "not a secret"),
+        ("CLERK_JWT_KEY", "-----BEGIN PUBLIC KEY-----"),
+        ("SECRET_KEY", "short"),
+        ("RATE_LIMIT_ENABLED", "maybe"),
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+        ("PUBLIC_BASE_URL", "https://api.example.com"),
+        ("REDIS_URL", "cache:6379"),
+        ("TRUSTED_PROXIES", "the proxy"),
+        ("DATABASE_POOL_SIZE", "0"),
+        ("MAX_UPLOAD_SIZE", "ten"),
+    ];
+    for &(name, value) in refused {
+        let env = with_changes(&base, &[(name, value), database[0]]);
+        let checked = homechef(&["check-config"], &env);
+        let served = homechef(&["serve"], &env);
+        let said = |o: &Output| format!("{}{}", stdout(o), stderr(o));
+        assert!(!checked.status.success(), "check-config passed {name}={value}");
+        assert!(!served.status.success(), "serve started with {name}={value}");
+        for (what, output) in [("check-config", &checked), ("serve", &served)] {
+            assert!(said(output).contains(name), "{what} on {name}={value}:\n{}", said(output));
+        }
+    }
+    // Accepted by both: the complete configuration, and the same with every optional value empty, as a
+    // copied .env.production.example leaves them (empty counts as unset).
+    let empty = [
+        "CLERK_WEBHOOK_SECRET",
+        "CLERK_AUDIENCE",
+        "CLERK_ISSUER",
+        "CLERK_JWT_KEY",
+        "CLERK_JWKS_URL",
+        "CLERK_AUTHORIZED_PARTIES",
+        "ADMIN_USER_IDS",
+        "REDIS_URL",
+        "MEDIA_STORE",
+        "TRUSTED_PROXIES",
+        "DATABASE_PASSWORD",
+        "DATABASE_POOL_SIZE",
+        "MAX_UPLOAD_SIZE",
+    ]
+    .map(|name| (name, ""));
+    for changes in [&[][..], &empty[..]] {
+        let env = with_changes(&base, changes);
+        let checked = homechef(&["check-config"], &with_changes(&base, &[changes, &database].concat()));
+        assert!(checked.status.success(), "{}", stdout(&checked));
+        let server = ServerProcess::spawn(&db, &dir, &env);
+        let url = format!("http://{}/health/ready", server.addr);
+        let mut ready = false;
+        for _ in 0..100 {
+            if homechef(&["healthcheck", "--url", &url], &[]).status.success() {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(ready, "serve did not start on what check-config passed:\n{}", server.log());
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
