@@ -50,14 +50,21 @@ install_tools() {
     "$tools/podman-compose-1.6.0/bin/pip" install -q --disable-pip-version-check 'podman-compose==1.6.0'
   fi
   mkdir -p "$work"
-  # Containers get this shell's own limits (podman's default asks for more, which is refused here).
-  cat >"$work/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=$(ulimit -Hu):$(ulimit -Hu)"]
-[engine]
-runtime = "runc"
-CONF
+  bash scripts/container/standins.sh >/dev/null
+  # Explicit limits: podman's default asks for more open files than this sandbox lets a process raise to, and
+  # runc is refused some values below the shell's own limits; take the largest that a container accepts.
+  local nofile nproc
+  nofile=$(ulimit -Sn) nproc=$(ulimit -Su)
+  [ "$nofile" = unlimited ] && nofile=65536
+  [ "$nproc" = unlimited ] && nproc=65536
   export CONTAINERS_CONF="$work/containers.conf"
+  while :; do
+    printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n[engine]\nruntime = "runc"\n' \
+      "$nofile" "$nofile" "$nproc" "$nproc" >"$CONTAINERS_CONF"
+    podman run --rm --network none localhost/standin/debian:bookworm true >/dev/null 2>&1 && break
+    [ "$nproc" -gt 1024 ] || fail "no container starts here, whatever the ulimits (podman run ... true)"
+    nproc=$((nproc / 2))
+  done
 }
 
 pc() { (cd "$stack" && "$compose_bin" -p "$project" --profile proxy "$@"); }
@@ -84,7 +91,6 @@ if [ "${1:-}" = down ]; then
 fi
 
 install_tools
-bash scripts/container/standins.sh >/dev/null
 
 # --- 1. the image ---------------------------------------------------------------------------------------------
 # Canaries: a secret in files the build context must never carry (.dockerignore); the scan below looks for it.
@@ -106,7 +112,7 @@ trap - EXIT
 size=$(podman image inspect "$image" --format '{{.Size}}')
 say "image built in ${build_secs}s (a cached build reuses the dependency layer), $(( size / 1000000 )) MB"
 
-podman save --format docker-archive -o "$work/image.tar" "$image" >/dev/null
+podman save -q --format docker-archive -o "$work/image.tar" "$image"
 python3 - "$work/image.tar" "$canary" <<'PY' || fail "image scan"
 import io, json, re, sys, tarfile
 archive, canary = sys.argv[1], sys.argv[2].encode()
@@ -167,7 +173,7 @@ b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
     -e '/^CLERK_PUBLISHABLE_KEY=/d' -e '/^CLERK_SECRET_KEY=/d' -e '/^CLERK_WEBHOOK_SECRET=/d' -e '/^PUBLIC_HOST=/d' \
     -e '/^CADDY_CERTS=/d' -e '/^HTTP_PUBLISH=/d' -e '/^HTTPS_PUBLISH=/d' .env.production.example
   echo "POSTGRES_PASSWORD=$(openssl rand -hex 8)@/:#$(openssl rand -hex 8)"
-  echo "SECRET_KEY=$(podman run --rm "$image" generate-secret-key)"
+  echo "SECRET_KEY=$(podman run --rm "$image" generate-secret-key 2>/dev/null)"
   echo "ALLOWED_ORIGINS=$origin"
   echo "PUBLIC_BASE_URL=https://$api_host:8443"
   echo "CLERK_PUBLISHABLE_KEY=pk_live_$(printf '%s$' "$clerk_host" | openssl base64 -A | tr -d '=')"
@@ -261,11 +267,13 @@ upload() { # file name, path -> the upload's JSON answer
     -F map='{"0":["variables.f.0"]}' -F "0=@$2;filename=$1;type=image/jpeg"
 }
 printf 'X5O!P%%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' >"$work/eicar.jpg"
-for _ in $(seq 1 30); do # clamd loads its signatures after it starts
-  eicar=$(upload eicar.jpg "$work/eicar.jpg")
-  grep -q SCAN_PENDING <<<"$eicar" || break
+for _ in $(seq 1 60); do # clamd loads its signatures after it starts; until then uploads wait in quarantine
+  health=$("${tls[@]}" "$api/health")
+  grep -q '"antivirus":"up"' <<<"$health" && break
   sleep 2
 done
+grep -q '"antivirus":"up"' <<<"$health" || fail "the antivirus never came up: $health"
+eicar=$(upload eicar.jpg "$work/eicar.jpg")
 grep -q '"status":"REJECTED"' <<<"$eicar" && grep -q ANTIVIRUS_DETECTED <<<"$eicar" \
   || fail "EICAR through the proxy was not rejected by clamd: $eicar"
 say "EICAR upload: REJECTED, ANTIVIRUS_DETECTED (the real clamd)"

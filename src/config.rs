@@ -338,10 +338,7 @@ impl AppConfig {
             import_allowed_ports,
             redis_url,
             env,
-            database_url: match (
-                raw.database_url,
-                raw.database_password,
-            ) {
+            database_url: match (raw.database_url, raw.database_password) {
                 (Some(url), Some(password)) => match with_password(url.expose_secret(), password.expose_secret()) {
                     Ok(url) => Some(SecretString::from(url)),
                     Err(problem) => {

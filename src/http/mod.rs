@@ -32,6 +32,7 @@ pub fn mount(rocket: Rocket<Build>, config: &AppConfig) -> Rocket<Build> {
         .attach(context::RequestLog)
         .attach(client_addr::ClientAddress {
             trusted: config.trusted_proxies.clone(),
+            warned: Default::default(),
         })
         .attach(threats::ThreatWatch::default())
         .attach(headers::Cors {

@@ -233,7 +233,10 @@ fn production_refuses_to_start_with_a_failing_checklist() {
 /// A production configuration that passes every checklist item: its data directories under `dir`.
 fn production_env(dir: &Path) -> Vec<(String, String)> {
     let key = stdout(&homechef(&["generate-secret-key"], &[])).trim().to_owned();
-    let host = base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, "clerk.homechef.internal$");
+    let host = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        "clerk.homechef.internal$",
+    );
     let webhook = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 24]);
     [
         ("APP_ENV", "production".to_owned()),
@@ -291,7 +294,11 @@ async fn check_config_and_serve_agree_on_every_configuration() {
         assert!(!checked.status.success(), "check-config passed {name}={value}");
         assert!(!served.status.success(), "serve started with {name}={value}");
         for (what, output) in [("check-config", &checked), ("serve", &served)] {
-            assert!(said(output).contains(name), "{what} on {name}={value}:\n{}", said(output));
+            assert!(
+                said(output).contains(name),
+                "{what} on {name}={value}:\n{}",
+                said(output)
+            );
         }
     }
     // Accepted by both: the complete configuration, and the same with every optional value empty, as a
@@ -326,7 +333,11 @@ async fn check_config_and_serve_agree_on_every_configuration() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        assert!(ready, "serve did not start on what check-config passed:\n{}", server.log());
+        assert!(
+            ready,
+            "serve did not start on what check-config passed:\n{}",
+            server.log()
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }
