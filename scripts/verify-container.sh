@@ -81,6 +81,97 @@ down() {
   rm -rf "$stack" "$work/healthchecks.pid"
 }
 
+upload_photo() { # recipe id, file name, path -> the upload's JSON answer
+  "${tls[@]}" "$api/graphql" -H "Authorization: Bearer $token" -H 'GraphQL-Require-Preflight: 1' \
+    -F operations='{"query":"mutation($r: UUID!, $f: [Upload!]!) { uploadRecipeImages(recipeId: $r, files: $f) { status findings { code } image { variants { name url } } } }","variables":{"r":"'"$1"'","f":[null]}}' \
+    -F map='{"0":["variables.f.0"]}' -F "0=@$3;filename=$2;type=image/jpeg"
+}
+real_photo() { # a photo nobody here made: Grace Hopper, from Debian's matplotlib sample data
+  if [ ! -s "$tools/grace_hopper.jpg" ]; then
+    (cd "$work" && apt-get download -q python-matplotlib-data >/dev/null 2>&1) || fail "apt-get download python-matplotlib-data"
+    dpkg-deb --fsys-tarfile "$work"/python-matplotlib-data_*.deb \
+      | tar -xO ./usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg >"$tools/grace_hopper.jpg"
+    rm -f "$work"/python-matplotlib-data_*.deb
+  fi
+  printf '%s\n' "$tools/grace_hopper.jpg"
+}
+
+# Part 5: docker-compose.scale.yml (two replicas, Redis, the S3 stand-in, Caddy balancing) under a write load
+# through the proxy; one replica stopped mid-load.
+scale_drill() {
+  local scale="$work/scale" p="$project-scale"
+  mkdir -p "$scale/deploy"
+  cp docker-compose.scale.yml "$scale/"
+  cp deploy/Caddyfile.scale "$scale/deploy/"
+  {
+    cat "$work/production.env"
+    echo "MINIO_ROOT_USER=homechef"
+    echo "MINIO_ROOT_PASSWORD=$(openssl rand -hex 24)"
+    echo "REDIS_PASSWORD=$(openssl rand -hex 24)"
+    echo "REDIS_IMAGE=localhost/standin/redis:7"
+    echo "MINIO_IMAGE=localhost/standin/s3:moto"
+    echo "MC_IMAGE=localhost/standin/s3:moto"
+  } >"$scale/.env"
+  pcs() { (cd "$scale" && "$compose_bin" -p "$p" -f docker-compose.scale.yml "$@"); }
+  say "docker-compose.scale.yml: two replicas, Redis, the S3 stand-in, Caddy"
+  pcs up -d >"$work/scale-up.log" 2>&1 || { tail -30 "$work/scale-up.log" >&2; fail "scale compose up"; }
+  local a b
+  a=$(podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=backend-a")
+  b=$(podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=backend-b")
+  [ -n "$a" ] && [ -n "$b" ] || { tail -30 "$work/scale-up.log" >&2; fail "the replicas did not start"; }
+  wait_healthy "$a" backend-a
+  wait_healthy "$b" backend-b
+  podman cp "$(podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=proxy"):/data/caddy/pki/authorities/local/root.crt" "$ca"
+  for _ in $(seq 1 60); do
+    "${tls[@]}" "$api/health" | grep -q '"antivirus":"up"' && break
+    sleep 2
+  done
+  # An image uploaded through one replica is served by both (the bucket).
+  local recipe_id photo variant codes
+  recipe_id=$(gql '{"query":"mutation { createRecipe(input: { title: \"Scale check\" }) { id } }"}' \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["createRecipe"]["id"])') || fail "createRecipe on the scale stack"
+  photo=$(upload_photo "$recipe_id" grace_hopper.jpg "$(real_photo)")
+  grep -q '"status":"PROMOTED"' <<<"$photo" || fail "the photo on the scale stack: $photo"
+  variant=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["uploadRecipeImages"][0]["image"]["variants"][0]["url"])' <<<"$photo")
+  codes=""
+  for _ in 1 2 3 4; do codes+="$("${tls[@]}" -o /dev/null -w '%{http_code}' "$variant") "; done
+  [ "$codes" = "200 200 200 200 " ] || fail "the variant through both replicas: $codes"
+  # Which replica served what: each writes its own request log line.
+  local served_a served_b
+  served_a=$(podman logs "$a" 2>&1 | grep -c '/media/' || true)
+  served_b=$(podman logs "$b" 2>&1 | grep -c '/media/' || true)
+  [ "$served_a" -gt 0 ] && [ "$served_b" -gt 0 ] || fail "the variant was not served by both replicas ($served_a, $served_b)"
+  say "a photo uploaded through one replica: served by both (requests logged: a $served_a, b $served_b)"
+  # The write load; backend-a stopped after 5 s (SIGTERM, 10 s grace as docker stop).
+  python3 scripts/container/write-load.py "$api/graphql" "$ca" "$token" 4 25 >"$work/load.json" &
+  local load=$!
+  sleep 5
+  podman stop -t 10 "$a" >/dev/null
+  local stopped_at=$SECONDS
+  wait "$load"
+  local stored
+  stored=$(pcs exec -T db psql -U homechef -d homechef -Atc "select id from recipes" 2>/dev/null)
+  python3 - "$work/load.json" "$stored" <<'PY' || fail "the write load across a stopped replica"
+import json, sys
+answers = json.load(open(sys.argv[1]))
+stored = set(sys.argv[2].split())
+acknowledged = [a[2] for a in answers if a[1] == 200 and a[2] and len(a[2]) == 36]
+lost = [i for i in acknowledged if i not in stored]
+by_status = {}
+for _, status, _ in answers:
+    by_status[status] = by_status.get(status, 0) + 1
+late_failures = [a for a in answers if a[0] >= 20 and a[1] not in (200, 429)]
+first_two = [a for a in answers if a[0] < 2 and a[1] == 200 and a[2] and len(a[2]) == 36]
+print(f"verify-container: write load: {len(answers)} answers {by_status}; {len(acknowledged)} acknowledged, "
+      f"{len(lost)} lost; acknowledged in the first 2 s: {len(first_two)} (one shared burst of 10)")
+assert acknowledged and not lost, lost
+assert not late_failures, late_failures[:5]  # the proxy stopped sending to the stopped replica
+assert len(first_two) <= 12, first_two       # one limit across both replicas (Redis), not 10 each
+PY
+  pcs down -v -t 15 >/dev/null 2>&1 || true
+  say "scale stack removed"
+}
+
 if [ "${1:-}" = down ]; then
   install_tools
   down
@@ -155,11 +246,8 @@ sys.exit(1 if bad else 0)
 PY
 rm -f "$work/image.tar"
 
-# --- 2. the stack ---------------------------------------------------------------------------------------------
-down
-mkdir -p "$stack/deploy" "$work/keys"
-cp docker-compose.yml "$stack/"
-cp deploy/Caddyfile "$stack/deploy/"
+# --- the deployer's .env ------------------------------------------------------------------------------------
+mkdir -p "$work/keys"
 # Clerk in networkless PEM mode with a key pair made here, so the script can sign session tokens itself.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/keys/clerk.pem" 2>/dev/null
 openssl pkey -in "$work/keys/clerk.pem" -pubout -out "$work/keys/clerk.pub"
@@ -188,33 +276,54 @@ b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
   echo "POSTGRES_IMAGE=localhost/standin/postgres:15"
   echo "CADDY_IMAGE=localhost/standin/caddy:2"
   echo "CLAMAV_IMAGE=localhost/standin/clamav:1"
-} >"$stack/.env"
-chmod 0600 "$stack/.env"
-
-say "podman-compose --profile proxy up -d"
-pc up -d >"$work/up.log" 2>&1 || { tail -30 "$work/up.log" >&2; fail "compose up"; }
+} >"$work/production.env"
+chmod 0600 "$work/production.env"
+now=$(date +%s)
+header=$(printf '{"alg":"RS256","typ":"JWT","kid":"verify"}' | b64url)
+claims=$(printf '{"sub":"user_verify","iss":"https://%s","azp":"%s","iat":%d,"nbf":%d,"exp":%d,"email":"verify@homechef.internal"}' \
+  "$clerk_host" "$origin" "$now" "$((now - 5))" "$((now + 3600))" | b64url)
+signature=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -sign "$work/keys/clerk.pem" -binary | b64url)
+# A signed-in user, as Clerk would sign them (RS256, kid, iss, azp).
+token="$header.$claims.$signature"
+tls=(curl -sS --max-time 10 --cacert "$work/caddy-root.crt" --resolve "$api_host:8443:127.0.0.1")
+api="https://$api_host:8443"
+ca="$work/caddy-root.crt"
+gql() { "${tls[@]}" "$api/graphql" -H "Authorization: Bearer $token" -H 'content-type: application/json' --data "$1"; }
+wait_healthy() { # container, what -> waits for its HEALTHCHECK
+  local status=""
+  for _ in $(seq 1 90); do
+    status=$(podman inspect "$1" --format '{{.State.Health.Status}}' 2>/dev/null || true)
+    [ "$status" = healthy ] && return 0
+    sleep 2
+  done
+  podman logs --tail 40 "$1" >&2
+  fail "$2 HEALTHCHECK is '$status', not healthy"
+}
 # No systemd here to run HEALTHCHECKs on a timer: this loop is that timer.
 ( while :; do
-    for c in $(podman ps -q --filter "label=com.docker.compose.project=$project"); do
+    for c in $(podman ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.project=$project-scale"); do
       podman healthcheck run "$c" >/dev/null 2>&1 || true
     done
     sleep 5
   done ) &
 echo $! >"$work/healthchecks.pid"
+
+# --- 5 first (it needs the ports the single stack keeps with KEEP=1): two replicas -------------------------
+scale_drill
+
+# --- 2. the stack ---------------------------------------------------------------------------------------------
+mkdir -p "$stack/deploy"
+cp docker-compose.yml "$stack/"
+cp deploy/Caddyfile "$stack/deploy/"
+cp "$work/production.env" "$stack/.env"
+say "podman-compose --profile proxy up -d"
+pc up -d >"$work/up.log" 2>&1 || { tail -30 "$work/up.log" >&2; fail "compose up"; }
 backend=$(container backend)
 [ -n "$backend" ] || { pc logs >&2 || true; fail "no backend container"; }
-for _ in $(seq 1 90); do
-  status=$(podman inspect "$backend" --format '{{.State.Health.Status}}' 2>/dev/null || true)
-  [ "$status" = healthy ] && break
-  sleep 2
-done
-[ "$status" = healthy ] || { podman logs --tail 40 "$backend" >&2; fail "backend HEALTHCHECK is '$status', not healthy"; }
+wait_healthy "$backend" backend
 say "backend HEALTHCHECK: healthy"
 
-podman cp "$(container proxy):/data/caddy/pki/authorities/local/root.crt" "$work/caddy-root.crt"
-ca="$work/caddy-root.crt"
-tls=(curl -sS --max-time 10 --cacert "$ca" --resolve "$api_host:8443:127.0.0.1")
-api="https://$api_host:8443"
+podman cp "$(container proxy):/data/caddy/pki/authorities/local/root.crt" "$ca"
 
 # TLS through Caddy, with the security headers on every kind of answer.
 headers_of() { "${tls[@]}" -o /dev/null -D - "$@" | tr -d '\r' | tr 'A-Z' 'a-z'; }
@@ -250,22 +359,9 @@ if grep -E '(^| )0\.0\.0\.0:|\[::\]:|(^| ):::' <<<"$published"; then fail "a por
 [ -z "$(podman port "$(container clamav)")" ] || fail "clamd publishes a port"
 say "published: $(tr '\n' ';' <<<"$published")"
 
-# A signed-in user, as Clerk would sign them (RS256, kid, iss, azp), uploads through the proxy.
-now=$(date +%s)
-header=$(printf '{"alg":"RS256","typ":"JWT","kid":"verify"}' | b64url)
-claims=$(printf '{"sub":"user_verify","iss":"https://%s","azp":"%s","iat":%d,"nbf":%d,"exp":%d,"email":"verify@homechef.internal"}' \
-  "$clerk_host" "$origin" "$now" "$((now - 5))" "$((now + 900))" | b64url)
-signature=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -sign "$work/keys/clerk.pem" -binary | b64url)
-token="$header.$claims.$signature"
-gql() { "${tls[@]}" "$api/graphql" -H "Authorization: Bearer $token" -H 'content-type: application/json' --data "$1"; }
 recipe=$(gql '{"query":"mutation { createRecipe(input: { title: \"Container check\", ingredients: [{ line: \"1 egg\" }] }) { id } }"}')
 recipe_id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["createRecipe"]["id"])' <<<"$recipe") \
   || fail "createRecipe through the proxy: $recipe"
-upload() { # file name, path -> the upload's JSON answer
-  "${tls[@]}" "$api/graphql" -H "Authorization: Bearer $token" -H 'GraphQL-Require-Preflight: 1' \
-    -F operations='{"query":"mutation($r: UUID!, $f: [Upload!]!) { uploadRecipeImages(recipeId: $r, files: $f) { status findings { code } image { variants { name url } } } }","variables":{"r":"'"$recipe_id"'","f":[null]}}' \
-    -F map='{"0":["variables.f.0"]}' -F "0=@$2;filename=$1;type=image/jpeg"
-}
 printf 'X5O!P%%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' >"$work/eicar.jpg"
 for _ in $(seq 1 60); do # clamd loads its signatures after it starts; until then uploads wait in quarantine
   health=$("${tls[@]}" "$api/health")
@@ -273,18 +369,11 @@ for _ in $(seq 1 60); do # clamd loads its signatures after it starts; until the
   sleep 2
 done
 grep -q '"antivirus":"up"' <<<"$health" || fail "the antivirus never came up: $health"
-eicar=$(upload eicar.jpg "$work/eicar.jpg")
+eicar=$(upload_photo "$recipe_id" eicar.jpg "$work/eicar.jpg")
 grep -q '"status":"REJECTED"' <<<"$eicar" && grep -q ANTIVIRUS_DETECTED <<<"$eicar" \
   || fail "EICAR through the proxy was not rejected by clamd: $eicar"
 say "EICAR upload: REJECTED, ANTIVIRUS_DETECTED (the real clamd)"
-# A photo nobody here made: Grace Hopper, from Debian's matplotlib sample data.
-if [ ! -s "$tools/grace_hopper.jpg" ]; then
-  (cd "$work" && apt-get download -q python-matplotlib-data >/dev/null 2>&1) || fail "apt-get download python-matplotlib-data"
-  dpkg-deb --fsys-tarfile "$work"/python-matplotlib-data_*.deb \
-    | tar -xO ./usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg >"$tools/grace_hopper.jpg"
-  rm -f "$work"/python-matplotlib-data_*.deb
-fi
-photo=$(upload grace_hopper.jpg "$tools/grace_hopper.jpg")
+photo=$(upload_photo "$recipe_id" grace_hopper.jpg "$(real_photo)")
 grep -q '"status":"PROMOTED"' <<<"$photo" || fail "a real JPEG was not promoted: $photo"
 variant=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["uploadRecipeImages"][0]["image"]["variants"][0]["url"])' <<<"$photo")
 served=$("${tls[@]}" -o "$work/variant" -w '%{http_code} %{content_type} %{size_download}' "$variant")
@@ -309,6 +398,35 @@ assert r["slow_opened"] >= 1000, r
 assert r["normal_requests"] > 0 and r["normal_ok"] == r["normal_requests"], r
 assert r["slow_closed_by_proxy"] >= r["slow_opened"] * 0.9, r  # Caddy's read_header 10s
 PY
+
+# --- 4. backup, then restore into a fresh stack (the commands of docs/deployment.md) -------------------------
+catalogue() { gql '{"query":"{ recipes(first: 100) { totalCount edges { node { id title version images { id variants { name url } } } } } }"}'; }
+before=$(catalogue)
+grep -q '"totalCount":1' <<<"$before" || fail "the catalogue before the backup: $before"
+sha256sum "$work/variant" | cut -d' ' -f1 >"$work/variant.sha256"
+started=$(date +%s)
+pc exec -T db pg_dump -U homechef -Fc homechef >"$work/homechef.dump"
+podman run --rm -v "${project}_media:/media:ro" -v "$work:/backup" localhost/standin/debian:bookworm \
+  tar -C /media -czf /backup/media.tgz .
+say "backup: pg_dump $(stat -c %s "$work/homechef.dump") bytes, media $(stat -c %s "$work/media.tgz") bytes, $(( $(date +%s) - started ))s"
+pc down -v -t 15 >/dev/null 2>&1
+podman volume exists "${project}_pgdata" && fail "the old stack's database volume survived down -v"
+started=$(date +%s)
+pc up -d db >"$work/up.log" 2>&1 || { tail -20 "$work/up.log" >&2; fail "db up"; }
+for _ in $(seq 1 60); do pc exec -T db pg_isready -U homechef -d homechef >/dev/null 2>&1 && break; sleep 1; done
+pc exec -T db pg_restore -U homechef -d homechef --no-owner <"$work/homechef.dump" || fail "pg_restore"
+podman volume exists "${project}_media" || podman volume create --label "com.docker.compose.project=$project" "${project}_media" >/dev/null
+podman run --rm -v "${project}_media:/media" -v "$work:/backup:ro" localhost/standin/debian:bookworm \
+  sh -c 'tar -C /media -xzf /backup/media.tgz && chown -R 65532:65532 /media'
+pc up -d >"$work/up.log" 2>&1 || { tail -20 "$work/up.log" >&2; fail "compose up after the restore"; }
+backend=$(container backend)
+wait_healthy "$backend" "the restored backend"
+podman cp "$(container proxy):/data/caddy/pki/authorities/local/root.crt" "$ca"
+after=$(catalogue)
+[ "$after" = "$before" ] || fail "the restored catalogue differs: $before / $after"
+"${tls[@]}" -o "$work/variant" "$variant"
+[ "$(sha256sum "$work/variant" | cut -d' ' -f1)" = "$(cat "$work/variant.sha256")" ] || fail "the restored image differs"
+say "restore into a fresh stack: the same catalogue (ids, versions, images) and the same image bytes, $(( $(date +%s) - started ))s"
 
 if [ "${KEEP:-0}" = 1 ]; then
   say "KEEP=1: the stack stays up. API: https://127.0.0.1:8443 (and https://$api_host:8443); CA: $ca"

@@ -1,5 +1,5 @@
 //! The command line (DESIGN.md §2): `serve` (default), `migrate`, `schema`, `generate-secret-key`,
-//! `check-config`, `healthcheck`, `dev-token`.
+//! `check-config`, `healthcheck`, `dev-token`, `db path|stop`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::config::{generate_secret_key, AppConfig, KeyFormat};
-use crate::db::{self, embedded::EmbeddedPostgres};
+use crate::db::{self, embedded::EmbeddedPostgres, embedded::Stopped};
 
 /// Where `serve` keeps its private PostgreSQL when `DATABASE_URL` is unset.
 pub const EMBEDDED_DATA_DIR: &str = "data/postgres";
@@ -63,6 +63,19 @@ pub enum Command {
         #[arg(long)]
         email: Option<String>,
     },
+    /// The embedded PostgreSQL of this directory (`./data/postgres`, used while DATABASE_URL is unset).
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Print where the cluster lives, and whether it runs.
+    Path,
+    /// Stop the cluster, even while servers use it (they answer 503 until it runs again).
+    Stop,
 }
 
 /// The environment `check-config --env` judges a configuration as.
@@ -118,6 +131,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })
         }
+        Command::Db { action } => embedded_db(action).await,
         Command::DevToken { user, email } => {
             println!("{}", dev_token(&AppConfig::load()?, &user, email.as_deref())?);
             Ok(ExitCode::SUCCESS)
@@ -150,20 +164,48 @@ async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
         Ok(())
     }
     .await;
-    if let Some(pg) = embedded {
-        if pg.stop().await.context("could not stop the embedded PostgreSQL")? {
-            tracing::info!("embedded PostgreSQL stopped");
-        } else {
-            tracing::info!("embedded PostgreSQL left running: another process started it");
+    if let Some(mut pg) = embedded {
+        match pg.stop().await.context("could not stop the embedded PostgreSQL")? {
+            Stopped::Stopped => tracing::info!("embedded PostgreSQL stopped"),
+            Stopped::StillUsed(servers) => {
+                tracing::info!(
+                    servers,
+                    "embedded PostgreSQL left running: other homechef servers use it"
+                );
+            }
+            Stopped::NotRunning => tracing::warn!("embedded PostgreSQL had already stopped"),
         }
     }
     result
 }
 
+/// `homechef db path|stop`.
+async fn embedded_db(action: DbAction) -> anyhow::Result<ExitCode> {
+    let pg = EmbeddedPostgres::locate(Path::new(EMBEDDED_DATA_DIR))?;
+    match action {
+        DbAction::Path => {
+            println!("{}", pg.data_dir().display());
+            match pg.running().await {
+                Some(port) => eprintln!("running: psql postgres://postgres@127.0.0.1:{port}/{EMBEDDED_DATABASE}"),
+                None => eprintln!("not running"),
+            }
+        }
+        DbAction::Stop => match pg.stop_by_hand().await? {
+            (Stopped::Stopped, 0) => println!("stopped the embedded PostgreSQL in {}", pg.data_dir().display()),
+            (Stopped::Stopped, servers) => println!(
+                "stopped the embedded PostgreSQL in {}; {servers} homechef server(s) still using it answer 503 until it runs again",
+                pg.data_dir().display()
+            ),
+            (_, _) => println!("the embedded PostgreSQL in {} is not running", pg.data_dir().display()),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn migrate(mut config: AppConfig) -> anyhow::Result<()> {
     let embedded = resolve_database(&mut config).await?;
     let result = db::run_migrations(config.database_url()?).await;
-    if let Some(pg) = embedded {
+    if let Some(mut pg) = embedded {
         pg.stop().await?;
     }
     let applied = result?;

@@ -13,6 +13,7 @@
 #                              passwd/group with nonroot 65532; no shell, no package manager
 #   postgres:15, redis:7, caddy:2, clamav:1   (Debian's postgresql-15, redis-server, caddy 2.6,
 #                              clamav-daemon with the test signatures)
+#   s3:moto                    MinIO and mc of docker-compose.scale.yml: moto's S3 server, a three-command mc
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -127,6 +128,20 @@ build_distroless() {
   log "built $tag"
 }
 
+# MinIO and mc for docker-compose.scale.yml: moto's S3 server with a `minio` entrypoint and an `mc` stand-in.
+build_s3() {
+  local tag=localhost/standin/s3:moto
+  fresh "$tag" && return
+  local ctx="$cache/s3-context"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$host_ca" "$ctx/host-ca.crt"
+  cp "$here/s3.Containerfile" "$ctx/Containerfile"
+  cp "$here/minio-standin.sh" "$here/mc-standin.py" "$ctx/"
+  podman build -q --network host -t "$tag" "$ctx" >/dev/null
+  rm -rf "$ctx"
+  log "built $tag"
+}
+
 build_base
 build_rust
 build_distroless
@@ -134,4 +149,5 @@ build_from localhost/standin/postgres:15 postgres.Containerfile
 build_from localhost/standin/redis:7 redis.Containerfile
 build_from localhost/standin/caddy:2 caddy.Containerfile
 build_clamav
+build_s3
 podman images --filter reference='localhost/standin/*' --format '{{.Repository}}:{{.Tag}} {{.Size}}'

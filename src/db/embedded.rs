@@ -5,6 +5,13 @@
 //! `/var/tmp/homechef-postgres/<hash of the project path>` instead. Each data directory gets the same port
 //! every run while that port is free.
 //!
+//! Several servers may use one cluster (the README's second server on 8001). Each holds a lease while it
+//! runs: a file named after its pid in `<data dir>.leases/`, locked with `flock`, which the kernel releases
+//! when the process ends however it ends (`kill -9` included). Starting, attaching and stopping are decided
+//! under `<data dir>.leases/.lock`; a server that stops removes its lease and stops the cluster only when no
+//! other lease is still held, so the last server out stops it, and a crashed server's cluster is stopped by
+//! the next server that uses it. `homechef db path` and `homechef db stop` find and stop it by hand.
+//!
 //! We drive the system binaries directly rather than through `postgresql_embedded`: that crate's download
 //! path pulls an HTTP/TLS stack into every build and cannot work offline anyway.
 
@@ -14,13 +21,26 @@ use std::process::Stdio;
 use anyhow::{bail, Context as _};
 use tokio::process::Command;
 
-/// A running cluster; `stop` stops it only if this process started it.
+/// A cluster: located (`locate`), or running and leased by this process (`start`).
 pub struct EmbeddedPostgres {
     data_dir: PathBuf,
     bin_dir: PathBuf,
     port: u16,
     owner: Option<Account>,
     started_here: bool,
+    /// This process's lease while it uses the cluster.
+    lease: Option<std::fs::File>,
+}
+
+/// What `stop` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// This was the last server using the cluster: it is stopped.
+    Stopped,
+    /// Other servers (this many) still hold leases: it keeps running.
+    StillUsed(usize),
+    /// It was not running any more.
+    NotRunning,
 }
 
 /// The unprivileged OS account that owns and runs the cluster when we are root.
@@ -31,8 +51,46 @@ struct Account {
 }
 
 impl EmbeddedPostgres {
-    /// Creates the cluster if needed and starts it, or attaches to it if it is already running.
+    /// Creates the cluster if needed and starts it, or attaches to it if it is already running; either way
+    /// this process holds a lease on it until `stop`.
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
+        let mut pg = Self::locate(data_dir)?;
+        let decision = pg.decide().await?;
+        pg.lease = Some(pg.take_lease()?);
+        if !pg.data_dir.join("PG_VERSION").exists() {
+            pg.init().await?;
+        }
+        if let Some(port) = pg.running_port().await {
+            let others = pg.other_leases();
+            if others == 0 {
+                tracing::info!(
+                    "adopted the embedded PostgreSQL a server that is gone had started; it stops with this one"
+                );
+            } else {
+                tracing::info!(
+                    servers = others,
+                    "attached to the embedded PostgreSQL other homechef servers use; the last one to stop stops it"
+                );
+            }
+            pg.port = port;
+            return Ok(pg);
+        }
+        pg.port = stable_port(&pg.data_dir).map_or_else(free_port, Ok)?;
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
+            pg.port
+        );
+        let log = pg.data_dir.join("server.log");
+        pg.pg_ctl(&["start", "-w", "-t", "60", "-l", path_str(&log)?, "-o", &options])
+            .await
+            .with_context(|| format!("PostgreSQL did not start; see {}", log.display()))?;
+        pg.started_here = true;
+        drop(decision);
+        Ok(pg)
+    }
+
+    /// Where the cluster for `data_dir` lives and who runs it, without starting or leasing it.
+    pub fn locate(data_dir: &Path) -> anyhow::Result<Self> {
         let bin_dir = find_bin_dir()
             .context("no PostgreSQL binaries (initdb, pg_ctl) found: install PostgreSQL or set DATABASE_URL")?;
         let owner =
@@ -54,34 +112,14 @@ impl EmbeddedPostgres {
             );
             data_dir = shared;
         }
-        let mut pg = Self {
+        Ok(Self {
             data_dir,
             bin_dir,
             port: 0,
             owner,
             started_here: false,
-        };
-        if !pg.data_dir.join("PG_VERSION").exists() {
-            pg.init().await?;
-        }
-        if let Some(port) = pg.running_port().await {
-            tracing::info!(
-                "attached to an embedded PostgreSQL another homechef process started; it keeps running after this one"
-            );
-            pg.port = port;
-            return Ok(pg);
-        }
-        pg.port = stable_port(&pg.data_dir).map_or_else(free_port, Ok)?;
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
-            pg.port
-        );
-        let log = pg.data_dir.join("server.log");
-        pg.pg_ctl(&["start", "-w", "-t", "60", "-l", path_str(&log)?, "-o", &options])
-            .await
-            .with_context(|| format!("PostgreSQL did not start; see {}", log.display()))?;
-        pg.started_here = true;
-        Ok(pg)
+            lease: None,
+        })
     }
 
     /// Connection URL for a database on this cluster (trust authentication, loopback only).
@@ -117,12 +155,91 @@ impl EmbeddedPostgres {
         &self.data_dir
     }
 
-    /// Stops the cluster if this process started it, waiting until it has stopped; `true` when it did.
-    pub async fn stop(&self) -> anyhow::Result<bool> {
-        if self.started_here {
-            self.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
+    /// Gives up this process's lease and stops the cluster if no other server holds one (waiting until it
+    /// has stopped).
+    pub async fn stop(&mut self) -> anyhow::Result<Stopped> {
+        let _decision = self.decide().await?;
+        if self.lease.take().is_some() {
+            let _ = std::fs::remove_file(self.leases_dir().join(std::process::id().to_string()));
         }
-        Ok(self.started_here)
+        match self.other_leases() {
+            0 => self.stop_now().await,
+            others => Ok(Stopped::StillUsed(others)),
+        }
+    }
+
+    /// Stops the cluster whoever uses it (`homechef db stop`); the servers still holding leases are counted.
+    pub async fn stop_by_hand(&self) -> anyhow::Result<(Stopped, usize)> {
+        let _decision = self.decide().await?;
+        let others = self.other_leases();
+        Ok((self.stop_now().await?, others))
+    }
+
+    /// Whether the cluster runs, and on which port.
+    pub async fn running(&self) -> Option<u16> {
+        self.running_port().await
+    }
+
+    async fn stop_now(&self) -> anyhow::Result<Stopped> {
+        if self.running_port().await.is_none() {
+            return Ok(Stopped::NotRunning);
+        }
+        self.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
+        Ok(Stopped::Stopped)
+    }
+
+    fn leases_dir(&self) -> PathBuf {
+        let mut name = self.data_dir.clone().into_os_string();
+        name.push(".leases");
+        PathBuf::from(name)
+    }
+
+    /// Waits for, then holds, the lock under which servers start, attach to and stop the cluster.
+    async fn decide(&self) -> anyhow::Result<std::fs::File> {
+        let dir = self.leases_dir();
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".lock"))
+            .with_context(|| format!("cannot open {}", dir.join(".lock").display()))?;
+        tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await?
+            .context("cannot lock the embedded PostgreSQL's leases")
+    }
+
+    /// This process's lease: its pid's file, locked for as long as the process lives.
+    fn take_lease(&self) -> anyhow::Result<std::fs::File> {
+        let path = self.leases_dir().join(std::process::id().to_string());
+        let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        file.try_lock()
+            .map_err(|e| anyhow::anyhow!("cannot lock {}: {e}", path.display()))?;
+        Ok(file)
+    }
+
+    /// How many other processes hold a lease; the files of processes that are gone are removed.
+    fn other_leases(&self) -> usize {
+        let own = std::process::id().to_string();
+        let Ok(entries) = std::fs::read_dir(self.leases_dir()) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter(|entry| entry.file_name() != ".lock" && entry.file_name().to_str() != Some(own.as_str()))
+            .filter(|entry| {
+                let Ok(file) = std::fs::File::open(entry.path()) else {
+                    return false;
+                };
+                match file.try_lock() {
+                    Ok(()) => {
+                        let _ = std::fs::remove_file(entry.path());
+                        false
+                    }
+                    Err(_) => true,
+                }
+            })
+            .count()
     }
 
     /// For test processes, which cannot run async code at exit: a small watcher stops the cluster once

@@ -170,10 +170,10 @@ impl Quantity {
             return whole.to_string();
         }
         let mut d = self.den;
-        while d % 2 == 0 {
+        while d.is_multiple_of(2) {
             d /= 2;
         }
-        while d % 5 == 0 {
+        while d.is_multiple_of(5) {
             d /= 5;
         }
         let places = if d == 1 { 6 } else { 4 };

@@ -324,21 +324,40 @@ async fn check_config_and_serve_agree_on_every_configuration() {
         let checked = homechef(&["check-config"], &with_changes(&base, &[changes, &database].concat()));
         assert!(checked.status.success(), "{}", stdout(&checked));
         let server = ServerProcess::spawn(&db, &dir, &env);
-        let url = format!("http://{}/health/ready", server.addr);
-        let mut ready = false;
-        for _ in 0..100 {
-            if homechef(&["healthcheck", "--url", &url], &[]).status.success() {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
         assert!(
-            ready,
+            becomes_ready(&server).await,
             "serve did not start on what check-config passed:\n{}",
             server.log()
         );
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Polls `/health/ready` of a spawned server with `homechef healthcheck` for up to 10 s.
+async fn becomes_ready(server: &ServerProcess) -> bool {
+    let url = format!("http://{}/health/ready", server.addr);
+    for _ in 0..100 {
+        if homechef(&["healthcheck", "--url", &url], &[]).status.success() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_verbatim_copy_of_the_env_example_starts_in_development() {
+    let db = TestDatabase::create().await;
+    let dir = fresh_dir("env-example");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"), dir.join(".env")).unwrap();
+    let checked = homechef_in(&dir, &["check-config"], &[("DATABASE_URL", db.url.as_str())]);
+    assert!(
+        !stdout(&checked).contains("FAIL configuration is valid"),
+        "{}",
+        stdout(&checked)
+    );
+    let server = ServerProcess::spawn(&db, &dir, &[]);
+    assert!(becomes_ready(&server).await, "{}", server.log());
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -406,57 +425,123 @@ async fn healthcheck_exits_zero_only_when_ready() {
 /// `homechef serve` on the embedded PostgreSQL in `dir` until `signal` (a `kill` name); its exit status and
 /// its log.
 fn serve_until(dir: &Path, signal: &str) -> (std::process::ExitStatus, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let log_path = dir.join(format!("serve-{signal}.log"));
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = command_in(
-        dir,
-        &["serve"],
-        &[
-            ("ROCKET_PORT", &port),
-            ("RUST_LOG", "info"),
-            ("SECRET_KEY", TEST_SECRET_KEY),
-        ],
-    )
-    .stdout(log.try_clone().unwrap())
-    .stderr(log)
-    .spawn()
-    .unwrap();
-    let ready = format!("http://127.0.0.1:{port}/health/ready");
-    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    let started = std::time::Instant::now();
-    while !homechef(&["healthcheck", "--url", &ready], &[]).status.success() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "serve exited early:\n{}",
-            read_log()
-        );
-        assert!(started.elapsed().as_secs() < 120, "never ready:\n{}", read_log());
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
-    let killed = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status();
-    assert!(killed.unwrap().success());
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+    let mut server = Served::start(dir, signal);
+    let status = server.signal(signal);
+    (status, server.log())
+}
+
+/// A `homechef serve` on the embedded PostgreSQL of its directory, ready.
+struct Served {
+    child: std::process::Child,
+    ready: String,
+    log_path: std::path::PathBuf,
+}
+
+impl Served {
+    fn start(dir: &Path, name: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string();
+        let log_path = dir.join(format!("serve-{name}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = command_in(
+            dir,
+            &["serve"],
+            &[
+                ("ROCKET_PORT", &port),
+                ("RUST_LOG", "info"),
+                ("SECRET_KEY", TEST_SECRET_KEY),
+            ],
+        )
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+        let ready = format!("http://127.0.0.1:{port}/health/ready");
+        let started = std::time::Instant::now();
+        while !homechef(&["healthcheck", "--url", &ready], &[]).status.success() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            assert!(child.try_wait().unwrap().is_none(), "serve exited early:\n{log}");
+            assert!(started.elapsed().as_secs() < 120, "never ready:\n{log}");
+            std::thread::sleep(std::time::Duration::from_millis(300));
         }
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "{signal}: still running:\n{}",
-            read_log()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
-    (status, read_log())
+        Self { child, ready, log_path }
+    }
+
+    fn is_ready(&self) -> bool {
+        homechef(&["healthcheck", "--url", &self.ready], &[]).status.success()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Sends `signal` (a `kill` name) and waits for the exit.
+    fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
+        let killed = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(killed.unwrap().success());
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "{signal}: still running:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+#[test]
+fn the_last_server_out_stops_the_embedded_postgresql_and_a_crashed_servers_cluster_is_adopted() {
+    let dir = fresh_dir("leases");
+    let db_path = || stderr(&homechef_in(&dir, &["db", "path"], &[]));
+    // Ctrl-C on the first server while a second uses the cluster: the second keeps its database.
+    let mut first = Served::start(&dir, "first");
+    let mut second = Served::start(&dir, "second");
+    assert!(second.log().contains("attached"), "{}", second.log());
+    assert!(first.signal("INT").success());
+    assert!(first.log().contains("left running"), "{}", first.log());
+    assert!(
+        second.is_ready(),
+        "the second server lost the cluster:\n{}",
+        second.log()
+    );
+    assert!(db_path().starts_with("running"), "{}", db_path());
+    assert!(second.signal("TERM").success());
+    assert!(second.log().contains("embedded PostgreSQL stopped"), "{}", second.log());
+    assert_eq!(db_path().trim(), "not running");
+    // kill -9: the next server adopts the cluster and stops it when it stops.
+    let mut crashed = Served::start(&dir, "crashed");
+    assert!(!crashed.signal("KILL").success());
+    assert!(db_path().starts_with("running"), "{}", db_path());
+    let mut next = Served::start(&dir, "next");
+    assert!(next.log().contains("adopted"), "{}", next.log());
+    assert!(next.signal("TERM").success());
+    assert_eq!(db_path().trim(), "not running", "{}", next.log());
+    // By hand, while a server uses it.
+    let mut third = Served::start(&dir, "third");
+    let stopped = homechef_in(&dir, &["db", "stop"], &[]);
+    assert!(
+        stdout(&stopped).contains("1 homechef server(s) still using it"),
+        "{}",
+        stdout(&stopped)
+    );
+    assert!(!third.is_ready());
+    assert!(third.signal("TERM").success());
+    assert!(third.log().contains("had already stopped"), "{}", third.log());
+    let printed = stdout(&homechef_in(&dir, &["db", "path"], &[]));
+    assert!(printed.trim().ends_with("postgres"), "{printed}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The `psql` URL a run printed.

@@ -232,7 +232,7 @@ fn outcome(answer: &TestResponse) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_faults_are_unavailability_and_no_acknowledged_write_is_lost() {
-    let (cluster, dir) = private_cluster("faults").await;
+    let (mut cluster, dir) = private_cluster("faults").await;
     let db = TestDatabase::on_cluster(&cluster).await;
     let url = db.url.clone();
     let app = TestApp::spawn_on(db, &[("rate_limit_enabled", "false")]).await;
@@ -295,14 +295,14 @@ async fn connection_faults_are_unavailability_and_no_acknowledged_write_is_lost(
     };
     let restart = async {
         tokio::time::sleep(Duration::from_millis(800)).await;
-        assert!(cluster.stop().await.unwrap());
+        assert_eq!(cluster.stop().await.unwrap(), homechef::db::embedded::Stopped::Stopped);
         tokio::time::sleep(Duration::from_secs(2)).await;
         let restarted = EmbeddedPostgres::start(&dir).await.unwrap();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         running.store(false, std::sync::atomic::Ordering::Relaxed);
         restarted
     };
-    let (by_writer, restarted) = tokio::join!(join_all((0..4).map(writer)), restart);
+    let (by_writer, mut restarted) = tokio::join!(join_all((0..4).map(writer)), restart);
     for outcomes in &by_writer {
         assert_eq!(
             outcomes.last().map(|o| o.0),
