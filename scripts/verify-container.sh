@@ -12,7 +12,7 @@
 #  3. 1 100 slow clients (headers a byte a second) against Caddy while a normal client is answered.
 #
 #   bash scripts/verify-container.sh          all of it, then removes the stack it started
-#   KEEP=1 bash scripts/verify-container.sh   leaves the stack running: https://127.0.0.1:8443 (CA file printed)
+#   KEEP=1 bash scripts/verify-container.sh   leaves the stack running on 127.0.0.1:8443 (CA file and curl printed)
 #   bash scripts/verify-container.sh down     removes what it made (stack, volumes, image); keeps the stand-ins
 #
 # Installs podman, runc, debootstrap and podman-compose (PyPI, pinned, in a virtual environment) if missing.
@@ -68,6 +68,11 @@ install_tools() {
 }
 
 pc() { (cd "$stack" && "$compose_bin" -p "$project" --profile proxy "$@"); }
+# Services in dependency order, each without podman's --requires: podman 4.3 cannot wait for `service_healthy`
+# anyway, and its dependency graph failed to start the proxy ("depends on container ... not found in input
+# list") when the chain proxy -> backend -> db was started in one go. The backend restarts until the database
+# answers, as with compose.
+pc_up() { pc up -d --no-deps db clamav && pc up -d --no-deps backend && pc up -d --no-deps proxy; }
 container() { podman ps -a -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1" | head -1; }
 
 down() {
@@ -114,7 +119,18 @@ scale_drill() {
   } >"$scale/.env"
   pcs() { (cd "$scale" && "$compose_bin" -p "$p" -f docker-compose.scale.yml "$@"); }
   say "docker-compose.scale.yml: two replicas, Redis, the S3 stand-in, Caddy"
-  pcs up -d >"$work/scale-up.log" 2>&1 || { tail -30 "$work/scale-up.log" >&2; fail "scale compose up"; }
+  # podman 4.3 cannot wait for compose's `service_healthy` and `service_completed_successfully` (podman-compose
+  # skips the first and waits forever on the second), so the dependencies come first, as compose would order
+  # them, and the replicas and the proxy after the bucket job has succeeded.
+  pcs up -d --no-deps db redis minio clamav bucket >"$work/scale-up.log" 2>&1 || { tail -30 "$work/scale-up.log" >&2; fail "scale compose up"; }
+  local job=""
+  for _ in $(seq 1 90); do
+    job=$(podman ps -a --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=bucket" --format '{{.Status}}')
+    case "$job" in Exited\ \(0\)*) break ;; Exited*) fail "the bucket job failed: $job" ;; esac
+    sleep 2
+  done
+  case "$job" in Exited\ \(0\)*) ;; *) fail "the bucket job did not finish: $job" ;; esac
+  pcs up -d --no-deps backend-a backend-b proxy >>"$work/scale-up.log" 2>&1 || { tail -30 "$work/scale-up.log" >&2; fail "scale compose up"; }
   local a b
   a=$(podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=backend-a")
   b=$(podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=backend-b")
@@ -143,7 +159,7 @@ scale_drill() {
   [ "$served_a" -gt 0 ] && [ "$served_b" -gt 0 ] || fail "the variant was not served by both replicas ($served_a, $served_b)"
   say "a photo uploaded through one replica: served by both (requests logged: a $served_a, b $served_b)"
   # The write load; backend-a stopped after 5 s (SIGTERM, 10 s grace as docker stop).
-  python3 scripts/container/write-load.py "$api/graphql" "$ca" "$token" 4 25 >"$work/load.json" &
+  python3 scripts/container/write-load.py 127.0.0.1 8443 "$api_host" "$ca" "$token" 4 25 >"$work/load.json" &
   local load=$!
   sleep 5
   podman stop -t 10 "$a" >/dev/null
@@ -269,7 +285,7 @@ b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
   echo "CLERK_WEBHOOK_SECRET=whsec_$(openssl rand -base64 32)"
   echo "CLERK_ISSUER=https://$clerk_host"
   echo "CLERK_JWT_KEY=$(awk '{printf "%s\\n", $0}' "$work/keys/clerk.pub")"
-  echo "PUBLIC_HOST=$api_host, 127.0.0.1"
+  echo "PUBLIC_HOST=$api_host"
   echo "CADDY_CERTS=local_certs"
   echo "HTTP_PUBLISH=127.0.0.1:8080"
   echo "HTTPS_PUBLISH=127.0.0.1:8443"
@@ -301,7 +317,7 @@ wait_healthy() { # container, what -> waits for its HEALTHCHECK
 }
 # No systemd here to run HEALTHCHECKs on a timer: this loop is that timer.
 ( while :; do
-    for c in $(podman ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.project=$project-scale"); do
+    for c in $(podman ps -q); do
       podman healthcheck run "$c" >/dev/null 2>&1 || true
     done
     sleep 5
@@ -316,8 +332,8 @@ mkdir -p "$stack/deploy"
 cp docker-compose.yml "$stack/"
 cp deploy/Caddyfile "$stack/deploy/"
 cp "$work/production.env" "$stack/.env"
-say "podman-compose --profile proxy up -d"
-pc up -d >"$work/up.log" 2>&1 || { tail -30 "$work/up.log" >&2; fail "compose up"; }
+say "docker-compose.yml with podman-compose --profile proxy (service by service)"
+pc_up >"$work/up.log" 2>&1 || { tail -30 "$work/up.log" >&2; fail "compose up"; }
 backend=$(container backend)
 [ -n "$backend" ] || { pc logs >&2 || true; fail "no backend container"; }
 wait_healthy "$backend" backend
@@ -412,13 +428,13 @@ say "backup: pg_dump $(stat -c %s "$work/homechef.dump") bytes, media $(stat -c 
 pc down -v -t 15 >/dev/null 2>&1
 podman volume exists "${project}_pgdata" && fail "the old stack's database volume survived down -v"
 started=$(date +%s)
-pc up -d db >"$work/up.log" 2>&1 || { tail -20 "$work/up.log" >&2; fail "db up"; }
+pc up -d --no-deps db >"$work/up.log" 2>&1 || { tail -20 "$work/up.log" >&2; fail "db up"; }
 for _ in $(seq 1 60); do pc exec -T db pg_isready -U homechef -d homechef >/dev/null 2>&1 && break; sleep 1; done
 pc exec -T db pg_restore -U homechef -d homechef --no-owner <"$work/homechef.dump" || fail "pg_restore"
 podman volume exists "${project}_media" || podman volume create --label "com.docker.compose.project=$project" "${project}_media" >/dev/null
 podman run --rm -v "${project}_media:/media" -v "$work:/backup:ro" localhost/standin/debian:bookworm \
   sh -c 'tar -C /media -xzf /backup/media.tgz && chown -R 65532:65532 /media'
-pc up -d >"$work/up.log" 2>&1 || { tail -20 "$work/up.log" >&2; fail "compose up after the restore"; }
+pc_up >"$work/up.log" 2>&1 || { tail -20 "$work/up.log" >&2; fail "compose up after the restore"; }
 backend=$(container backend)
 wait_healthy "$backend" "the restored backend"
 podman cp "$(container proxy):/data/caddy/pki/authorities/local/root.crt" "$ca"
@@ -429,8 +445,9 @@ after=$(catalogue)
 say "restore into a fresh stack: the same catalogue (ids, versions, images) and the same image bytes, $(( $(date +%s) - started ))s"
 
 if [ "${KEEP:-0}" = 1 ]; then
-  say "KEEP=1: the stack stays up. API: https://127.0.0.1:8443 (and https://$api_host:8443); CA: $ca"
-  say "  curl --cacert $ca https://127.0.0.1:8443/health/ready ; remove it all: bash scripts/verify-container.sh down"
+  say "KEEP=1: the stack stays up. API: https://$api_host:8443 on 127.0.0.1 (Caddy's certificate names that host); CA: $ca"
+  say "  curl --cacert $ca --resolve $api_host:8443:127.0.0.1 https://$api_host:8443/health/ready"
+  say "  remove it all: bash scripts/verify-container.sh down"
 else
   down
   say "stack removed"

@@ -4,6 +4,7 @@ URL USER PASSWORD` and `mc mb [--ignore-existing] NAME/BUCKET`."""
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -34,11 +35,20 @@ def main(args):
         target = [a for a in args[1:] if not a.startswith("--")][0]
         name, bucket = target.split("/", 1)
         request = urllib.request.Request(f"{load()[name]}/{bucket}", method="PUT")
-        try:
-            urllib.request.urlopen(request, timeout=10)
-        except urllib.error.HTTPError as e:
-            if not (ignore and e.code == 409):
-                raise
+        # podman 4.3 cannot wait for a dependency to be healthy (compose's condition), so the server may
+        # still be starting: retry a refused connection for a minute.
+        for attempt in range(60):
+            try:
+                urllib.request.urlopen(request, timeout=10)
+                break
+            except urllib.error.HTTPError as e:
+                if not (ignore and e.code == 409):
+                    raise
+                break
+            except urllib.error.URLError:
+                if attempt == 59:
+                    raise
+                time.sleep(1)
         print(f"Bucket created successfully `{target}`.")
         return 0
     print(f"mc stand-in: unsupported: {' '.join(args)}", file=sys.stderr)

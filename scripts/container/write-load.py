@@ -1,22 +1,31 @@
 #!/usr/bin/env python3
 """A write load through the proxy: THREADS clients creating recipes for SECONDS, each with its own
-Idempotency-Key. Prints one JSON line: every answer as (seconds since start, HTTP status, recipe id or code).
+Idempotency-Key, over TLS to ADDRESS:PORT for the host name NAME (SNI and Host). Prints one JSON line: every
+answer as (seconds since start, HTTP status, recipe id or error code).
 
-  write-load.py URL CAFILE TOKEN [THREADS] [SECONDS]
+  write-load.py ADDRESS PORT NAME CAFILE TOKEN [THREADS] [SECONDS]
 """
+import http.client
 import json
+import socket
 import ssl
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 
-url, cafile, token = sys.argv[1], sys.argv[2], sys.argv[3]
-threads = int(sys.argv[4]) if len(sys.argv) > 4 else 4
-seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 20
+address, port, name, cafile, token = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+threads = int(sys.argv[6]) if len(sys.argv) > 6 else 4
+seconds = float(sys.argv[7]) if len(sys.argv) > 7 else 20
 ctx = ssl.create_default_context(cafile=cafile)
+
+
+class Connection(http.client.HTTPSConnection):
+    """Connects to ADDRESS whatever NAME resolves to (curl's --resolve)."""
+
+    def connect(self):
+        self.sock = ctx.wrap_socket(socket.create_connection((address, port), self.timeout), server_hostname=name)
+
 start = time.monotonic()
 answers = []
 lock = threading.Lock()
@@ -28,22 +37,22 @@ def client(n):
     while time.monotonic() - start < seconds:
         i += 1
         body = json.dumps({"query": QUERY, "variables": {"t": f"load {n}-{i}"}}).encode()
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": str(uuid.uuid4()),
-        })
         at = round(time.monotonic() - start, 2)
         try:
-            with urllib.request.urlopen(request, context=ctx, timeout=15) as answer:
-                status, payload = answer.status, json.load(answer)
-        except urllib.error.HTTPError as e:
-            status, payload = e.code, {}
+            conn = Connection(name, port, timeout=15)
+            conn.request("POST", "/graphql", body=body, headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": str(uuid.uuid4()),
+            })
+            answer = conn.getresponse()
+            status, raw = answer.status, answer.read()
+            conn.close()
             try:
-                payload = json.loads(e.read() or b"{}")
+                payload = json.loads(raw or b"{}")
             except ValueError:
-                pass
-        except (OSError, ValueError) as e:
+                payload = {}
+        except OSError as e:
             status, payload = 0, {"error": type(e).__name__}
         created = ((payload.get("data") or {}).get("createRecipe") or {}).get("id")
         code = ((payload.get("errors") or [{}])[0].get("extensions") or {}).get("code")

@@ -29,6 +29,18 @@ use crate::config::AppConfig;
 pub fn mount(rocket: Rocket<Build>, config: &AppConfig) -> Rocket<Build> {
     rocket
         .attach(rocket::shield::Shield::new())
+        // The line a script waits for to know that this process, not another on the same port, serves.
+        .attach(rocket::fairing::AdHoc::on_liftoff("listening", |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                tracing::info!(
+                    pid = std::process::id(),
+                    "listening on http://{}:{}",
+                    config.address,
+                    config.port
+                );
+            })
+        }))
         .attach(context::RequestLog)
         .attach(client_addr::ClientAddress {
             trusted: config.trusted_proxies.clone(),
