@@ -243,15 +243,16 @@ impl EmbeddedPostgres {
     }
 
     /// For test processes, which cannot run async code at exit: a small watcher stops the cluster once
-    /// process `pid` has exited, if this process started it.
+    /// process `pid` has exited, if this process started it, and removes its data (a test cluster is
+    /// disposable, and it may live outside the target directory, under `/var/tmp/homechef-postgres`).
     pub fn stop_after_exit_of(&self, pid: u32) -> anyhow::Result<()> {
         if !self.started_here {
             return Ok(());
         }
         let script = format!(
-            "while [ -d /proc/{pid} ]; do sleep 1; done; exec '{}' -D '{}' stop -m fast",
+            "while [ -d /proc/{pid} ]; do sleep 1; done; '{}' -D '{dir}' stop -m fast && rm -rf '{dir}'",
             self.bin_dir.join("pg_ctl").display(),
-            self.data_dir.display()
+            dir = self.data_dir.display()
         );
         let mut cmd = std::process::Command::new("sh");
         cmd.args(["-c", &script])
