@@ -153,6 +153,7 @@ async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
         );
     }
     let embedded = resolve_database(&mut config).await?;
+    let watch = embedded.as_ref().map(|_| tokio::spawn(watch_embedded()));
     let result = async {
         let applied = db::run_migrations(config.database_url()?).await?;
         tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
@@ -164,6 +165,9 @@ async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
         Ok(())
     }
     .await;
+    if let Some(watch) = watch {
+        watch.abort();
+    }
     if let Some(mut pg) = embedded {
         match pg.stop().await.context("could not stop the embedded PostgreSQL")? {
             Stopped::Stopped => tracing::info!("embedded PostgreSQL stopped"),
@@ -177,6 +181,29 @@ async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
         }
     }
     result
+}
+
+/// While this server runs, says in one line when its embedded PostgreSQL stops under it (`homechef db stop`,
+/// a hand `pg_ctl`, a crash) and when it runs again: the server itself only sees 503s and a failing readiness.
+async fn watch_embedded() {
+    let Ok(pg) = EmbeddedPostgres::locate(Path::new(EMBEDDED_DATA_DIR)) else {
+        return;
+    };
+    let mut running = true;
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = pg.running().await.is_some();
+        match (running, now) {
+            (true, false) => tracing::error!(
+                data_dir = %pg.data_dir().display(),
+                "the embedded PostgreSQL stopped while this server runs: requests answer 503 until it runs again; \
+                 restart this server to start it"
+            ),
+            (false, true) => tracing::info!("the embedded PostgreSQL runs again"),
+            _ => {}
+        }
+        running = now;
+    }
 }
 
 /// `homechef db path|stop`.

@@ -537,6 +537,11 @@ fn the_last_server_out_stops_the_embedded_postgresql_and_a_crashed_servers_clust
         stdout(&stopped)
     );
     assert!(!third.is_ready());
+    let said = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        third.log().contains("stopped while this server runs")
+    });
+    assert!(said, "the server did not say its database was gone:\n{}", third.log());
     assert!(third.signal("TERM").success());
     assert!(third.log().contains("had already stopped"), "{}", third.log());
     let printed = stdout(&homechef_in(&dir, &["db", "path"], &[]));
