@@ -192,7 +192,7 @@ async fn watch_embedded() {
     let mut running = true;
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let now = pg.running().await.is_some();
+        let now = pg.running_port().await.is_some();
         match (running, now) {
             (true, false) => tracing::error!(
                 data_dir = %pg.data_dir().display(),
@@ -212,7 +212,7 @@ async fn embedded_db(action: DbAction) -> anyhow::Result<ExitCode> {
     match action {
         DbAction::Path => {
             println!("{}", pg.data_dir().display());
-            match pg.running().await {
+            match pg.running_port().await {
                 Some(port) => eprintln!("running: psql postgres://postgres@127.0.0.1:{port}/{EMBEDDED_DATABASE}"),
                 None => eprintln!("not running"),
             }

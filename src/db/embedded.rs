@@ -55,7 +55,7 @@ impl EmbeddedPostgres {
     /// this process holds a lease on it until `stop`.
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
         let mut pg = Self::locate(data_dir)?;
-        let decision = pg.decide().await?;
+        let _decision = pg.decide().await?;
         pg.lease = Some(pg.take_lease()?);
         if !pg.data_dir.join("PG_VERSION").exists() {
             pg.init().await?;
@@ -85,7 +85,6 @@ impl EmbeddedPostgres {
             .await
             .with_context(|| format!("PostgreSQL did not start; see {}", log.display()))?;
         pg.started_here = true;
-        drop(decision);
         Ok(pg)
     }
 
@@ -160,7 +159,7 @@ impl EmbeddedPostgres {
     pub async fn stop(&mut self) -> anyhow::Result<Stopped> {
         let _decision = self.decide().await?;
         if self.lease.take().is_some() {
-            let _ = std::fs::remove_file(self.leases_dir().join(std::process::id().to_string()));
+            let _ = std::fs::remove_file(self.own_lease());
         }
         match self.other_leases() {
             0 => self.stop_now().await,
@@ -175,11 +174,6 @@ impl EmbeddedPostgres {
         Ok((self.stop_now().await?, others))
     }
 
-    /// Whether the cluster runs, and on which port.
-    pub async fn running(&self) -> Option<u16> {
-        self.running_port().await
-    }
-
     async fn stop_now(&self) -> anyhow::Result<Stopped> {
         if self.running_port().await.is_none() {
             return Ok(Stopped::NotRunning);
@@ -192,6 +186,11 @@ impl EmbeddedPostgres {
         let mut name = self.data_dir.clone().into_os_string();
         name.push(".leases");
         PathBuf::from(name)
+    }
+
+    /// This process's lease file (named after its pid).
+    fn own_lease(&self) -> PathBuf {
+        self.leases_dir().join(std::process::id().to_string())
     }
 
     /// Waits for, then holds, the lock under which servers start, attach to and stop the cluster.
@@ -211,7 +210,7 @@ impl EmbeddedPostgres {
 
     /// This process's lease: its pid's file, locked for as long as the process lives.
     fn take_lease(&self) -> anyhow::Result<std::fs::File> {
-        let path = self.leases_dir().join(std::process::id().to_string());
+        let path = self.own_lease();
         let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         file.try_lock()
             .map_err(|e| anyhow::anyhow!("cannot lock {}: {e}", path.display()))?;
@@ -220,13 +219,13 @@ impl EmbeddedPostgres {
 
     /// How many other processes hold a lease; the files of processes that are gone are removed.
     fn other_leases(&self) -> usize {
-        let own = std::process::id().to_string();
+        let own = self.own_lease();
         let Ok(entries) = std::fs::read_dir(self.leases_dir()) else {
             return 0;
         };
         entries
             .flatten()
-            .filter(|entry| entry.file_name() != ".lock" && entry.file_name().to_str() != Some(own.as_str()))
+            .filter(|entry| entry.file_name() != ".lock" && entry.path() != own)
             .filter(|entry| {
                 let Ok(file) = std::fs::File::open(entry.path()) else {
                     return false;
@@ -301,7 +300,7 @@ impl EmbeddedPostgres {
     }
 
     /// The port of a cluster already running on this data directory, if any.
-    async fn running_port(&self) -> Option<u16> {
+    pub async fn running_port(&self) -> Option<u16> {
         let status = self
             .command("pg_ctl")
             .args(["-D", path_str(&self.data_dir).ok()?, "status"])
