@@ -261,7 +261,7 @@ impl AppConfig {
         let mut problems = Problems::default();
         let media_bucket = media_bucket(&raw, &mut problems);
         let env = match raw.app_env.as_deref().map(str::trim) {
-            None | Some("") => AppEnv::Development,
+            None => AppEnv::Development,
             Some(v) if v.eq_ignore_ascii_case("development") => AppEnv::Development,
             Some(v) if v.eq_ignore_ascii_case("production") => AppEnv::Production,
             Some(v) => {
@@ -595,10 +595,10 @@ impl Problems {
     }
 }
 
-/// A number setting; empty means unset.
+/// A number setting (an empty one is already unset: `lossy_string`).
 fn parse_setting(name: &str, value: Option<String>) -> anyhow::Result<Option<u64>> {
     match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
+        None => Ok(None),
         Some(v) => v
             .parse()
             .map(Some)
@@ -612,13 +612,7 @@ fn signed(value: u64) -> i64 {
 
 /// `MEDIA_STORE` and the settings of its bucket; `None` for the local directory (unset or `local`).
 fn media_bucket(raw: &RawConfig, problems: &mut Problems) -> Option<crate::media::bucket::BucketConfig> {
-    let set = |value: &Option<String>| {
-        value
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
+    let set = |value: &Option<String>| value.as_deref().map(str::trim).map(str::to_owned);
     let store = set(&raw.media_store).filter(|s| s != "local")?;
     let Some((bucket, prefix)) = crate::media::bucket::BucketConfig::parse_store(&store) else {
         problems.push(format!(
@@ -654,10 +648,10 @@ fn media_bucket(raw: &RawConfig, problems: &mut Problems) -> Option<crate::media
     })
 }
 
-/// A boolean setting (`true/false`, `1/0`, `yes/no`, `on/off`); empty means unset.
+/// A boolean setting (`true/false`, `1/0`, `yes/no`, `on/off`; an empty one is already unset).
 fn parse_flag(name: &str, value: Option<String>) -> anyhow::Result<Option<bool>> {
     match value.as_deref().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") => Ok(None),
+        None => Ok(None),
         Some("true" | "1" | "yes" | "on") => Ok(Some(true)),
         Some("false" | "0" | "no" | "off") => Ok(Some(false)),
         Some(v) => bail!("{name} must be true or false, not `{v}`"),
