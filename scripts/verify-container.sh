@@ -153,9 +153,18 @@ scale_drill() {
   photo=$(upload_photo "$recipe_id" grace_hopper.jpg "$(real_photo)")
   grep -q '"status":"PROMOTED"' <<<"$photo" || fail "the photo on the scale stack: $photo"
   variant=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["uploadRecipeImages"][0]["image"]["variants"][0]["url"])' <<<"$photo")
-  codes=""
-  for _ in 1 2 3 4; do codes+="$("${tls[@]}" -o /dev/null -w '%{http_code}' "$variant") "; done
-  [ "$codes" = "200 200 200 200 " ] || fail "the variant through both replicas: $codes"
+  # Four requests, round robin: two per replica. A replica that has not yet reached the bucket (CI once saw
+  # 503 from one of them, right after start-up) gets three more rounds, 5 s apart; what it answered is shown.
+  for round in 1 2 3 4; do
+    codes=""
+    for i in 1 2 3 4; do codes+="$("${tls[@]}" -o "$work/variant.$i" -w '%{http_code}' "$variant") "; done
+    [ "$codes" = "200 200 200 200 " ] && break
+    say "round $round, the variant through both replicas: $codes"
+    for i in 1 2 3 4; do head -c 300 "$work/variant.$i" | grep -av JFIF >&2 || true; done
+    for replica in "$a" "$b"; do podman logs --tail 10 "$replica" >&2 2>&1 || true; done
+    [ "$round" = 4 ] && fail "the variant through both replicas: $codes"
+    sleep 5
+  done
   # Which replica served what: each writes its own request log line.
   local served_a served_b
   served_a=$(podman logs "$a" 2>&1 | grep -c '/media/' || true)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the local stand-ins for the images our Dockerfile and compose files name, none of which can be pulled
 # here (no container registry is reachable). Each is made from Debian bookworm's own packages and cached in
-# podman's image store: an image that exists is kept (`FORCE=1` rebuilds). What each stands in for, and how it
+# podman's image store, labelled with a digest of what it was made from (its Containerfile and the files it
+# copies, the base image, the toolchain): an image whose inputs changed is made again, one that matches is
+# kept (`FORCE=1` rebuilds all). What each stands in for, and how it
 # differs from the real image, is listed in docs/deployment.md ("Verified with stand-in images").
 #
 #   bash scripts/container/standins.sh          # build what is missing; prints the tags
@@ -25,7 +27,16 @@ host_ca="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 mkdir -p "$cache"
 
 log() { printf 'standins: %s\n' "$*" >&2; }
-fresh() { [ "${FORCE:-0}" != 1 ] && podman image exists "$1"; }
+label=homechef.standin.inputs
+base_tag=localhost/standin/debian:bookworm
+# inputs TEXT FILE... -> the digest of an image's inputs (files are read, so editing one makes the image again)
+inputs() { { printf '%s\n' "$1"; shift; cat "$@"; } | sha256sum | cut -c1-16; }
+# fresh TAG DIGEST -> whether the stored image was made from these inputs
+fresh() {
+  [ "${FORCE:-0}" != 1 ] \
+    && [ "$(podman image inspect --format "{{index .Labels \"$label\"}}" "$1" 2>/dev/null)" = "$2" ]
+}
+base_id() { podman image inspect --format '{{.Id}}' "$base_tag"; }
 
 # A bookworm rootfs (minbase) as a tarball, made once.
 base_tarball() {
@@ -45,40 +56,46 @@ base_tarball() {
 }
 
 build_base() {
-  local tag=localhost/standin/debian:bookworm
-  fresh "$tag" && return
+  local tag=$base_tag digest
+  digest=$(inputs "bookworm minbase $mirror")
+  fresh "$tag" "$digest" && return
   local tarball
   tarball=$(base_tarball)
-  podman import --change 'CMD ["bash"]' "$tarball" "$tag" >/dev/null
+  podman import --change 'CMD ["bash"]' --change "LABEL $label=$digest" "$tarball" "$tag" >/dev/null
   log "built $tag"
 }
 
-# An image FROM the base made by a Containerfile in this folder (packages come from Debian's mirror).
+# build_from TAG CONTAINERFILE [FILE it copies...]: an image FROM the base made by a Containerfile in this
+# folder (packages come from Debian's mirror).
 build_from() {
-  local tag=$1 file=$2
-  fresh "$tag" && return
-  podman build -q --network host -f "$here/$file" -t "$tag" "$here" >/dev/null
+  local tag=$1 file=$2 digest
+  shift 2
+  digest=$(inputs "$(base_id)" "$here/$file" "$@")
+  fresh "$tag" "$digest" && return
+  podman build -q --network host --label "$label=$digest" -f "$here/$file" -t "$tag" "$here" >/dev/null
   log "built $tag"
 }
 
 # clamd with the signatures the antivirus tests use (EICAR and the project's marker): freshclam cannot
 # download here.
 build_clamav() {
-  local tag=localhost/standin/clamav:1
-  fresh "$tag" && return
+  local tag=localhost/standin/clamav:1 digest
+  digest=$(inputs "$(base_id)" "$here/clamav.Containerfile" "$here/clamav-entrypoint.sh" "$repo"/tests/fixtures/clamav/*)
+  fresh "$tag" "$digest" && return
   local ctx="$cache/clamav-context"
   rm -rf "$ctx" && mkdir -p "$ctx/signatures"
   cp "$repo"/tests/fixtures/clamav/* "$ctx/signatures/"
   cp "$here/clamav.Containerfile" "$ctx/Containerfile"
   cp "$here/clamav-entrypoint.sh" "$ctx/"
-  podman build -q --network host -t "$tag" "$ctx" >/dev/null
+  podman build -q --network host --label "$label=$digest" -t "$tag" "$ctx" >/dev/null
   rm -rf "$ctx"
   log "built $tag"
 }
 
 build_rust() {
-  local tag=localhost/standin/rust:1.95.0-slim-bookworm
-  fresh "$tag" && return
+  local tag=localhost/standin/rust:1.95.0-slim-bookworm digest
+  digest=$(inputs "$(base_id) $(rustc -V)" "$here/rust.Containerfile")
+  fresh "$tag" "$digest" && return
   local toolchain
   toolchain=$(rustc --print sysroot)
   local ctx="$cache/rust-context"
@@ -88,7 +105,7 @@ build_rust() {
   rm -rf "$ctx/rust/lib/rustlib/src" "$ctx/rust/lib/rustlib/"*/analysis
   cp "$host_ca" "$ctx/host-ca.crt"
   cp "$here/rust.Containerfile" "$ctx/Containerfile"
-  podman build -q --network host -t "$tag" "$ctx" >/dev/null
+  podman build -q --network host --label "$label=$digest" -t "$tag" "$ctx" >/dev/null
   rm -rf "$ctx"
   log "built $tag"
 }
@@ -96,8 +113,9 @@ build_rust() {
 # distroless/cc: files from Debian's packages, unpacked (not installed: no dpkg database, no maintainer
 # scripts), the CA bundle made as update-ca-certificates would, and the accounts distroless ships.
 build_distroless() {
-  local tag=localhost/standin/distroless-cc-debian12:nonroot
-  fresh "$tag" && return
+  local tag=localhost/standin/distroless-cc-debian12:nonroot digest
+  digest=$(inputs "distroless $mirror" "$0")
+  fresh "$tag" "$digest" && return
   local work="$cache/distroless"
   rm -rf "$work" && mkdir -p "$work/debs" "$work/root"
   (cd "$work/debs" && apt-get download -q libc6 libgcc-s1 libstdc++6 libssl3 ca-certificates tzdata netbase \
@@ -122,7 +140,7 @@ build_distroless() {
   podman import \
     --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' --change "LABEL $label=$digest" \
     "$work/rootfs.tar" "$tag" >/dev/null
   rm -rf "$work"
   log "built $tag"
@@ -130,14 +148,15 @@ build_distroless() {
 
 # MinIO and mc for docker-compose.scale.yml: moto's S3 server with a `minio` entrypoint and an `mc` stand-in.
 build_s3() {
-  local tag=localhost/standin/s3:moto
-  fresh "$tag" && return
+  local tag=localhost/standin/s3:moto digest
+  digest=$(inputs "$(base_id)" "$here/s3.Containerfile" "$here/minio-standin.sh" "$here/mc-standin.py")
+  fresh "$tag" "$digest" && return
   local ctx="$cache/s3-context"
   rm -rf "$ctx" && mkdir -p "$ctx"
   cp "$host_ca" "$ctx/host-ca.crt"
   cp "$here/s3.Containerfile" "$ctx/Containerfile"
   cp "$here/minio-standin.sh" "$here/mc-standin.py" "$ctx/"
-  podman build -q --network host -t "$tag" "$ctx" >/dev/null
+  podman build -q --network host --label "$label=$digest" -t "$tag" "$ctx" >/dev/null
   rm -rf "$ctx"
   log "built $tag"
 }
@@ -145,7 +164,7 @@ build_s3() {
 build_base
 build_rust
 build_distroless
-build_from localhost/standin/postgres:15 postgres.Containerfile
+build_from localhost/standin/postgres:15 postgres.Containerfile "$here/postgres-entrypoint.sh"
 build_from localhost/standin/redis:7 redis.Containerfile
 build_from localhost/standin/caddy:2 caddy.Containerfile
 build_clamav
