@@ -387,6 +387,12 @@ say "TLS through Caddy (its own CA); security headers on 200, 404, GET and error
 redirect=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -H "Host: $api_host" http://127.0.0.1:8080/health/ready)
 case "$redirect" in 30[178]\ https://$api_host/health/ready) ;; *) fail "HTTP is not redirected to HTTPS: $redirect" ;; esac
 say "HTTP -> HTTPS: $redirect"
+# An Idempotency-Key that is not UTF-8 never reaches the service (Rocket would drop it): Caddy refuses it.
+key_status=$("${tls[@]}" -o "$work/key.json" -w '%{http_code}' -H $'Idempotency-Key: caf\xe9' \
+  "$api/graphql?query=%7Bhealth%7Bstatus%7D%7D")
+[ "$key_status" = 400 ] && grep -q '"BAD_REQUEST"' "$work/key.json" \
+  || fail "a Latin-1 Idempotency-Key through Caddy: $key_status $(cat "$work/key.json")"
+say "a Latin-1 Idempotency-Key: 400 BAD_REQUEST at the proxy"
 
 # The app container as the kernel sees it, from outside.
 pid=$(podman inspect "$backend" --format '{{.State.Pid}}')

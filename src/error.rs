@@ -78,6 +78,9 @@ pub enum AppError {
     /// A dependency (database, key server) is unreachable: "service temporarily unavailable".
     #[error("service temporarily unavailable")]
     ServiceUnavailable,
+    /// This instance's disk has no room for an upload (quarantine or media directory): retry later.
+    #[error("the server has no room to store files right now; retry later")]
+    StorageFull,
     /// Anything else: the client sees only "internal server error"; the cause is logged.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -109,6 +112,7 @@ impl AppError {
             Self::ImportTooLarge => "IMPORT_TOO_LARGE",
             Self::UpstreamHttpError(_) => "UPSTREAM_HTTP_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::StorageFull => "STORAGE_FULL",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -132,6 +136,7 @@ impl AppError {
             Self::QueryLimit { .. } | Self::IntrospectionDisabled => 400,
             Self::RequestTimeout => 408,
             Self::ExecutionTimeout | Self::ServiceUnavailable => 503,
+            Self::StorageFull => 507,
             Self::Internal(_) => 500,
         }
     }
@@ -327,6 +332,10 @@ mod tests {
             (
                 AppError::ServiceUnavailable,
                 json!({"message": "service temporarily unavailable", "extensions": {"code": "SERVICE_UNAVAILABLE"}}),
+            ),
+            (
+                AppError::StorageFull,
+                json!({"message": "the server has no room to store files right now; retry later", "extensions": {"code": "STORAGE_FULL"}}),
             ),
             (
                 AppError::internal(anyhow::anyhow!("relation \"users\" does not exist")),

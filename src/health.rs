@@ -1,6 +1,7 @@
-//! Service health: is the database reachable and fully migrated, and is the antivirus (when configured)
-//! answering? Shared by `GET /health`, `GET /health/ready` and the `health` GraphQL query. Readiness
-//! depends on the database only: with the antivirus down, uploads are held in quarantine, not refused.
+//! Service health: is the database reachable and fully migrated, is the antivirus (when configured)
+//! answering, and does the disk have room for uploads? Shared by `GET /health`, `GET /health/ready` and the
+//! `health` GraphQL query. Readiness depends on the database only: with the antivirus down, uploads are held
+//! in quarantine; with the disk full, uploads are refused (`STORAGE_FULL`) and everything else is served.
 
 use std::time::Duration;
 
@@ -39,6 +40,10 @@ pub struct HealthReport {
     pub migrations: ComponentStatus,
     /// ClamAV (`CLAMD_ADDR`): `DOWN` makes the status `DEGRADED` but not the service unready.
     pub antivirus: ComponentStatus,
+    /// This instance's disk for uploads (quarantine, and media without a bucket): `DOWN` after a write was
+    /// refused for want of space, until one succeeds; it makes the status `DEGRADED` but not the service
+    /// unready.
+    pub storage: ComponentStatus,
     pub version: &'static str,
 }
 
@@ -58,6 +63,15 @@ pub async fn antivirus(media: &MediaService) -> ComponentStatus {
     }
 }
 
+/// The upload disk's state, as the health report names it.
+pub async fn storage(media: &MediaService) -> ComponentStatus {
+    if media.storage_up().await {
+        ComponentStatus::Up
+    } else {
+        ComponentStatus::Down
+    }
+}
+
 /// Checks the database and its migrations, within `CHECK_TIMEOUT`, and the antivirus.
 pub async fn check(pool: &DbPool, media: &MediaService) -> HealthReport {
     let probe = async {
@@ -71,8 +85,11 @@ pub async fn check(pool: &DbPool, media: &MediaService) -> HealthReport {
         Ok(None) | Err(_) => (ComponentStatus::Down, ComponentStatus::Down),
     };
     let antivirus = antivirus(media).await;
-    let all_up =
-        database == ComponentStatus::Up && migrations == ComponentStatus::Up && antivirus != ComponentStatus::Down;
+    let storage = storage(media).await;
+    let all_up = database == ComponentStatus::Up
+        && migrations == ComponentStatus::Up
+        && antivirus != ComponentStatus::Down
+        && storage == ComponentStatus::Up;
     HealthReport {
         status: if all_up {
             ServiceStatus::Ok
@@ -82,6 +99,7 @@ pub async fn check(pool: &DbPool, media: &MediaService) -> HealthReport {
         database,
         migrations,
         antivirus,
+        storage,
         version: env!("CARGO_PKG_VERSION"),
     }
 }

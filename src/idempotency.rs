@@ -22,7 +22,7 @@ const LOCK_CLASS: i32 = 727_002;
 
 /// The `Idempotency-Key` header's value: an RFC 8941 string (`"…"`, as the IETF draft defines it) or the bare
 /// token most clients send; 1 to 255 visible ASCII characters either way.
-pub fn parse_key(header: &str) -> AppResult<String> {
+fn parse_key(header: &str) -> AppResult<String> {
     let trimmed = header.trim();
     let key = trimmed
         .strip_prefix('"')
@@ -34,6 +34,19 @@ pub fn parse_key(header: &str) -> AppResult<String> {
         )));
     }
     Ok(key.to_owned())
+}
+
+/// The key of a request's `Idempotency-Key` headers: none, or exactly one usable one. Two keys are refused
+/// rather than one of them picked. (A value that is not UTF-8 never gets here: Rocket drops such a header,
+/// so the proxies in `deploy/` refuse it.)
+pub fn parse_keys(headers: &[String]) -> AppResult<Option<String>> {
+    match headers {
+        [] => Ok(None),
+        [header] => parse_key(header).map(Some),
+        _ => Err(AppError::BadRequest(
+            "send one `Idempotency-Key` header, not several".into(),
+        )),
+    }
 }
 
 /// What a request with a key may do.

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod collections;
 pub mod config;
 pub mod db;
+pub mod deadlines;
 pub mod error;
 pub mod graphql;
 pub mod health;
@@ -48,7 +49,7 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
     let security_log = SecurityLog::open(&config.log_dir)?;
     let media = Arc::new(MediaService::new(&config, security_log.clone())?);
     let authenticator = Authenticator::new(&config)?;
-    let schema = graphql::build(&config, pool.clone(), Arc::clone(&media), authenticator.viewers());
+    let schema = graphql::build(&config, pool.clone(), Arc::clone(&media), authenticator.viewers())?;
     let webhook_secret = config
         .clerk
         .webhook_secret

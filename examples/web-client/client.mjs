@@ -1,13 +1,17 @@
 // A minimal HomeChef client: Apollo Client 4 with apollo-upload-client's UploadHttpLink. It signs in with a
 // token, creates a recipe, uploads a photo (GraphQL multipart request) with an Idempotency-Key and sends the
 // upload again as an offline queue would after a lost answer (one image, the same response), lists the
-// variants the server made of it and fetches one. Given a saved web page too, it imports it as a "save this page"
+// variants the server made of it and fetches one. With automatic persisted queries (Apollo's
+// PersistedQueryLink, hashed queries by GET) it sends a query's hash alone: the first time the server asks for
+// the document, afterwards the hash is enough. Given a saved web page too, it imports it as a "save this page"
 // button does: the whole page as the file `page` of importRecipeFromHtml.
 //   HOMECHEF_URL=http://127.0.0.1:8000 HOMECHEF_TOKEN=$(homechef dev-token --user alice) node client.mjs photo.jpg [page.html]
 // In a browser app the token comes from Clerk (`await session.getToken()`) instead.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import UploadHttpLink from 'apollo-upload-client/UploadHttpLink.mjs';
 
 const api = process.env.HOMECHEF_URL ?? 'http://127.0.0.1:8000';
@@ -105,3 +109,40 @@ if (savedPage) {
   }
   console.log(`web-client: saved page (${page.size} bytes) read as "${draft.title}" from ${draft.foundIn}, ${draft.ingredients.length} ingredients`);
 }
+
+// Automatic persisted queries, added as Apollo's documentation shows, with hashed queries sent by GET.
+const sent = [];
+const recordingFetch = async (url, init = {}) => {
+  const method = init.method ?? 'GET';
+  const document = method === 'GET' ? new URL(url).searchParams.get('query') : JSON.parse(init.body).query;
+  const response = await fetch(url, init);
+  sent.push({ method, withDocument: Boolean(document), status: response.status });
+  return response;
+};
+const persistedClient = () =>
+  new ApolloClient({
+    cache: new InMemoryCache(),
+    link: new PersistedQueryLink({
+      sha256: (text) => createHash('sha256').update(text).digest('hex'),
+      useGETForHashedQueries: true,
+    }).concat(
+      new HttpLink({
+        uri: new URL('/graphql', api).toString(),
+        headers: { authorization: `Bearer ${token}` },
+        fetch: recordingFetch,
+      }),
+    ),
+  });
+const PERSISTED = gql`query PersistedRecipe($id: UUID!) { recipe(id: $id) { id title } }`;
+for (const round of ['first', 'second']) {
+  const { data } = await persistedClient().query({ query: PERSISTED, variables: { id: recipe.id } });
+  if (data.recipe.title !== recipe.title) {
+    throw new Error(`persisted query, ${round} client: ${JSON.stringify(data)}`);
+  }
+}
+const hashOnly = sent.filter((s) => !s.withDocument);
+const withDocument = sent.filter((s) => s.withDocument);
+if (withDocument.length !== 1 || hashOnly.length !== 2 || hashOnly.some((s) => s.method !== 'GET')) {
+  throw new Error(`persisted queries: expected two hash-only GETs and one document, sent ${JSON.stringify(sent)}`);
+}
+console.log(`web-client: persisted query: ${sent.map((s) => `${s.method}${s.withDocument ? '+document' : ' hash'} ${s.status}`).join(', ')}`);

@@ -41,6 +41,12 @@ struct Claims {
     username: Option<String>,
 }
 
+impl super::Subject for Claims {
+    fn subject(self) -> String {
+        self.sub
+    }
+}
+
 impl ClerkVerifier {
     /// `None` when Clerk is not configured at all (only dev tokens, if any, then work).
     pub fn from_config(config: &ClerkConfig) -> anyhow::Result<Option<Self>> {
@@ -113,9 +119,7 @@ impl ClerkVerifier {
                 validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
             }
         }
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|e| AuthError::InvalidToken(format!("{:?}", e.kind())))?
-            .claims;
+        let claims: Claims = super::decode(token, &key, &validation, |e| format!("{:?}", e.kind()))?;
         if self.audience.is_none() && claims.aud.is_some() {
             return Err(AuthError::InvalidToken("aud present but no audience configured".into()));
         }

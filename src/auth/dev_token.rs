@@ -27,6 +27,12 @@ struct Claims {
     name: Option<String>,
 }
 
+impl super::Subject for Claims {
+    fn subject(self) -> String {
+        self.sub
+    }
+}
+
 /// Signs a token for the dev user `name`.
 pub fn issue(secret: &SecretString, name: &str, email: Option<&str>) -> anyhow::Result<String> {
     let now = jsonwebtoken::get_current_timestamp();
@@ -51,15 +57,14 @@ pub fn verify(secret: &SecretString, token: &str) -> Result<Identity, AuthError>
     validation.set_issuer(&[ISSUER]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
     let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
-    let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-        .map_err(|e| AuthError::InvalidToken(format!("dev token: {e}")))?;
-    if !data.claims.sub.starts_with(SUBJECT_PREFIX) {
+    let claims: Claims = super::decode(token, &key, &validation, |e| format!("dev token: {e}"))?;
+    if !claims.sub.starts_with(SUBJECT_PREFIX) {
         return Err(AuthError::InvalidToken("dev token subject without prefix".into()));
     }
     Ok(Identity {
-        subject: data.claims.sub,
-        email: data.claims.email,
-        name: data.claims.name,
+        subject: claims.sub,
+        email: claims.email,
+        name: claims.name,
     })
 }
 

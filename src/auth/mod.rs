@@ -47,9 +47,43 @@ pub enum AuthError {
     MalformedHeader,
     #[error("token rejected: {0}")]
     InvalidToken(String),
+    /// Expired, but signed by us or Clerk and otherwise valid: a client that kept a stale token (a tab left
+    /// open), counted on its own rather than against everyone behind its address.
+    #[error("token rejected: expired")]
+    Expired { subject: String },
     /// The key server is unreachable and no cached key fits: not the client's fault (503).
     #[error("signing keys unavailable: {0}")]
     KeysUnavailable(String),
+}
+
+/// Claims that name a subject.
+trait Subject {
+    fn subject(self) -> String;
+}
+
+/// Decodes a token under `validation`. An expired one is decoded once more without the expiry check: if its
+/// signature and other claims hold it is `Expired` with its subject, else refused like any other;
+/// `describe` words the refusal.
+fn decode<C: serde::de::DeserializeOwned + Subject>(
+    token: &str,
+    key: &jsonwebtoken::DecodingKey,
+    validation: &jsonwebtoken::Validation,
+    describe: impl Fn(&jsonwebtoken::errors::Error) -> String,
+) -> Result<C, AuthError> {
+    match jsonwebtoken::decode::<C>(token, key, validation) {
+        Ok(data) => Ok(data.claims),
+        Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+            let mut ignoring_expiry = validation.clone();
+            ignoring_expiry.validate_exp = false;
+            match jsonwebtoken::decode::<C>(token, key, &ignoring_expiry) {
+                Ok(data) => Err(AuthError::Expired {
+                    subject: data.claims.subject(),
+                }),
+                Err(e) => Err(AuthError::InvalidToken(describe(&e))),
+            }
+        }
+        Err(e) => Err(AuthError::InvalidToken(describe(&e))),
+    }
 }
 
 /// Verifies bearer tokens. Holds the keys; built once at start.

@@ -64,7 +64,7 @@ pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool>
 /// statement outlives the execution deadline, and a transaction left open by a lost client is rolled back
 /// after the longest deadline (an upload's) rather than holding its locks.
 fn session_settings() -> String {
-    use crate::graphql::{EXECUTION_TIMEOUT, UPLOAD_EXECUTION_TIMEOUT};
+    use crate::deadlines::{EXECUTION_TIMEOUT, UPLOAD_EXECUTION_TIMEOUT};
     format!(
         "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {}",
         EXECUTION_TIMEOUT.as_millis(),

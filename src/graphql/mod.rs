@@ -6,6 +6,7 @@ pub mod limits;
 pub mod paging;
 pub mod refusals;
 pub mod savepoints;
+pub mod variables;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -68,11 +69,6 @@ pub async fn conn(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<cra
     ctx.data::<crate::db::RequestConnection>()?.lock().await.gql()
 }
 
-/// Longest an operation may run.
-pub const EXECUTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// Longest an operation with files may run: each file is scanned, decoded and re-encoded.
-pub const UPLOAD_EXECUTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-
 /// Bounds every document: a hostile query cannot make the server do unbounded work.
 pub const MAX_DEPTH: usize = 10;
 pub const MAX_COMPLEXITY: usize = 200;
@@ -90,10 +86,12 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
 /// boxed call chain) for the ordinary document that needs neither. `introspection` (only where
 /// introspection is enabled) runs documents that do nothing but introspect, which `limits::check` bounds by
 /// their own shape instead: the standard introspection query nests deeper than any data query needs to.
+/// `inputs` coerces variables before any of them runs.
 pub struct Schemas {
     pub data: AppSchema,
     pub extended: AppSchema,
     pub introspection: Option<AppSchema>,
+    pub inputs: variables::InputTypes,
 }
 
 /// The schemas for a running server.
@@ -102,7 +100,7 @@ pub fn build(
     pool: DbPool,
     media: std::sync::Arc<MediaService>,
     viewers: std::sync::Arc<ViewerCache>,
-) -> Schemas {
+) -> anyhow::Result<Schemas> {
     let data = || {
         let data = builder()
             .data(pool.clone())
@@ -134,14 +132,15 @@ pub fn build(
             .extension(refusals::OffloadValidation)
             .finish()
     });
-    Schemas {
+    Ok(Schemas {
         data: data().finish(),
         extended: data()
             .extension(refusals::OffloadValidation)
             .extension(savepoints::FieldSavepoints)
             .finish(),
         introspection,
-    }
+        inputs: variables::InputTypes::from_sdl(&sdl())?,
+    })
 }
 
 /// The SDL that `homechef schema` prints and `schema.graphql` must equal.

@@ -17,16 +17,18 @@ use tracing::Instrument as _;
 use super::body;
 use super::context::RequestContext;
 use super::multipart;
+use super::persisted_queries::{self, PersistedQueries};
 use super::rate_limit::{GraphqlQuota, ImportClass, Limited, RateLimits, RouteLimit};
-use super::response::{JsonResponse, UNAVAILABLE_RETRY_AFTER_SECS};
+use super::response::{JsonResponse, STORAGE_FULL_RETRY_AFTER_SECS, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::auth::{bearer_token, AuthError, Authenticator, Viewer, ViewerError};
-use crate::config::AppConfig;
+use crate::config::{AppConfig, SHUTDOWN_GRACE_SECS};
 use crate::db::{DbPool, RequestConnection};
+use crate::deadlines::{EXECUTION_TIMEOUT, UPLOAD_EXECUTION_TIMEOUT};
 use crate::error::AppError;
 use crate::graphql::inputs;
 use crate::graphql::limits::{self, Refusal};
 use crate::graphql::refusals::{self, DocumentCost};
-use crate::graphql::{AppSchema, Schemas, EXECUTION_TIMEOUT, UPLOAD_EXECUTION_TIMEOUT};
+use crate::graphql::{AppSchema, Schemas};
 use crate::idempotency::{self, Claim};
 use crate::media::{MediaService, SpooledFile, SpooledFiles};
 use crate::security_log::{fingerprint, RequestMeta, SecurityLog, Severity};
@@ -144,7 +146,8 @@ pub(super) fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError
     }
     let request: async_graphql::Request =
         serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))?;
-    if request.query.trim().is_empty() {
+    // A persisted query's hash may stand for its document.
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
         return Err(AppError::BadRequest("missing `query`".into()));
     }
     Ok(request)
@@ -157,13 +160,17 @@ pub struct Gateway<'r> {
     pool: &'r DbPool,
     media: &'r Arc<MediaService>,
     limits: &'r RateLimits,
+    persisted: &'r PersistedQueries,
+    shutdown: rocket::Shutdown,
     config: &'r AppConfig,
     log: &'r SecurityLog,
     ctx: &'r RequestContext,
     meta: RequestMeta,
     client_ip: Option<IpAddr>,
     authorization: Option<String>,
-    idempotency_key: Option<String>,
+    /// Every `Idempotency-Key` header sent (more than one is refused, not one of them picked).
+    idempotency_keys: Vec<String>,
+    if_none_match: Option<String>,
     content_type: Option<String>,
     /// The client prefers `application/graphql-response+json`.
     graphql_media: bool,
@@ -175,15 +182,26 @@ impl<'r> FromRequest<'r> for Gateway<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let rocket = req.rocket();
-        let (Some(schemas), Some(authenticator), Some(pool), Some(media), Some(limits), Some(config), Some(log)) = (
+        let (
+            Some(schemas),
+            Some(authenticator),
+            Some(pool),
+            Some(media),
+            Some(limits),
+            Some(persisted),
+            Some(config),
+            Some(log),
+        ) = (
             rocket.state::<Schemas>(),
             rocket.state::<Authenticator>(),
             rocket.state::<DbPool>(),
             rocket.state::<Arc<MediaService>>(),
             rocket.state::<RateLimits>(),
+            rocket.state::<PersistedQueries>(),
             rocket.state::<AppConfig>(),
             rocket.state::<SecurityLog>(),
-        ) else {
+        )
+        else {
             return Outcome::Forward(Status::InternalServerError);
         };
         let Outcome::Success(meta) = req.guard::<RequestMeta>().await else {
@@ -195,13 +213,16 @@ impl<'r> FromRequest<'r> for Gateway<'r> {
             pool,
             media,
             limits,
+            persisted,
+            shutdown: rocket.shutdown(),
             config,
             log,
             ctx: RequestContext::of(req),
             meta,
             client_ip: req.client_ip(),
             authorization: req.headers().get_one("Authorization").map(str::to_owned),
-            idempotency_key: req.headers().get_one("Idempotency-Key").map(str::to_owned),
+            idempotency_keys: req.headers().get("Idempotency-Key").map(str::to_owned).collect(),
+            if_none_match: req.headers().get_one("If-None-Match").map(str::to_owned),
             content_type: req
                 .headers()
                 .get_one("Content-Type")
@@ -271,6 +292,7 @@ pub struct GetParams {
     #[field(name = "operationName")]
     operation_name: Option<String>,
     variables: Option<String>,
+    extensions: Option<String>,
 }
 
 #[rocket::get("/graphql?<params..>")]
@@ -279,23 +301,37 @@ pub async fn graphql_get(gateway: Gateway<'_>, limit: RouteLimit<GraphqlQuota>, 
         if let Err(limited) = limit.0 {
             return Err(limited.respond(gateway.log, &gateway.meta, None));
         }
-        let query = params
-            .query
-            .filter(|q| !q.trim().is_empty())
-            .ok_or_else(|| AppError::BadRequest("missing `query` parameter".into()))?;
-        let mut request = async_graphql::Request::new(query);
+        let json = |name: &str, text: &str| {
+            serde_json::from_str::<serde_json::Value>(text)
+                .map_err(|e| AppError::BadRequest(format!("malformed `{name}` parameter: {e}")))
+        };
+        let extensions = match params.extensions.filter(|e| !e.is_empty()) {
+            Some(text) => serde_json::from_value(json("extensions", &text)?)
+                .map_err(|_| AppError::BadRequest("the `extensions` parameter must be a JSON object".into()))?,
+            None => async_graphql::Extensions::default(),
+        };
+        // A persisted query's hash may stand for its document (Apollo's `useGETForHashedQueries`).
+        let query = params.query.filter(|q| !q.trim().is_empty());
+        if query.is_none() && !extensions.contains_key("persistedQuery") {
+            return Err(AppError::BadRequest("missing `query` parameter".into()).into());
+        }
+        let mut request = async_graphql::Request::new(query.unwrap_or_default());
+        request.extensions = extensions;
         if let Some(name) = params.operation_name {
             request = request.operation_name(name);
         }
         if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
-            let value = serde_json::from_str(&variables)
-                .map_err(|e| AppError::BadRequest(format!("malformed `variables` parameter: {e}")))?;
-            request = request.variables(async_graphql::Variables::from_json(value));
+            request = request.variables(async_graphql::Variables::from_json(json("variables", &variables)?));
         }
         execute(&gateway, request, Vec::new(), Method::Get).await
     }
     .await;
-    Reply::new(&gateway, result)
+    let mut reply = Reply::new(&gateway, result);
+    reply.validator = Some(Validator {
+        if_none_match: gateway.if_none_match.clone(),
+        personal: gateway.authorization.is_some(),
+    });
+    reply
 }
 
 /// The answer, in the media type the client accepts. `application/graphql-response+json` (when the client
@@ -305,6 +341,53 @@ pub async fn graphql_get(gateway: Gateway<'_>, limit: RouteLimit<GraphqlQuota>, 
 pub struct Reply {
     graphql_media: bool,
     result: Result<Answer, JsonResponse>,
+    /// A query sent with GET: its answer carries a strong `ETag`, and one the client already holds is 304.
+    validator: Option<Validator>,
+}
+
+/// How a GET's answer may be kept and checked again.
+struct Validator {
+    /// The tags the client holds (`If-None-Match`).
+    if_none_match: Option<String>,
+    /// Asked with credentials: only the client may keep it (`private`), and it asks again every time.
+    personal: bool,
+}
+
+impl Validator {
+    /// An answer without errors, as a body with its validator: 304 without a body when the client holds it.
+    fn respond(&self, body: String, media_type: ContentType) -> rocket::response::Response<'static> {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::new()
+            .chain_update(media_type.to_string())
+            .chain_update(&body)
+            .finalize();
+        let etag = format!("\"{}\"", &hex::encode(digest)[..32]);
+        let held = self.if_none_match.as_deref().is_some_and(|tags| {
+            tags.split(',')
+                .map(|tag| tag.trim().trim_start_matches("W/"))
+                .any(|tag| tag == etag || tag == "*")
+        });
+        let mut response = rocket::Response::build();
+        response
+            .raw_header("ETag", etag)
+            .raw_header(
+                "Cache-Control",
+                if self.personal {
+                    "private, no-cache"
+                } else {
+                    "public, max-age=5"
+                },
+            )
+            .raw_header_adjoin("Vary", "Authorization, Accept");
+        if held {
+            response.status(Status::NotModified);
+        } else {
+            response
+                .header(media_type)
+                .sized_body(body.len(), std::io::Cursor::new(body));
+        }
+        response.finalize()
+    }
 }
 
 /// What an operation produced.
@@ -324,6 +407,7 @@ impl Reply {
         Self {
             graphql_media: gw.graphql_media,
             result,
+            validator: None,
         }
     }
 }
@@ -340,7 +424,18 @@ impl<'r> rocket::response::Responder<'r, 'static> for Reply {
                 let errors = serde_json::to_value(&response.errors).unwrap_or_default();
                 JsonResponse::new(status, json!({ "errors": errors })).respond_to(req)?
             }
-            Ok(Answer::Executed(response)) => GraphQLResponse::from(response).respond_to(req)?,
+            Ok(Answer::Executed(response)) => match &self.validator {
+                Some(validator) if response.errors.is_empty() => {
+                    let media_type = if self.graphql_media {
+                        graphql_response_type()
+                    } else {
+                        ContentType::JSON
+                    };
+                    let body = serde_json::to_string(&response).map_err(|_| Status::InternalServerError)?;
+                    validator.respond(body, media_type)
+                }
+                _ => GraphQLResponse::from(response).respond_to(req)?,
+            },
             Ok(Answer::Kept { status, body, replayed }) => {
                 let mut kept = rocket::Response::build();
                 kept.status(Status::from_code(status).unwrap_or(Status::Ok))
@@ -412,6 +507,24 @@ async fn execute(
 ) -> Result<Answer, JsonResponse> {
     gw.ctx.set_operation(request.operation_name.as_deref());
     let span = tracing::info_span!("graphql", request_id = %gw.ctx.id);
+    let persisted = persisted_queries::requested_hash(&request.extensions)?;
+    let to_keep = match &persisted {
+        Some(hash) if request.query.trim().is_empty() => {
+            match gw.persisted.get(hash, gw.limits.shared_store()).await {
+                Some(query) => request.query = query,
+                None => {
+                    let error = async_graphql::ServerError::new("PersistedQueryNotFound", None);
+                    return Ok(Answer::Executed(refused(error, "PERSISTED_QUERY_NOT_FOUND")));
+                }
+            }
+            None
+        }
+        Some(hash) if !persisted_queries::matches(&request.query, hash) => {
+            return Err(AppError::BadRequest("`persistedQuery.sha256Hash` is not the SHA-256 of `query`".into()).into())
+        }
+        Some(hash) => Some(hash),
+        None => None,
+    };
 
     let heavy = request.query.len() > OFFLOAD_DOCUMENT_BYTES;
     let introspection_allowed = !gw.config.is_production();
@@ -433,6 +546,9 @@ async fn execute(
             )))
         }
     };
+    if let Some(hash) = to_keep {
+        gw.persisted.put(hash, &request.query, gw.limits.shared_store()).await;
+    }
     let operation = operation_type(&checked.document, request.operation_name.as_deref());
     // The request log names the operation: the one asked for, else the document's only named one.
     if let (None, DocumentOperations::Multiple(ops)) = (&request.operation_name, &checked.document.operations) {
@@ -449,7 +565,9 @@ async fn execute(
         )
         .header("Allow", "POST"));
     }
-    if let Err(error) = inputs::check_strings(&checked.document, &request.variables) {
+    let coerced = chosen_operation(&checked.document, request.operation_name.as_deref())
+        .map_or(Ok(()), |op| gw.schemas.inputs.coerce(&op.node, &request.variables));
+    if let Err(error) = inputs::check_strings(&checked.document, &request.variables).and(coerced) {
         let error = async_graphql::ErrorExtensions::extend(&error);
         let mut refusal = async_graphql::ServerError::new(error.message, None);
         refusal.extensions = error.extensions;
@@ -466,10 +584,10 @@ async fn execute(
                 return Err(limited.respond(gw.log, &gw.meta, None));
             }
         }
-        if let Some(header) = &gw.idempotency_key {
+        if let Some(key) = idempotency::parse_keys(&gw.idempotency_keys)? {
             let files: Vec<String> = files.iter().map(|f| f.sha256.clone()).collect();
             idempotent = Some(Idempotent {
-                key: idempotency::parse_key(header)?,
+                key,
                 hash: idempotency::request_hash(&request, &files),
             });
         }
@@ -495,9 +613,30 @@ async fn execute(
         idempotent,
         retry,
     };
-    let (result, statements) = crate::db::count_statements(run(gw, schema, operation, span)).await;
+    let ran = crate::db::count_statements(run(gw, schema, operation, span));
+    let (result, statements) = tokio::select! {
+        biased;
+        ran = ran => ran,
+        // Dropped unfinished, the operation's connection is not reused: its transaction rolls back.
+        () = stop_deadline(gw.shutdown.clone()) => (Err(stopping()), 0),
+    };
     gw.ctx.set_sql_statements(statements);
     result
+}
+
+/// Resolves a second before the stop signal's grace ends: an operation still running then is answered
+/// while its connection can still carry the answer (Rocket closes every connection when the grace ends).
+async fn stop_deadline(shutdown: rocket::Shutdown) {
+    shutdown.await;
+    tokio::time::sleep(std::time::Duration::from_secs(
+        u64::from(SHUTDOWN_GRACE_SECS).saturating_sub(1),
+    ))
+    .await;
+}
+
+/// The answer of an operation cut short by a stop: 503, retry (on another instance, or this one restarted).
+fn stopping() -> JsonResponse {
+    JsonResponse::from(AppError::ServiceUnavailable).header("Connection", "close")
 }
 
 /// A document refused before validation, answered like async-graphql answers one (a request error: see
@@ -649,15 +788,19 @@ async fn run(
     answer
 }
 
-/// An executed operation's answer: 503 with `Retry-After` when the database could not be reached (the body
-/// is the GraphQL response, with whatever data was read).
+/// An executed operation's answer: 503 with `Retry-After` when the database could not be reached, 507 with
+/// `Retry-After` when the disk had no room for its files (the body is the GraphQL response, with whatever
+/// data was read).
 fn answer(response: async_graphql::Response) -> Result<Answer, JsonResponse> {
-    if has_code(&response, "SERVICE_UNAVAILABLE") {
-        let body = serde_json::to_value(&response).unwrap_or_default();
-        return Err(JsonResponse::new(Status::ServiceUnavailable, body)
-            .header("Retry-After", UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
-    }
-    Ok(Answer::Executed(response))
+    let (status, retry_after) = if has_code(&response, "SERVICE_UNAVAILABLE") {
+        (Status::ServiceUnavailable, UNAVAILABLE_RETRY_AFTER_SECS)
+    } else if has_code(&response, "STORAGE_FULL") {
+        (Status::InsufficientStorage, STORAGE_FULL_RETRY_AFTER_SECS)
+    } else {
+        return Ok(Answer::Executed(response));
+    };
+    let body = serde_json::to_value(&response).unwrap_or_default();
+    Err(JsonResponse::new(status, body).header("Retry-After", retry_after.to_string()))
 }
 
 fn has_code(response: &async_graphql::Response, code: &str) -> bool {
@@ -709,7 +852,8 @@ async fn keep(
     idempotent: &Idempotent,
     response: async_graphql::Response,
 ) -> Result<Answer, JsonResponse> {
-    if is_request_error(&response) || has_code(&response, "SERVICE_UNAVAILABLE") || has_code(&response, "INTERNAL") {
+    let fault = ["SERVICE_UNAVAILABLE", "STORAGE_FULL", "INTERNAL"];
+    if is_request_error(&response) || fault.iter().any(|code| has_code(&response, code)) {
         transaction.rollback().await;
         return answer(response);
     }
@@ -749,7 +893,15 @@ async fn resolve_viewer(gw: &Gateway<'_>) -> Result<Viewer, JsonResponse> {
             Err(AppError::ServiceUnavailable.into())
         }
         Err(ViewerError::Auth(reason)) => {
-            gw.limits.auth_failed(gw.client_ip).await;
+            // A stale token counts against its subject, anything else against the address.
+            if let AuthError::Expired { subject } = &reason {
+                if let Err(limited) = gw.limits.stale_token_allowed(subject).await {
+                    return Err(limited.respond(gw.log, &gw.meta, None));
+                }
+                gw.limits.stale_token_failed(subject).await;
+            } else {
+                gw.limits.auth_failed(gw.client_ip).await;
+            }
             let token = authorization.and_then(bearer_token).map(fingerprint);
             gw.event(
                 "auth_failure",

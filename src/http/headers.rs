@@ -2,6 +2,7 @@
 //! from the exact-origin allow-list. Rocket's default Shield is replaced: its `X-Frame-Options: SAMEORIGIN`
 //! is weaker than what we send.
 
+use futures_util::FutureExt as _;
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{Header, Method, Status};
 use rocket::{Request, Response};
@@ -15,9 +16,9 @@ pub const CORS_METHODS: &str = "GET, POST, OPTIONS";
 /// Apollo Client sends `apollographql-client-name`/`-version` by default; a preflight refusing them would
 /// block every request of an unmodified Apollo setup.
 pub const CORS_HEADERS: &str = "authorization, content-type, graphql-require-preflight, apollo-require-preflight, \
-                                apollographql-client-name, apollographql-client-version, idempotency-key";
+                                apollographql-client-name, apollographql-client-version, idempotency-key, if-none-match";
 const CORS_EXPOSE: &str = "x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, \
-                           idempotent-replayed";
+                           idempotent-replayed, etag";
 
 /// The per-response nonce of the GraphiQL page: generated when its route asks for it, empty otherwise.
 pub struct CspNonce(pub String);
@@ -79,6 +80,11 @@ impl Fairing for SecurityHeaders {
             res.set_raw_header("Cache-Control", "no-store");
         }
         res.remove_header("Server");
+        // Once a stop has begun, a keep-alive connection carries no further request: the client opens its
+        // next one elsewhere instead of writing into a connection about to close.
+        if req.rocket().shutdown().now_or_never().is_some() {
+            res.set_raw_header("Connection", "close");
+        }
     }
 }
 

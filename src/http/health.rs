@@ -9,24 +9,31 @@ use serde_json::json;
 use super::rate_limit::RateLimits;
 use super::response::JsonResponse;
 use crate::db::DbPool;
-use crate::health::{antivirus, check, ComponentStatus};
+use crate::health::{antivirus, check, storage, ComponentStatus};
 use crate::media::MediaService;
 
 /// Always 200 while the process serves; `degraded` when the antivirus is configured and down (uploads
-/// are then held in quarantine) or the shared rate-limit store (`REDIS_URL`) is (limits are then counted
-/// per instance). Does not touch the database: that is `/health/ready`.
+/// are then held in quarantine), the shared rate-limit store (`REDIS_URL`) is (limits are then counted
+/// per instance) or the disk has no room for uploads (they are refused with `STORAGE_FULL`). Does not touch
+/// the database: that is `/health/ready`.
 #[rocket::get("/health")]
 pub async fn summary(media: &State<Arc<MediaService>>, limits: &State<RateLimits>) -> JsonResponse {
     let antivirus = antivirus(media).await;
     let store = rate_limit_store(limits);
-    let status = if antivirus == ComponentStatus::Down || store == ComponentStatus::Down {
+    let storage = storage(media).await;
+    let status = if [antivirus, store, storage].contains(&ComponentStatus::Down) {
         "degraded"
     } else {
         "healthy"
     };
     JsonResponse::new(
         Status::Ok,
-        json!({ "status": status, "antivirus": word(antivirus), "rate_limit_store": word(store) }),
+        json!({
+            "status": status,
+            "antivirus": word(antivirus),
+            "rate_limit_store": word(store),
+            "storage": word(storage),
+        }),
     )
 }
 
@@ -64,6 +71,7 @@ pub async fn ready(pool: &State<DbPool>, media: &State<Arc<MediaService>>) -> Js
             "database": word(report.database),
             "migrations": word(report.migrations),
             "antivirus": word(report.antivirus),
+            "storage": word(report.storage),
         }),
     )
 }

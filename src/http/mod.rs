@@ -9,6 +9,7 @@ mod headers;
 mod health;
 mod media;
 mod multipart;
+mod persisted_queries;
 mod rate_limit;
 mod response;
 mod shared_limits;
@@ -18,7 +19,7 @@ mod webhooks;
 use rocket::{Build, Rocket};
 
 pub use context::{RequestContext, REQUEST_ID_HEADER};
-pub use rate_limit::RateLimits;
+pub use rate_limit::{RateLimits, AUTH_FAILURES_PER_HOUR};
 pub use shared_limits::SharedLimiter;
 pub use webhooks::ClerkWebhook;
 
@@ -51,6 +52,7 @@ pub fn mount(rocket: Rocket<Build>, config: &AppConfig) -> Rocket<Build> {
             allowed_origins: config.allowed_origins.clone(),
         })
         .attach(headers::SecurityHeaders)
+        .manage(persisted_queries::PersistedQueries::default())
         .mount(
             "/",
             rocket::routes![

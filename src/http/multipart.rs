@@ -12,6 +12,7 @@ use tokio::io::AsyncWriteExt as _;
 
 use super::graphql::{parse_body, MAX_JSON_BODY};
 use crate::error::AppError;
+use crate::media::store::Area;
 use crate::media::{MediaService, SpooledFile, StreamingDigest, MAX_FILES};
 
 /// A parsed multipart request: the operation, with the spooled files in upload-index order.
@@ -139,7 +140,8 @@ async fn spool(
 ) -> Result<SpooledFile, AppError> {
     let name = field.file_name().unwrap_or_default().to_owned();
     let declared_type = field.content_type().map(ToString::to_string);
-    let (spool, file) = media.store.spool().map_err(AppError::internal)?;
+    let full = |e| media.disk_error(Area::Quarantine, e);
+    let (spool, file) = media.store.spool().map_err(full)?;
     let mut file = tokio::fs::File::from_std(file);
     let mut digest = StreamingDigest::new();
     let mut size: u64 = 0;
@@ -151,13 +153,14 @@ async fn spool(
         }
         if size > media.max_upload_size {
             too_large = true;
-            file.set_len(0).await.map_err(AppError::internal)?;
+            file.set_len(0).await.map_err(full)?;
             continue;
         }
         digest.update(&chunk);
-        file.write_all(&chunk).await.map_err(AppError::internal)?;
+        file.write_all(&chunk).await.map_err(full)?;
     }
-    file.flush().await.map_err(AppError::internal)?;
+    file.flush().await.map_err(full)?;
+    media.disk_ok(Area::Quarantine);
     Ok(SpooledFile {
         spool,
         name,

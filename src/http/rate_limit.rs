@@ -128,7 +128,9 @@ pub enum ImportClass {
     Draft,
 }
 
-/// Authentication failures: 100 an hour per address; past that, tokens are refused before verification.
+/// Authentication failures: 100 an hour per address; past that, tokens are refused before verification. An
+/// expired token whose signature held is counted against its subject instead (a stale tab), so one stale
+/// client cannot lock its neighbours behind the same address out.
 pub const AUTH_FAILURES_PER_HOUR: u32 = 100;
 
 /// A refused request: what the 429 says.
@@ -142,12 +144,13 @@ pub struct Limited {
 pub struct RateLimits {
     enabled: bool,
     writes: DefaultKeyedRateLimiter<IpAddr>,
-    auth_failures: DefaultKeyedRateLimiter<IpAddr>,
+    /// Keyed by address, or `sub:<subject>` for stale tokens.
+    auth_failures: DefaultKeyedRateLimiter<String>,
     uploads_by_address: DefaultKeyedRateLimiter<IpAddr>,
     uploads_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     imports_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     drafts_by_user: DefaultKeyedRateLimiter<uuid::Uuid>,
-    auth_blocked: Mutex<HashMap<IpAddr, Instant>>,
+    auth_blocked: Mutex<HashMap<String, Instant>>,
     /// Redis, when `REDIS_URL` is set.
     shared: Option<SharedLimiter>,
 }
@@ -169,6 +172,11 @@ impl RateLimits {
     }
 
     /// `None` without `REDIS_URL`; else whether Redis answered the last time it was asked.
+    /// Redis (`REDIS_URL`), when the instances share it.
+    pub fn shared_store(&self) -> Option<&SharedLimiter> {
+        self.shared.as_ref()
+    }
+
     pub fn shared_store_up(&self) -> Option<bool> {
         self.shared.as_ref().map(SharedLimiter::is_up)
     }
@@ -186,6 +194,8 @@ impl RateLimits {
             return local;
         };
         match shared.check(class, &key.to_string(), allowance).await {
+            // Redis may have come back empty: the in-process counter, which counted all along, must agree.
+            Some(Ok(())) if shared.settling() => local,
             Some(Ok(())) => Ok(()),
             Some(Err(wait)) => Err(Limited {
                 class,
@@ -260,21 +270,45 @@ impl RateLimits {
 
     /// Refuses an address that has used up its authentication failures, before any verification work.
     pub async fn auth_allowed(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
-        let Some(ip) = ip.filter(|_| self.enabled) else {
+        self.failures_allowed(ip.map(|ip| ip.to_string())).await
+    }
+
+    /// Counts one failure of an address; it is blocked once its hourly allowance is gone.
+    pub async fn auth_failed(&self, ip: Option<IpAddr>) {
+        self.failure(ip.map(|ip| ip.to_string())).await;
+    }
+
+    /// Refuses the expired tokens of a subject that has used up its failures (its valid tokens, and everyone
+    /// else at its address, are not affected).
+    pub async fn stale_token_allowed(&self, subject: &str) -> Result<(), Limited> {
+        self.failures_allowed(Some(format!("sub:{subject}"))).await
+    }
+
+    /// Counts one expired token of a subject.
+    pub async fn stale_token_failed(&self, subject: &str) {
+        self.failure(Some(format!("sub:{subject}"))).await;
+    }
+
+    async fn failures_allowed(&self, key: Option<String>) -> Result<(), Limited> {
+        let Some(key) = key.filter(|_| self.enabled) else {
             return Ok(());
         };
         let shared = match &self.shared {
-            Some(shared) => shared.blocked_for("auth_failures", &ip.to_string()).await,
+            Some(shared) => shared.blocked_for("auth_failures", &key).await,
             None => None,
         };
-        if let Some(blocked) = shared {
-            return blocked.map_or(Ok(()), |wait| {
-                Err(Limited {
+        let settling = self.shared.as_ref().is_some_and(SharedLimiter::settling);
+        match shared {
+            Some(Some(wait)) => {
+                return Err(Limited {
                     class: "auth_failures",
                     retry_after_secs: wait.as_secs().max(1),
                     limit: AUTH_FAILURES_PER_HOUR,
                 })
-            });
+            }
+            // Not blocked in Redis; just back from an outage, it may have forgotten: ask the local list too.
+            Some(None) if !settling => return Ok(()),
+            _ => {}
         }
         let mut blocked = self.auth_blocked.lock().map_err(|_| Limited {
             class: "auth_failures",
@@ -283,7 +317,7 @@ impl RateLimits {
         })?;
         let now = Instant::now();
         blocked.retain(|_, until| *until > now);
-        match blocked.get(&ip) {
+        match blocked.get(&key) {
             Some(until) => Err(Limited {
                 class: "auth_failures",
                 retry_after_secs: until.duration_since(now).as_secs().max(1),
@@ -293,31 +327,31 @@ impl RateLimits {
         }
     }
 
-    /// Counts one failure; the address is blocked once its hourly allowance is gone.
-    pub async fn auth_failed(&self, ip: Option<IpAddr>) {
-        let Some(ip) = ip.filter(|_| self.enabled) else {
+    async fn failure(&self, key: Option<String>) {
+        let Some(key) = key.filter(|_| self.enabled) else {
             return;
         };
         self.auth_failures.retain_recent();
-        let local = self.auth_failures.check_key(&ip).map_err(|not_until| {
+        let local = self.auth_failures.check_key(&key).map_err(|not_until| {
             not_until
                 .wait_time_from(DefaultClock::default().now())
                 .max(Duration::from_secs(1))
         });
         let allowance = Allowance::per_hour(AUTH_FAILURES_PER_HOUR);
         let verdict = match &self.shared {
-            Some(shared) => shared
-                .check("auth_failures", &ip.to_string(), allowance)
-                .await
-                .unwrap_or(local),
+            Some(shared) => match shared.check("auth_failures", &key, allowance).await {
+                Some(Ok(())) if shared.settling() => local,
+                Some(verdict) => verdict,
+                None => local,
+            },
             None => local,
         };
         if let Err(wait) = verdict {
             if let Some(shared) = &self.shared {
-                shared.block("auth_failures", &ip.to_string(), wait).await;
+                shared.block("auth_failures", &key, wait).await;
             }
             if let Ok(mut blocked) = self.auth_blocked.lock() {
-                blocked.insert(ip, Instant::now() + wait);
+                blocked.insert(key, Instant::now() + wait);
             }
         }
     }
@@ -362,6 +396,13 @@ mod tests {
                 .is_some_and(|l| l.class == "auth_failures" && l.retry_after_secs >= 1),
             "{limited:?}"
         );
+        assert!(limits.auth_allowed(Some(other)).await.is_ok());
+        // A stale token's failures are its subject's: they block it, not the address it came from.
+        for _ in 0..=AUTH_FAILURES_PER_HOUR {
+            limits.stale_token_failed("dev_stale").await;
+        }
+        assert!(limits.stale_token_allowed("dev_stale").await.is_err());
+        assert!(limits.stale_token_allowed("dev_fresh").await.is_ok());
         assert!(limits.auth_allowed(Some(other)).await.is_ok());
     }
 

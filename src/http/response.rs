@@ -10,6 +10,9 @@ use crate::error::AppError;
 /// database to be noticed, short enough that a client resumes quickly.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
+/// What `Retry-After` says when the disk is full: room is made by an operator or by clean-up, not in seconds.
+pub const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
+
 /// A JSON body with a status and optional extra headers.
 pub struct JsonResponse {
     status: Status,
@@ -52,6 +55,7 @@ impl From<AppError> for JsonResponse {
                 response.header("Retry-After", retry_after_secs.max(1).to_string())
             }
             AppError::ServiceUnavailable => response.header("Retry-After", UNAVAILABLE_RETRY_AFTER_SECS.to_string()),
+            AppError::StorageFull => response.header("Retry-After", STORAGE_FULL_RETRY_AFTER_SECS.to_string()),
             _ => response,
         }
     }

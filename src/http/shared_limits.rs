@@ -1,8 +1,10 @@
 //! Rate-limit counters in Redis (`REDIS_URL`), so that every instance behind a load balancer enforces one limit:
 //! the same classes and numbers as in process, each check one round trip (a GCRA step in a Lua script, timed by
 //! Redis's clock so the instances' clocks do not matter). When Redis cannot be asked the caller falls back to its
-//! in-process counters; the outage is a security event once, `/health` shows it, and Redis is asked again at
-//! most once a second until it answers.
+//! in-process counters; the outage is a security event once, `/health` shows it, and Redis is asked again once
+//! a second in the background until it answers (a request never waits on that probe). For a minute after Redis
+//! answers again (restarted, perhaps empty) a request must pass the in-process counter too, which counted all
+//! along: an emptied Redis gives nobody a fresh burst.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -17,6 +19,9 @@ use crate::security_log::{RequestMeta, SecurityLog, Severity};
 const TIMEOUT: Duration = Duration::from_millis(250);
 /// While Redis is down, how often it is asked again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// After an outage, how long the in-process counters are consulted as well (the longest window of a per-minute
+/// class).
+const SETTLE: Duration = Duration::from_secs(60);
 
 /// One GCRA step: KEYS[1] holds the theoretical arrival time in ms; ARGV[1] is the interval between requests
 /// (ms), ARGV[2] the burst. Returns 0 when allowed (and counts it), else the ms to wait (nothing counted).
@@ -57,12 +62,21 @@ impl Allowance {
 }
 
 pub struct SharedLimiter {
+    script: redis::Script,
+    link: std::sync::Arc<Link>,
+}
+
+/// The connection and what is known of Redis's state, shared with the background probe.
+struct Link {
     client: redis::Client,
     connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
-    script: redis::Script,
     /// Set during an outage: when Redis was last asked.
     down_since: Mutex<Option<Instant>>,
     up: AtomicBool,
+    /// A probe is under way.
+    probing: AtomicBool,
+    /// When Redis last answered again after an outage.
+    back_since: Mutex<Option<Instant>>,
     security: SecurityLog,
 }
 
@@ -70,18 +84,30 @@ impl SharedLimiter {
     /// Nothing is connected yet: the first check connects.
     pub fn new(url: &str, security: SecurityLog) -> anyhow::Result<Self> {
         Ok(Self {
-            client: redis::Client::open(url).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
-            connection: tokio::sync::Mutex::new(None),
             script: redis::Script::new(GCRA),
-            down_since: Mutex::new(None),
-            up: AtomicBool::new(true),
-            security,
+            link: std::sync::Arc::new(Link {
+                client: redis::Client::open(url).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
+                connection: tokio::sync::Mutex::new(None),
+                down_since: Mutex::new(None),
+                up: AtomicBool::new(true),
+                probing: AtomicBool::new(false),
+                back_since: Mutex::new(None),
+                security,
+            }),
         })
     }
 
     /// Whether the last attempt to ask Redis worked.
     pub fn is_up(&self) -> bool {
-        self.up.load(Ordering::Relaxed)
+        self.link.up.load(Ordering::Relaxed)
+    }
+
+    /// Redis answers again after an outage, and not for long: its counters may have been lost with it.
+    pub fn settling(&self) -> bool {
+        self.link
+            .back_since
+            .lock()
+            .is_ok_and(|back| back.is_some_and(|since| since.elapsed() < SETTLE))
     }
 
     /// `Some(Ok)` allowed, `Some(Err(wait))` refused, `None` when Redis cannot be asked (use local counters).
@@ -125,47 +151,90 @@ impl SharedLimiter {
         Some(u64::try_from(ms).ok().filter(|ms| *ms > 0).map(Duration::from_millis))
     }
 
+    /// A text value kept in Redis (persisted query documents); `None` when absent or Redis cannot be asked.
+    pub async fn get_text(&self, key: &str) -> Option<String> {
+        let key = key.to_owned();
+        self.ask(|mut conn| async move { redis::cmd("GET").arg(key).query_async(&mut conn).await })
+            .await
+            .flatten()
+    }
+
+    /// Keeps a text value in Redis for `ttl_secs`; nothing happens when Redis cannot be asked.
+    pub async fn set_text(&self, key: &str, value: &str, ttl_secs: u64) {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        let _: Option<()> = self
+            .ask(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("EX")
+                    .arg(ttl_secs)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await;
+    }
+
     /// Runs one command on the shared connection (made on first use), within `TIMEOUT`; `None` on any failure,
-    /// which starts or continues an outage.
+    /// which starts or continues an outage. During an outage nothing is asked: a background probe asks Redis
+    /// once a second until it answers.
     async fn ask<T, F, Fut>(&self, command: F) -> Option<T>
     where
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        if let Ok(down) = self.down_since.lock() {
-            if down.is_some_and(|since| since.elapsed() < RETRY_EVERY) {
-                return None;
-            }
+        if !self.is_up() {
+            self.link.probe();
+            return None;
         }
-        let attempt = tokio::time::timeout(TIMEOUT, async {
-            let conn = {
-                let mut slot = self.connection.lock().await;
-                match slot.as_ref() {
-                    Some(conn) => conn.clone(),
-                    None => {
-                        let conn = self.client.get_multiplexed_async_connection().await?;
-                        *slot = Some(conn.clone());
-                        conn
-                    }
-                }
-            };
-            command(conn).await
-        })
-        .await;
-        match attempt {
-            Ok(Ok(value)) => {
-                self.recovered();
-                Some(value)
-            }
+        match tokio::time::timeout(TIMEOUT, async { command(self.link.connect().await?).await }).await {
+            Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
-                self.failed(&e.to_string()).await;
+                self.link.failed(&e.to_string()).await;
                 None
             }
             Err(_) => {
-                self.failed("timed out").await;
+                self.link.failed("timed out").await;
                 None
             }
         }
+    }
+}
+
+impl Link {
+    /// The shared connection, made when there is none.
+    async fn connect(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let mut slot = self.connection.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Ok(conn.clone());
+        }
+        let conn = self.client.get_multiplexed_async_connection().await?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Starts the background probe unless one runs or Redis was asked less than `RETRY_EVERY` ago.
+    fn probe(self: &std::sync::Arc<Self>) {
+        let due = self
+            .down_since
+            .lock()
+            .is_ok_and(|down| down.is_none_or(|since| since.elapsed() >= RETRY_EVERY));
+        if !due || self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let link = std::sync::Arc::clone(self);
+        tokio::spawn(async move {
+            let ping = async {
+                let mut conn = link.connect().await?;
+                redis::cmd("PING").query_async::<String>(&mut conn).await
+            };
+            match tokio::time::timeout(TIMEOUT, ping).await {
+                Ok(Ok(_)) => link.recovered(),
+                Ok(Err(e)) => link.failed(&e.to_string()).await,
+                Err(_) => link.failed("timed out").await,
+            }
+            link.probing.store(false, Ordering::Release);
+        });
     }
 
     fn recovered(&self) {
@@ -173,6 +242,9 @@ impl SharedLimiter {
             if down.take().is_some() {
                 tracing::warn!("rate-limit store reachable again: limits are shared across instances again");
             }
+        }
+        if let Ok(mut back) = self.back_since.lock() {
+            *back = Some(Instant::now());
         }
         self.up.store(true, Ordering::Relaxed);
     }

@@ -2,6 +2,7 @@
 //! quarantine or reject, with a `file_uploads.log` line and, for refused or suspicious files, a security
 //! event. Also the admin's release, the antivirus retry, retention and file garbage collection.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,6 +85,9 @@ pub struct MediaService {
     admins: Vec<String>,
     pub max_upload_size: u64,
     retention: Duration,
+    /// A write to this instance's disk (quarantine, media) was refused for want of space, and none to the
+    /// same area has succeeded since.
+    storage_full: [AtomicBool; 2],
 }
 
 /// Images a recipe may hold (promoted or in quarantine): keeps every recipe view bounded.
@@ -148,7 +152,8 @@ impl MediaService {
             .map(super::bucket::Bucket::open)
             .transpose()?;
         let store = MediaStore::open(&config.media_dir, &config.quarantine_dir, bucket)?;
-        let swept = store.sweep_partials(STALE_PARTIAL);
+        // Whatever no request of this or another server on this disk can still be writing goes now.
+        let swept = store.sweep_partials(crate::deadlines::upload_lifetime(config.body_timeout));
         if swept > 0 {
             tracing::info!(swept, "removed partial uploads left by an earlier run");
         }
@@ -163,11 +168,62 @@ impl MediaService {
             admins: config.admin_user_ids.clone(),
             max_upload_size: config.max_upload_size,
             retention: Duration::from_secs(config.quarantine_retention_days.saturating_mul(86_400)),
+            storage_full: Default::default(),
         })
     }
 
     pub fn security(&self) -> &SecurityLog {
         &self.security
+    }
+
+    /// A write to this instance's disk that failed, as the client hears it: no space left (or the quota of
+    /// the disk used up) is `STORAGE_FULL`, and the start of such an episode in an area is one
+    /// `storage_full` event and one log line; anything else is internal.
+    pub fn disk_error(&self, area: Area, error: std::io::Error) -> AppError {
+        use std::io::ErrorKind;
+        if !matches!(error.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded) {
+            return AppError::internal(error);
+        }
+        if !self.full(area).swap(true, Ordering::Relaxed) {
+            let area = area.name();
+            tracing::error!(area, error = %error, "the disk is full: uploads are refused until there is room");
+            self.security.record(
+                "storage_full",
+                Severity::High,
+                &RequestMeta::default(),
+                None,
+                json!({ "area": area, "error": error.to_string() }),
+            );
+        }
+        AppError::StorageFull
+    }
+
+    /// A write to an area succeeded: its episode of a full disk, if any, is over.
+    pub fn disk_ok(&self, area: Area) {
+        if self.full(area).swap(false, Ordering::Relaxed) {
+            tracing::info!(area = area.name(), "the disk has room again: uploads are accepted");
+        }
+    }
+
+    fn full(&self, area: Area) -> &AtomicBool {
+        match area {
+            Area::Quarantine => &self.storage_full[0],
+            Area::Media => &self.storage_full[1],
+        }
+    }
+
+    /// Whether uploads can be written: not after a write refused for want of space, until a write to that
+    /// area succeeds again (an upload, or the small probe written here when asked).
+    pub async fn storage_up(&self) -> bool {
+        for area in [Area::Quarantine, Area::Media] {
+            if self.full(area).load(Ordering::Relaxed) {
+                if self.store.probe_space(area).await.is_err() {
+                    return false;
+                }
+                self.disk_ok(area);
+            }
+        }
+        true
     }
 
     pub fn is_admin(&self, clerk_id: &str) -> bool {
@@ -178,10 +234,12 @@ impl MediaService {
     /// `name` is the last segment of the address, checked like a client's file name.
     pub async fn spool_bytes(&self, name: String, declared_type: String, bytes: &[u8]) -> AppResult<SpooledFile> {
         use tokio::io::AsyncWriteExt as _;
-        let (spool, file) = self.store.spool().map_err(AppError::internal)?;
+        let full = |e| self.disk_error(Area::Quarantine, e);
+        let (spool, file) = self.store.spool().map_err(full)?;
         let mut file = tokio::fs::File::from_std(file);
-        file.write_all(bytes).await.map_err(AppError::internal)?;
-        file.flush().await.map_err(AppError::internal)?;
+        file.write_all(bytes).await.map_err(full)?;
+        file.flush().await.map_err(full)?;
+        self.disk_ok(Area::Quarantine);
         let mut digest = StreamingDigest::new();
         digest.update(bytes);
         Ok(SpooledFile {
@@ -522,7 +580,12 @@ impl MediaService {
         };
         let mut variants = Vec::with_capacity(rendition.variants.len());
         for v in &rendition.variants {
-            let key = self.store.write_variant(&v.bytes, &v.sha256, v.extension).await?;
+            let key = match self.store.write_variant(&v.bytes, &v.sha256, v.extension).await {
+                Ok(key) => key,
+                Err(StoreError::Disk(e)) => return Err(self.disk_error(Area::Media, e)),
+                Err(e) => return Err(e.into()),
+            };
+            self.disk_ok(Area::Media);
             variants.push(MediaVariant {
                 media_id: id,
                 name: v.name.to_owned(),

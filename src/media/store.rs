@@ -15,8 +15,9 @@ use uuid::Uuid;
 use super::bucket::Bucket;
 use crate::error::AppError;
 
-/// Files younger than this may belong to work in flight; older partial uploads, half-written variants and
-/// files no row accounts for are a crash's left-overs, swept at start-up.
+/// Stored files younger than this may belong to work in flight (a row not yet committed); older files no
+/// row accounts for are a crash's left-overs, swept at start-up. Partial files go sooner: once no request
+/// can still be writing them (`deadlines::upload_lifetime`).
 pub const STALE_PARTIAL: Duration = Duration::from_secs(15 * 60);
 const PARTIAL_SUFFIX: &str = ".part";
 
@@ -115,6 +116,14 @@ pub enum Area {
 }
 
 impl Area {
+    /// As logs and events name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Media => "media",
+            Self::Quarantine => "quarantine",
+        }
+    }
+
     pub fn from_db(area: &str) -> Self {
         if area == "quarantine" {
             Self::Quarantine
@@ -193,6 +202,27 @@ impl MediaStore {
                 })
                 .collect(),
         }
+    }
+
+    /// Whether an area's local disk takes a write again (after one refused for want of space): a 64 KiB file
+    /// written, synced and removed. Variants in a bucket need no room here.
+    pub async fn probe_space(&self, area: Area) -> std::io::Result<()> {
+        if area == Area::Media && self.bucket.is_some() {
+            return Ok(());
+        }
+        let path = self.path(area, &format!(".probe-{}", Uuid::new_v4()));
+        tokio::task::spawn_blocking(move || {
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .and_then(|mut file| file.write_all(&[0; 64 * 1024]).and_then(|()| file.sync_all()));
+            let _ = std::fs::remove_file(&path);
+            written
+        })
+        .await
+        .map_err(std::io::Error::other)?
     }
 
     /// A new, private, empty spool file for one incoming part.
@@ -367,20 +397,22 @@ mod tests {
     }
 
     #[test]
-    fn only_stale_partials_are_swept() {
+    fn partials_no_request_can_still_be_writing_are_swept() {
         let root = std::env::temp_dir().join(format!("homechef-sweep-{}", Uuid::new_v4()));
         let store = MediaStore::open(&root.join("m"), &root.join("q"), None).unwrap_or_else(|e| panic!("{e}"));
         let (old, file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
-        let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
-        assert!(file.set_modified(an_hour_ago).is_ok());
+        // Five minutes: past any upload's deadlines (160 s by default), well before the 15 minutes of the rest.
+        let five_minutes_ago = std::time::SystemTime::now() - Duration::from_secs(300);
+        assert!(file.set_modified(five_minutes_ago).is_ok());
         let old_path = old.path().map(Path::to_path_buf).unwrap_or_default();
         std::mem::forget(old);
         let (fresh, _file) = store.spool().unwrap_or_else(|e| panic!("{e}"));
         let temp = root.join("m").join("ab").join(".0192.tmp");
         assert!(std::fs::create_dir_all(root.join("m").join("ab")).is_ok());
-        let temp_file = std::fs::File::create(&temp).and_then(|f| f.set_modified(an_hour_ago));
+        let temp_file = std::fs::File::create(&temp).and_then(|f| f.set_modified(five_minutes_ago));
         assert!(temp_file.is_ok());
-        assert_eq!(store.sweep_partials(STALE_PARTIAL), 2);
+        let lifetime = crate::deadlines::upload_lifetime(Duration::from_secs(30));
+        assert_eq!(store.sweep_partials(lifetime), 2);
         assert!(!temp.exists(), "half-written variants go too");
         assert!(!old_path.exists());
         assert!(fresh.path().is_some_and(Path::exists));

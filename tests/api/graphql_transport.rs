@@ -131,3 +131,122 @@ async fn overly_deep_queries_are_refused() {
         response.body
     );
 }
+
+/// Every byte but letters and digits percent-encoded: a query-string parameter.
+fn query_param(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// Apollo's automatic persisted queries: a hash we do not hold is `PERSISTED_QUERY_NOT_FOUND` (the link then
+/// sends the document), a document with its hash is kept, and the hash alone then runs it, by POST and GET.
+#[tokio::test]
+async fn persisted_queries_are_found_by_hash_after_one_full_request() {
+    let app = TestApp::spawn().await;
+    let query = "query Health { health { status } }";
+    let hash = sha256_hex(query);
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let hash_only = json!({ "operationName": "Health", "extensions": persisted }).to_string();
+    let missing = app.post_graphql_raw(ContentType::JSON, hash_only.clone(), &[]).await;
+    assert_eq!(missing.status, Status::Ok, "{}", missing.body);
+    let body = missing.json();
+    assert_eq!(error_code(&body), "PERSISTED_QUERY_NOT_FOUND", "{body}");
+    assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
+    assert!(body.get("data").is_none(), "{body}");
+    let with_accept = [("Accept", "application/graphql-response+json")];
+    let missing = app
+        .post_graphql_raw(ContentType::JSON, hash_only.clone(), &with_accept)
+        .await;
+    assert_eq!(missing.status, Status::BadRequest, "a request error: {}", missing.body);
+
+    // A hash that is not the document's is refused, and keeps nothing.
+    let forged = json!({ "query": "{ me { id } }", "extensions": persisted }).to_string();
+    let refused = app.post_graphql_raw(ContentType::JSON, forged, &[]).await;
+    assert_graphql_error(&refused, Status::BadRequest, "BAD_REQUEST");
+    let still_missing = app.post_graphql_raw(ContentType::JSON, hash_only.clone(), &[]).await;
+    assert_eq!(error_code(&still_missing.json()), "PERSISTED_QUERY_NOT_FOUND");
+
+    let full = json!({ "query": query, "operationName": "Health", "extensions": persisted }).to_string();
+    let stored = app.post_graphql_raw(ContentType::JSON, full, &[]).await;
+    assert_eq!(stored.json(), json!({ "data": { "health": { "status": "OK" } } }));
+    let found = app.post_graphql_raw(ContentType::JSON, hash_only, &[]).await;
+    assert_eq!(found.json(), json!({ "data": { "health": { "status": "OK" } } }));
+    let by_get = app
+        .get(&format!(
+            "/graphql?operationName=Health&extensions={}",
+            query_param(&persisted.to_string())
+        ))
+        .await;
+    assert_eq!(by_get.status, Status::Ok, "{}", by_get.body);
+    assert_eq!(by_get.json(), json!({ "data": { "health": { "status": "OK" } } }));
+    let bad_version = json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": hash } } });
+    let refused = app
+        .post_graphql_raw(ContentType::JSON, bad_version.to_string(), &[])
+        .await;
+    assert_graphql_error(&refused, Status::BadRequest, "BAD_REQUEST");
+}
+
+/// A query sent with GET gets a strong `ETag`; the same `If-None-Match` is 304 without a body. Anonymous
+/// answers may be kept briefly by shared caches, signed-in ones only by the client, revalidated every time;
+/// errors keep `no-store` and no validator.
+#[tokio::test]
+async fn get_answers_carry_an_etag_and_a_held_one_is_304() {
+    let app = TestApp::spawn().await;
+    let uri = format!("/graphql?query={}", query_param("{ health { status } }"));
+    let first = app.get(&uri).await;
+    assert_eq!(first.status, Status::Ok);
+    let etag = first.header("ETag").expect("an ETag").to_owned();
+    assert!(
+        etag.starts_with('"') && etag.len() == 34 && !etag.starts_with("W/"),
+        "{etag}"
+    );
+    assert_eq!(first.header("Cache-Control"), Some("public, max-age=5"));
+    let again = app.get_with(&uri, &[("If-None-Match", &etag)]).await;
+    assert_eq!(again.status, Status::NotModified);
+    assert!(again.bytes.is_empty(), "a 304 has no body");
+    assert_eq!(again.header("ETag"), Some(etag.as_str()));
+    let other = app.get_with(&uri, &[("If-None-Match", "\"0123\", W/\"4567\"")]).await;
+    assert_eq!(other.status, Status::Ok);
+    assert_eq!(other.body, first.body);
+    // Another media type is another representation.
+    let typed = app
+        .get_with(&uri, &[("Accept", "application/graphql-response+json")])
+        .await;
+    assert_ne!(typed.header("ETag"), Some(etag.as_str()));
+
+    let token = format!("Bearer {}", crate::helpers::dev_token("etag"));
+    let me = format!("/graphql?query={}", query_param("{ me { id } }"));
+    let personal = app.get_with(&me, &[("Authorization", &token)]).await;
+    assert_eq!(personal.status, Status::Ok, "{}", personal.body);
+    assert_eq!(personal.header("Cache-Control"), Some("private, no-cache"));
+    let tag = personal.header("ETag").expect("an ETag").to_owned();
+    let held = app
+        .get_with(&me, &[("Authorization", &token), ("If-None-Match", &tag)])
+        .await;
+    assert_eq!(held.status, Status::NotModified);
+    let someone_else = format!("Bearer {}", crate::helpers::dev_token("etag-2"));
+    let theirs = app
+        .get_with(&me, &[("Authorization", &someone_else), ("If-None-Match", &tag)])
+        .await;
+    assert_eq!(
+        theirs.status,
+        Status::Ok,
+        "another viewer's answer is another representation"
+    );
+
+    let failed = app.get(&format!("/graphql?query={}", query_param("{ nope }"))).await;
+    assert_eq!(failed.header("Cache-Control"), Some("no-store"));
+    assert_eq!(failed.header("ETag"), None);
+}

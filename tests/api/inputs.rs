@@ -355,3 +355,40 @@ async fn nul_in_text_is_a_request_error_in_either_media_type() {
         assert_eq!(body["errors"][0]["extensions"]["field"], "filter.text");
     }
 }
+
+/// Variables are coerced before anything runs: a value that is not of its type, or a required variable
+/// left out, is a request error (400 without `data` under `application/graphql-response+json`, 200 without
+/// `data` under `application/json`) naming the variable, and no field of the operation has run.
+#[tokio::test]
+async fn variables_that_do_not_coerce_are_request_errors_and_nothing_runs() {
+    let app = TestApp::spawn().await;
+    let token = format!("Bearer {}", dev_token("coercion"));
+    let create_then_delete =
+        "mutation($t: String!, $id: UUID!) { a: createRecipe(input: { title: $t }) { id } b: deleteRecipe(id: $id) }";
+    let since = "query($s: DateTime!) { recipes(filter: { updatedSince: $s }) { totalCount } }";
+    for (query, variables, field) in [
+        (create_then_delete, json!({ "t": "Soup", "id": "not-a-uuid" }), "$id"),
+        (create_then_delete, json!({ "t": "Soup" }), "$id"),
+        (since, json!({ "s": "yesterday" }), "$s"),
+    ] {
+        for (accept, status) in [("application/graphql-response+json", 400), ("application/json", 200)] {
+            let response = app
+                .gql_with(
+                    &[("Authorization", &token), ("Accept", accept)],
+                    query,
+                    variables.clone(),
+                )
+                .await;
+            assert_eq!(response.status.code, status, "{variables} {accept}: {}", response.body);
+            let body = response.json();
+            assert!(body.get("data").is_none(), "{variables} {accept}: {body}");
+            assert_eq!(crate::helpers::error_code(&body), "BAD_USER_INPUT", "{body}");
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+        }
+    }
+    assert_eq!(
+        app.count("recipes", "true").await,
+        0,
+        "the first field of a refused operation ran"
+    );
+}

@@ -479,3 +479,68 @@ async fn suspicious_patterns_are_logged_by_kind_never_by_value() {
     assert_eq!(bursts.len(), 1, "reported once per window");
     assert_eq!(bursts[0]["client_ip"], ip.to_string());
 }
+
+/// A dev token for `user` that expired an hour ago, signed with the test key.
+fn expired_dev_token(user: &str) -> String {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({
+        "sub": format!("{}{user}", homechef::auth::dev_token::SUBJECT_PREFIX),
+        "iss": homechef::auth::dev_token::ISSUER,
+        "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600,
+    });
+    let key = jsonwebtoken::EncodingKey::from_secret(crate::helpers::TEST_SECRET_KEY.as_bytes());
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &key,
+    )
+    .unwrap()
+}
+
+async fn me_from(app: &TestApp, ip: std::net::IpAddr, token: &str) -> TestResponse {
+    let response = app
+        .client
+        .post("/graphql")
+        .remote(SocketAddr::new(ip, 40000))
+        .header(ContentType::JSON)
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .body(json!({ "query": "{ me { id } }" }).to_string())
+        .dispatch()
+        .await;
+    crate::helpers::read_local(response).await
+}
+
+/// A household behind one address with one stale tab: the tab's expired token is counted against its
+/// subject, wherever it comes from (401 until it has used up the hour's allowance, then 429 from any address),
+/// never against the address it is sent from, so the neighbours' valid tokens from the same address are
+/// served. (That forged or malformed tokens still block the address that sends them:
+/// `rate_limit::tests::an_address_is_blocked_after_its_hourly_authentication_failures`; one address cannot
+/// send 100 here, `/graphql` allows it bursts of 20.)
+#[tokio::test]
+async fn a_stale_token_is_counted_against_its_user_not_its_neighbours() {
+    let app = TestApp::spawn().await;
+    let stale = expired_dev_token("stale-tab");
+    let neighbour = crate::helpers::dev_token("neighbour");
+    let homes: Vec<std::net::IpAddr> = (0..=homechef::http::AUTH_FAILURES_PER_HOUR)
+        .map(|_| unique_ip())
+        .collect();
+    let mut statuses = Vec::new();
+    for home in &homes {
+        statuses.push(me_from(&app, *home, &stale).await.status.code);
+    }
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    // Past the hour's allowance: refused before verification, from any address.
+    let refused = me_from(&app, unique_ip(), &stale).await;
+    assert_eq!(
+        refused.status,
+        Status::TooManyRequests,
+        "from any address: {}",
+        refused.body
+    );
+    assert_eq!(error_code(&refused.json()), "RATE_LIMITED");
+    for home in [homes[0], homes[100]] {
+        let served = me_from(&app, home, &neighbour).await;
+        assert_eq!(served.status, Status::Ok, "the neighbour is served: {}", served.body);
+        assert!(served.json()["data"]["me"]["id"].is_string());
+    }
+}

@@ -23,7 +23,11 @@ struct Redis {
 
 impl Redis {
     async fn start() -> Option<Self> {
-        let port = free_port();
+        Self::start_on(free_port()).await
+    }
+
+    /// A Redis on `port`: a restarted one, empty, when the port was another's before.
+    async fn start_on(port: u16) -> Option<Self> {
         let args = [
             "--port",
             &port.to_string(),
@@ -436,4 +440,86 @@ async fn an_unreachable_bucket_refuses_uploads_with_service_unavailable_and_keep
         )
         .await;
     assert_eq!(recipe_images["data"]["recipe"]["images"], json!([]), "{recipe_images}");
+}
+
+/// A persisted query stored through one instance is found by hash through the other (Redis holds it).
+#[tokio::test]
+async fn a_persisted_query_stored_through_one_instance_is_found_through_another() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let overrides = [("redis_url", redis.url.as_str())];
+    let a = TestApp::spawn_with(&overrides).await;
+    let b = TestApp::spawn_on(a.db.shared(), &overrides).await;
+    let query = "{ health { status } }";
+    let hash = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(query.as_bytes()))
+    };
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let hash_only = json!({ "extensions": persisted }).to_string();
+    let before = b
+        .post_graphql_raw(rocket::http::ContentType::JSON, hash_only.clone(), &[])
+        .await;
+    assert_eq!(error_code(&before.json()), "PERSISTED_QUERY_NOT_FOUND");
+    let full = json!({ "query": query, "extensions": persisted }).to_string();
+    let stored = a.post_graphql_raw(rocket::http::ContentType::JSON, full, &[]).await;
+    assert_eq!(stored.json()["data"]["health"]["status"], "OK", "{}", stored.body);
+    let found = b
+        .post_graphql_raw(rocket::http::ContentType::JSON, hash_only, &[])
+        .await;
+    assert_eq!(found.json(), json!({ "data": { "health": { "status": "OK" } } }));
+}
+
+/// Redis restarted empty while limits were used up: for a minute the in-process counters, which counted all
+/// along, must agree too, so the address gets no fresh burst; the probe that found Redis again ran in the
+/// background.
+#[tokio::test]
+async fn a_restarted_empty_redis_gives_no_fresh_burst() {
+    let Some(mut redis) = Redis::start().await else {
+        return;
+    };
+    let app = TestApp::spawn_with(&[("redis_url", redis.url.as_str())]).await;
+    let ip = unique_ip();
+    for _ in 0..20 {
+        assert_eq!(from(&app, ip, HEALTH).await.status, Status::Ok);
+    }
+    assert_eq!(from(&app, ip, HEALTH).await.status, Status::TooManyRequests);
+    let used_up = std::time::Instant::now();
+    let port: u16 = redis
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    redis.stop();
+    // The next request finds the connection gone (the outage starts), then Redis is back, empty.
+    assert_eq!(from(&app, ip, HEALTH).await.status, Status::TooManyRequests);
+    let _restarted = Redis::start_on(port).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let _ = from(&app, unique_ip(), HEALTH).await;
+        if app.get("/health").await.json()["rate_limit_store"] == "up" {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "Redis was never found again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // One request a second comes back (60 a minute); an emptied Redis alone would have allowed 20 at once.
+    let mut served = 0;
+    for _ in 0..20 {
+        if from(&app, ip, HEALTH).await.status == Status::Ok {
+            served += 1;
+        }
+    }
+    let earned = used_up.elapsed().as_secs() + 1;
+    assert!(
+        served <= earned && served < 20,
+        "{served} served, {earned} s after the burst was used up"
+    );
 }
