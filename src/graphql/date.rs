@@ -35,16 +35,11 @@ impl From<NaiveDate> for Date {
 impl Date {
     /// The date, or `BAD_USER_INPUT` on `field`. Years 1 to 9999 only.
     pub fn day(&self, field: &str) -> AppResult<NaiveDate> {
-        Self::parse_day(&self.0)
-            .ok_or_else(|| AppError::bad_input(field, format!("{field} must be a date as YYYY-MM-DD")))
-    }
-
-    /// A `YYYY-MM-DD` text as a date, if it is one (surrounding blanks ignored).
-    pub fn parse_day(text: &str) -> Option<NaiveDate> {
-        let text = text.trim();
+        let text = self.0.trim();
         NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .ok()
             .filter(|day| text.len() == 10 && day.year() >= 1)
+            .ok_or_else(|| AppError::bad_input(field, format!("{field} must be a date as YYYY-MM-DD")))
     }
 }
 

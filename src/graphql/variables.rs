@@ -153,7 +153,8 @@ fn scalar(name: &str, value: &Value) -> bool {
         ("ID", Value::Number(n)) => n.is_i64() || n.is_u64(),
         ("UUID", Value::String(s)) => uuid::Uuid::parse_str(s).is_ok(),
         ("DateTime", Value::String(s)) => s.parse::<chrono::DateTime<chrono::Utc>>().is_ok(),
-        ("Date", Value::String(s)) => super::date::Date::parse_day(s).is_some(),
+        // Any text: the resolver that uses a `Date` checks it and names its argument (`graphql::date`).
+        ("Date", Value::String(_)) => true,
         // Files are put in place of their variables by the multipart request, after this check.
         ("Upload", _) => true,
         _ => false,
@@ -212,7 +213,7 @@ mod tests {
             (serde_json::json!({ "id": "not-a-uuid" }), "$id"),
             (serde_json::json!({ "id": 7 }), "$id"),
             (serde_json::json!({ "id": id, "at": "yesterday" }), "$at"),
-            (serde_json::json!({ "id": id, "day": "2026-02-30" }), "$day"),
+            (serde_json::json!({ "id": id, "day": 20_260_230 }), "$day"),
             (serde_json::json!({ "id": id, "n": 2_147_483_648_i64 }), "$n"),
             (serde_json::json!({ "id": id, "n": 1.5 }), "$n"),
             (serde_json::json!({ "id": id, "ids": [id, "x"] }), "$ids.1"),

@@ -190,7 +190,7 @@ async fn an_antivirus_outage_is_logged_once_and_shown_in_health() {
 
     assert_eq!(
         app.get("/health").await.json(),
-        json!({"status": "degraded", "antivirus": "down", "rate_limit_store": "disabled"})
+        json!({"status": "degraded", "antivirus": "down", "rate_limit_store": "disabled", "storage": "up"})
     );
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status, Status::Ok, "readiness unchanged");

@@ -10,7 +10,7 @@ async fn ready_reports_a_reachable_migrated_database() {
     assert_eq!(response.status, Status::Ok);
     assert_eq!(
         response.json(),
-        json!({"status": "ready", "database": "up", "migrations": "up", "antivirus": "disabled"})
+        json!({"status": "ready", "database": "up", "migrations": "up", "antivirus": "disabled", "storage": "up"})
     );
 }
 
@@ -20,7 +20,7 @@ async fn liveness_and_summary_answer_without_the_database() {
     assert_eq!(app.get("/health/live").await.json(), json!({"status": "alive"}));
     assert_eq!(
         app.get("/health").await.json(),
-        json!({"status": "healthy", "antivirus": "disabled", "rate_limit_store": "disabled"})
+        json!({"status": "healthy", "antivirus": "disabled", "rate_limit_store": "disabled", "storage": "up"})
     );
 }
 
@@ -33,7 +33,7 @@ async fn ready_is_503_when_the_database_is_unreachable() {
     let body: serde_json::Value = serde_json::from_str(&response.into_string().await.unwrap()).unwrap();
     assert_eq!(
         body,
-        json!({"status": "unavailable", "database": "down", "migrations": "down", "antivirus": "disabled"})
+        json!({"status": "unavailable", "database": "down", "migrations": "down", "antivirus": "disabled", "storage": "up"})
     );
 }
 

@@ -101,7 +101,7 @@ async fn cors_answers_exact_allowed_origins_only() {
         preflight.header("Access-Control-Allow-Headers"),
         Some(
             "authorization, content-type, graphql-require-preflight, apollo-require-preflight, \
-             apollographql-client-name, apollographql-client-version, idempotency-key"
+             apollographql-client-name, apollographql-client-version, idempotency-key, if-none-match"
         )
     );
     assert_eq!(preflight.header("Access-Control-Max-Age"), Some("600"));
