@@ -17,6 +17,7 @@ use tracing::Instrument as _;
 use super::body;
 use super::context::RequestContext;
 use super::multipart;
+use super::operation::{parse_body, MAX_JSON_BODY};
 use super::persisted_queries::{self, PersistedQueries};
 use super::rate_limit::{GraphqlQuota, ImportClass, Limited, RateLimits, RouteLimit};
 use super::response::{JsonResponse, STORAGE_FULL_RETRY_AFTER_SECS, UNAVAILABLE_RETRY_AFTER_SECS};
@@ -33,8 +34,6 @@ use crate::idempotency::{self, Claim};
 use crate::media::{MediaService, SpooledFile, SpooledFiles};
 use crate::security_log::{fingerprint, RequestMeta, SecurityLog, Severity};
 
-/// Largest JSON request body: documents are small; anything bigger is an attack or a bug.
-pub(super) const MAX_JSON_BODY: u64 = 64 * 1024;
 /// Documents longer than this are parsed off the async workers (a 15 KB document parses in about a
 /// millisecond; ordinary ones are a few hundred bytes and not worth a thread hand-off).
 const OFFLOAD_DOCUMENT_BYTES: usize = 2_048;
@@ -136,21 +135,6 @@ fn has_preflight_header(req: &Request<'_>) -> bool {
     ["GraphQL-Require-Preflight", "Apollo-Require-Preflight"]
         .iter()
         .any(|name| req.headers().get_one(name).is_some_and(|v| !v.trim().is_empty()))
-}
-
-pub(super) fn parse_body(body: &[u8]) -> Result<async_graphql::Request, AppError> {
-    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(AppError::BadRequest(
-            "batched requests are not supported; send one operation per request".into(),
-        ));
-    }
-    let request: async_graphql::Request =
-        serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))?;
-    // A persisted query's hash may stand for its document.
-    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
-        return Err(AppError::BadRequest("missing `query`".into()));
-    }
-    Ok(request)
 }
 
 /// Everything the endpoint needs besides the body, gathered once.
@@ -1076,24 +1060,5 @@ mod tests {
         assert!(!prefers_graphql_response(Some("application/graphql-response+json;q=0")));
         assert!(!prefers_graphql_response(Some("*/*")));
         assert!(!prefers_graphql_response(None));
-    }
-
-    #[test]
-    fn batches_and_garbage_are_bad_requests() {
-        assert_eq!(
-            parse_body(b"  [{\"query\":\"{a}\"}]").err().map(|e| e.code()),
-            Some("BAD_REQUEST")
-        );
-        assert_eq!(parse_body(b"{not json").err().map(|e| e.code()), Some("BAD_REQUEST"));
-        assert_eq!(
-            parse_body(b"{}").err().map(|e| e.code()),
-            Some("BAD_REQUEST"),
-            "no query"
-        );
-        assert_eq!(
-            parse_body(br#"{"query":" "}"#).err().map(|e| e.code()),
-            Some("BAD_REQUEST")
-        );
-        assert!(parse_body(br#"{"query":"{ a }"}"#).is_ok());
     }
 }

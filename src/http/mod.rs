@@ -9,6 +9,7 @@ mod headers;
 mod health;
 mod media;
 mod multipart;
+mod operation;
 mod persisted_queries;
 mod rate_limit;
 mod response;

@@ -10,7 +10,7 @@ use async_graphql::UploadValue;
 use rocket::data::{Data, ToByteUnit as _};
 use tokio::io::AsyncWriteExt as _;
 
-use super::graphql::{parse_body, MAX_JSON_BODY};
+use super::operation::{parse_body, MAX_JSON_BODY};
 use crate::error::AppError;
 use crate::media::store::Area;
 use crate::media::{MediaService, SpooledFile, StreamingDigest, MAX_FILES};
