@@ -7,7 +7,7 @@ use async_graphql::{Enum, InputObject, MaybeUndefined};
 use bigdecimal::BigDecimal;
 use uuid::Uuid;
 
-use super::model::{ingredient_text, Ingredient, NewRecipe, RecipeChangeset, Step};
+use super::model::{ingredient_text, Ingredient, NewRecipe, RecipeChangeset, Step, ValidPatch};
 use super::parser::{parse_line, UNITS};
 use super::quantity::Quantity;
 use crate::error::{AppError, AppResult};
@@ -398,13 +398,6 @@ fn patched<T, U>(
         MaybeUndefined::Null => Ok(Some(None)),
         MaybeUndefined::Value(v) => check(v).map(Some),
     }
-}
-
-/// A checked patch: column changes, and replacement lists when given.
-pub struct ValidPatch {
-    pub changes: RecipeChangeset,
-    pub ingredients: Option<Vec<Ingredient>>,
-    pub steps: Option<Vec<Step>>,
 }
 
 /// Checks a patch against the current row and builds the changes.

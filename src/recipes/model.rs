@@ -231,6 +231,13 @@ pub fn ingredient_text(ingredients: &[Ingredient]) -> String {
         .join(" ")
 }
 
+/// A checked patch (`input::validate_patch`): column changes, and replacement lists when given.
+pub struct ValidPatch {
+    pub changes: RecipeChangeset,
+    pub ingredients: Option<Vec<Ingredient>>,
+    pub steps: Option<Vec<Step>>,
+}
+
 /// Column changes of an update (`Some(None)` sets NULL); the version is bumped separately.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = recipes)]
@@ -658,9 +665,9 @@ impl Recipe {
         owner_id: Uuid,
         id: Uuid,
         expected_version: i32,
-        patch: super::input::ValidPatch,
+        patch: ValidPatch,
     ) -> QueryResult<Option<FullRecipe>> {
-        let super::input::ValidPatch {
+        let ValidPatch {
             changes,
             ingredients,
             steps,
