@@ -10,53 +10,11 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::html::{broken, collapse, items, render};
+use super::draft::{non_empty, Draft, Found, MAX_PARTS};
+use super::html::{broken, collapse, items, plain, render};
 use super::outline::from_outline;
 use super::page::{self, Deadline, Page};
 use super::pictures::{image_urls, meta_pictures, ranked, Picture};
-
-/// Where the draft came from, best first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Found {
-    JsonLd,
-    Microdata,
-    /// No structured data: the lists under the page's "Ingredients" and "Method" headings.
-    Outline,
-    OpenGraph,
-    Text,
-}
-
-/// What a page or a text says about a recipe, before anything is saved.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Draft {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub prep_minutes: Option<i32>,
-    pub cook_minutes: Option<i32>,
-    pub total_minutes: Option<i32>,
-    /// Decimal text ("4").
-    pub servings: Option<String>,
-    pub yield_text: Option<String>,
-    /// Ingredient lines as written.
-    pub ingredients: Vec<String>,
-    /// (section, text).
-    pub steps: Vec<(Option<String>, String)>,
-    /// Absolute http(s) URLs, page order, no repeats.
-    pub images: Vec<String>,
-}
-
-impl Draft {
-    /// The total time, else what the source says of preparation and cooking (either may be all there is).
-    pub fn total(&self) -> Option<i32> {
-        self.total_minutes.or(match (self.prep_minutes, self.cook_minutes) {
-            (None, None) => None,
-            (p, c) => Some(p.unwrap_or(0).saturating_add(c.unwrap_or(0))),
-        })
-    }
-}
-
-/// Lines and steps kept from one page: a page with more is not a recipe a cook would import whole.
-pub(super) const MAX_PARTS: usize = 200;
 
 /// JSON-LD blocks larger than this, or with more values than that, are skipped: a recipe's block is a few
 /// kilobytes and a few hundred values (a plugin's graph with reviews a few thousand), while a parsed value
@@ -92,27 +50,6 @@ fn few_values(text: &str, max: usize) -> bool {
         .filter(|(_, c, inside)| !inside && matches!(c, '{' | '[' | ':' | ','))
         .nth(max)
         .is_none()
-}
-
-/// Plain text of an HTML fragment or of text with entities: tags stripped with what scripts, styles and
-/// templates hold, entities decoded, one space. Text that is still markup once decoded (`&lt;b&gt;`, as
-/// sites that escape twice write it) is stripped once more.
-pub fn plain(text: &str) -> String {
-    let mut text = text.to_owned();
-    for _ in 0..2 {
-        if !text.contains(['<', '&']) {
-            break;
-        }
-        text = render(&text, usize::MAX);
-        if !text.contains('<') {
-            break;
-        }
-    }
-    collapse(&text)
-}
-
-pub(super) fn non_empty(text: String) -> Option<String> {
-    (!text.is_empty()).then_some(text)
 }
 
 /// `PT1H30M`, `P0DT0H45M0S`, `PT90M`, `P1D` as minutes; a unit without its number counts none (`PTH5M`, as

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use async_graphql::{Context, Enum, Object, ResultExt as _, SimpleObject, Upload};
 use uuid::Uuid;
 
-use super::extract::{from_html, Draft, Found};
+use super::draft::{Draft, Found};
+use super::extract::from_html;
 use super::guard::{address, fetch, AddressError, FetchError, Fetched, ImportSettings, Want, MAX_PAGE_BYTES};
 use super::model::{similar, take_monthly};
 use super::text::from_text;

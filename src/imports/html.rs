@@ -484,6 +484,23 @@ pub fn items(marked: &str) -> Vec<String> {
     marked.split(BLOCK).map(collapse).filter(|l| !l.is_empty()).collect()
 }
 
+/// Plain text of an HTML fragment or of text with entities: tags stripped with what scripts, styles and
+/// templates hold, entities decoded, one space. Text that is still markup once decoded (`&lt;b&gt;`, as
+/// sites that escape twice write it) is stripped once more.
+pub fn plain(text: &str) -> String {
+    let mut text = text.to_owned();
+    for _ in 0..2 {
+        if !text.contains(['<', '&']) {
+            break;
+        }
+        text = render(&text, usize::MAX);
+        if !text.contains('<') {
+            break;
+        }
+    }
+    collapse(&text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

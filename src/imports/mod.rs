@@ -1,6 +1,7 @@
 //! Imports: recipes read from a web page (fetched through the outbound guard, or pasted) or from pasted text,
 //! returned as drafts to review; nothing is saved until the client calls `createRecipe`.
 
+pub mod draft;
 pub mod extract;
 mod graphql;
 mod guard;

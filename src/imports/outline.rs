@@ -1,7 +1,7 @@
 //! A draft from a page without structured data: the lines under its "Ingredients" and "Method" headings (or
 //! their names in the languages the ingredient parser reads), from the outline the page reader kept.
 
-use super::extract::{non_empty, Draft, MAX_PARTS};
+use super::draft::{non_empty, Draft, MAX_PARTS};
 use super::html::{broken, collapse};
 use super::page::{Block, Page};
 

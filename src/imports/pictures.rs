@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::extract::plain;
 use super::guard::address;
+use super::html::plain;
 use super::page::Page;
 
 /// Pictures kept for one draft.

@@ -5,7 +5,7 @@
 //! an ingredient line is kept exactly as written (trimmed), since it becomes the ingredient's `originalText`.
 //! "Serves 4" gives the servings.
 
-use super::extract::Draft;
+use super::draft::Draft;
 use super::outline::{INGREDIENT_HEADINGS, METHOD_HEADINGS};
 use crate::recipes::parser::parse_line;
 
