@@ -376,22 +376,7 @@ async fn sigterm_during_a_burst_of_writes_loses_no_acknowledged_write() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let killed = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status();
-    assert!(killed.unwrap().success());
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(10),
-            "still running 10 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (status, _) = sigterm(server).await;
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(status.success(), "{status:?}\n{log}");
     let outcomes: Vec<Outcome> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
@@ -403,6 +388,27 @@ async fn sigterm_during_a_burst_of_writes_loses_no_acknowledged_write() {
     let stored = count_recipes(&db.url, &acknowledged).await;
     assert_eq!(stored, acknowledged.len(), "every 200 is committed");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends SIGTERM and waits for the exit, which must come within `docker stop`'s 10 s: the status and how long
+/// it took.
+async fn sigterm(server: &mut std::process::Child) -> (std::process::ExitStatus, Duration) {
+    let killed = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    assert!(killed.unwrap().success());
+    let stopping = Instant::now();
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            return (status, stopping.elapsed());
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// How many of `ids` are stored.
@@ -529,25 +535,7 @@ async fn sigterm_answers_stuck_requests_and_closes_idle_connections_cleanly() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let server = &mut process.child;
-    assert!(std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status()
-        .unwrap()
-        .success());
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(10),
-            "still running 10 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let stopped_in = stopping.elapsed();
+    let (status, stopped_in) = sigterm(&mut process.child).await;
     let log = process.log();
     assert!(status.success(), "{status:?}\n{log}");
     for thread in stuck {
