@@ -2,7 +2,6 @@
 //! from the exact-origin allow-list. Rocket's default Shield is replaced: its `X-Frame-Options: SAMEORIGIN`
 //! is weaker than what we send.
 
-use futures_util::FutureExt as _;
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{Header, Method, Status};
 use rocket::{Request, Response};
@@ -46,15 +45,23 @@ pub fn graphiql_csp(nonce: &str) -> String {
     )
 }
 
-pub struct SecurityHeaders;
+/// The headers every answer carries; once a stop has begun (`on_shutdown`), also `Connection: close`.
+#[derive(Default)]
+pub struct SecurityHeaders {
+    stopping: std::sync::atomic::AtomicBool,
+}
 
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
     fn info(&self) -> Info {
         Info {
             name: "security headers",
-            kind: Kind::Response,
+            kind: Kind::Response | Kind::Shutdown,
         }
+    }
+
+    async fn on_shutdown(&self, _: &rocket::Rocket<rocket::Orbit>) {
+        self.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -82,7 +89,7 @@ impl Fairing for SecurityHeaders {
         res.remove_header("Server");
         // Once a stop has begun, a keep-alive connection carries no further request: the client opens its
         // next one elsewhere instead of writing into a connection about to close.
-        if req.rocket().shutdown().now_or_never().is_some() {
+        if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
             res.set_raw_header("Connection", "close");
         }
     }

@@ -52,7 +52,7 @@ pub fn mount(rocket: Rocket<Build>, config: &AppConfig) -> Rocket<Build> {
         .attach(headers::Cors {
             allowed_origins: config.allowed_origins.clone(),
         })
-        .attach(headers::SecurityHeaders)
+        .attach(headers::SecurityHeaders::default())
         .manage(persisted_queries::PersistedQueries::default())
         .mount(
             "/",
