@@ -18,7 +18,7 @@ use crate::error::AppError;
 const MAX_DOCUMENTS: usize = 2_000;
 const MAX_BYTES: usize = 16 * 1024 * 1024;
 /// How long Redis keeps a document no instance has stored again.
-const SHARED_TTL_SECS: u64 = 24 * 3600;
+const SHARED_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The `persistedQuery` extension of a request: `Ok(None)` without one; a malformed one is `BAD_REQUEST`.
 pub fn requested_hash(extensions: &async_graphql::Extensions) -> Result<Option<String>, AppError> {
@@ -82,7 +82,7 @@ impl PersistedQueries {
     pub async fn put(&self, hash: &str, query: &str, shared: Option<&SharedLimiter>) {
         self.keep_locally(hash, query);
         if let Some(shared) = shared {
-            shared.set_text(&shared_key(hash), query, SHARED_TTL_SECS).await;
+            shared.set_text(&shared_key(hash), query, SHARED_TTL).await;
         }
     }
 

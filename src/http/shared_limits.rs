@@ -127,18 +127,7 @@ impl SharedLimiter {
 
     /// Marks `key` of `class` blocked for `wait` (authentication failures past their allowance).
     pub async fn block(&self, class: &str, key: &str, wait: Duration) {
-        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-        let name = format!("homechef:rl:{class}:{key}:blocked");
-        let _: Option<()> = self
-            .ask(|mut conn| async move {
-                redis::cmd("SET")
-                    .arg(name)
-                    .arg(1)
-                    .arg("PX")
-                    .arg(ms)
-                    .query_async(&mut conn)
-                    .await
-            })
+        self.set_text(&format!("homechef:rl:{class}:{key}:blocked"), "1", wait)
             .await;
     }
 
@@ -159,16 +148,17 @@ impl SharedLimiter {
             .flatten()
     }
 
-    /// Keeps a text value in Redis for `ttl_secs`; nothing happens when Redis cannot be asked.
-    pub async fn set_text(&self, key: &str, value: &str, ttl_secs: u64) {
+    /// Keeps a text value in Redis for `ttl` (1 ms at least); nothing happens when Redis cannot be asked.
+    pub async fn set_text(&self, key: &str, value: &str, ttl: Duration) {
         let (key, value) = (key.to_owned(), value.to_owned());
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let _: Option<()> = self
             .ask(|mut conn| async move {
                 redis::cmd("SET")
                     .arg(key)
                     .arg(value)
-                    .arg("EX")
-                    .arg(ttl_secs)
+                    .arg("PX")
+                    .arg(ms)
                     .query_async(&mut conn)
                     .await
             })
