@@ -9,7 +9,13 @@
 #     capabilities, no-new-privileges, the compose limits, HEALTHCHECK healthy, nothing on a public
 #     interface, EICAR rejected by the real clamd, a real photo promoted and its variant served by the proxy,
 #     the security and upload logs read out of the shell-less container;
-#  3. 1 100 slow clients (headers a byte a second) against Caddy while a normal client is answered.
+#  3. 1 100 slow clients (headers a byte a second) against Caddy while a normal client is answered;
+#  4. backup and restore into a fresh stack; an upgrade from the previous release's image under a write load
+#     (migrations once, data kept, no acknowledged write lost), then the documented rollback;
+#  5. docker-compose.scale.yml: two replicas, one stopped under a write load.
+#
+#   PREVIOUS_RELEASE=<commit> picks the release the upgrade starts from (default below); its image is built
+#   once from that commit's own Dockerfile and kept in podman's store.
 #
 #   bash scripts/verify-container.sh          all of it, then removes the stack it started
 #   KEEP=1 bash scripts/verify-container.sh   leaves the stack running on 127.0.0.1:8443 (CA file and curl printed)
@@ -81,13 +87,13 @@ down() {
     pc down -v -t 15 >/dev/null 2>&1 || true
   fi
   local name
-  for name in "$project" "$project-scale"; do
+  for name in "$project" "$project-scale" "$project-upgrade"; do
     podman ps -a -q --filter "label=com.docker.compose.project=$name" | xargs -r podman rm -f -t 5 >/dev/null 2>&1 || true
     podman volume ls -q --filter "label=com.docker.compose.project=$name" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
     podman network ls -q --filter "label=com.docker.compose.project=$name" | xargs -r podman network rm -f >/dev/null 2>&1 || true
   done
   [ -f "$work/healthchecks.pid" ] && kill "$(cat "$work/healthchecks.pid")" 2>/dev/null || true
-  rm -rf "$stack" "$work/scale" "$work/healthchecks.pid"
+  rm -rf "$stack" "$work/scale" "$work/upgrade" "$work/healthchecks.pid"
 }
 
 upload_photo() { # recipe id, file name, path -> the upload's JSON answer
@@ -207,6 +213,125 @@ PY
   say "scale stack removed"
 }
 
+# The previous release (a landed commit whose CI passed): c32c373, the release of 2 December before the meal-plan
+# and import migrations, so that the upgrade has migrations to run. Its image is built from its own Dockerfile
+# with the same stand-ins, once, and kept as localhost/homechef:release-<commit>.
+previous_release="${PREVIOUS_RELEASE:-c32c373}"
+build_previous() {
+  local commit src started
+  commit=$(git rev-parse --short=7 "$previous_release^{commit}" 2>/dev/null) \
+    || fail "PREVIOUS_RELEASE $previous_release is not in this clone's history (a shallow clone?)"
+  previous="localhost/homechef:release-$commit"
+  podman image exists "$previous" && { say "the previous release's image: $previous (kept from an earlier run)"; return 0; }
+  src="$work/previous-src"
+  rm -rf "$src"
+  mkdir -p "$src"
+  git archive "$commit" | tar -x -C "$src"
+  say "building the previous release's image $previous from its own Dockerfile (once)"
+  started=$(date +%s)
+  podman build --format docker \
+    --build-arg RUST_IMAGE=localhost/standin/rust:1.95.0-slim-bookworm \
+    --build-arg RUNTIME_IMAGE=localhost/standin/distroless-cc-debian12:nonroot \
+    -t "$previous" "$src" >"$work/build-previous.log" 2>&1 || { tail -40 "$work/build-previous.log" >&2; fail "the previous release's image"; }
+  rm -rf "$src"
+  say "the previous release's image built in $(( $(date +%s) - started ))s"
+}
+
+# Part 4, upgrade: docker-compose.yml on the previous release's image with a catalogue in it; four users write
+# through the proxy while the backend is replaced by this image as docs/deployment.md says ("Updating"); then
+# the documented rollback to the previous image.
+upgrade_drill() {
+  local up="$work/upgrade" p="$project-upgrade"
+  mkdir -p "$up/deploy"
+  cp docker-compose.yml "$up/"
+  cp deploy/Caddyfile "$up/deploy/"
+  { cat "$work/production.env"; echo "HOMECHEF_IMAGE=$previous"; } >"$up/.env"
+  pcu() { (cd "$up" && "$compose_bin" -p "$p" --profile proxy "$@"); }
+  backend_of() { podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=backend" | head -1; }
+  proxy_of() { podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=proxy" | head -1; }
+  psql_up() { pcu exec -T db psql -U homechef -d homechef -Atc "$1" 2>/dev/null; }
+  say "upgrade: docker-compose.yml on the previous release ($previous)"
+  { pcu up -d --no-deps db clamav && pcu up -d --no-deps backend && pcu up -d --no-deps proxy; } >"$work/upgrade-up.log" 2>&1 \
+    || { tail -30 "$work/upgrade-up.log" >&2; fail "compose up on the previous release"; }
+  wait_healthy "$(backend_of)" "the previous release's backend"
+  wait_proxy "$(proxy_of)"
+  local catalogue_query='{"query":"{ recipes(first: 100) { edges { node { id title version } } } }"}'
+  local i before after
+  for i in 1 2 3; do
+    gql '{"query":"mutation { createRecipe(input: { title: \"Before the upgrade '"$i"'\", ingredients: [{ line: \"'"$i"' eggs\" }] }) { id } }"}' \
+      | grep -q '"createRecipe":{"id"' || fail "createRecipe on the previous release"
+  done
+  before=$(gql "$catalogue_query")
+  local migrations_before migrations_now
+  migrations_before=$(psql_up "select count(*) from __diesel_schema_migrations")
+  migrations_now=$(find migrations -mindepth 1 -maxdepth 1 -type d | wc -l)
+  [ "$migrations_before" -lt "$migrations_now" ] \
+    || say "note: the previous release has all $migrations_now migrations already; the upgrade applies none"
+  # Four users (four write limits) for 60 s; the backend replaced after 10 s.
+  local tokens="" n
+  for n in 1 2 3 4; do tokens+="${tokens:+,}$(session_token "user_upgrade_$n")"; done
+  python3 scripts/container/write-load.py 127.0.0.1 8443 "$api_host" "$ca" "$tokens" 4 60 >"$work/upgrade-load.json" &
+  local load=$!
+  sleep 10
+  # docs/deployment.md, "Updating": the compose file's image is now this build; `up -d --no-deps backend`.
+  sed -i "s|^HOMECHEF_IMAGE=.*|HOMECHEF_IMAGE=$image|" "$up/.env"
+  local replaced=$SECONDS
+  pcu up -d --no-deps backend >>"$work/upgrade-up.log" 2>&1 || { tail -30 "$work/upgrade-up.log" >&2; fail "the upgrade (compose up)"; }
+  local new
+  new=$(backend_of)
+  wait_healthy "$new" "the upgraded backend"
+  say "upgrade: the new backend healthy $(( SECONDS - replaced ))s after the replacement began"
+  wait "$load"
+  local stored applied_lines
+  stored=$(psql_up "select id from recipes")
+  applied_lines=$(podman logs "$new" 2>&1 | grep '"migrations applied"' || true)
+  python3 - "$work/upgrade-load.json" "$stored" "$migrations_before" "$migrations_now" \
+    "$(psql_up "select count(*) from __diesel_schema_migrations")" "$applied_lines" <<'PY' || fail "the upgrade under a write load"
+import json, sys
+answers = json.load(open(sys.argv[1]))
+stored = set(sys.argv[2].split())
+before, embedded, after = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+applied = [json.loads(line) for line in sys.argv[6].splitlines() if line.strip()]
+acknowledged = [a[2] for a in answers if a[1] == 200 and a[2] and len(a[2]) == 36]
+lost = [i for i in acknowledged if i not in stored]
+by_status = {}
+for _, status, _ in answers:
+    by_status[status] = by_status.get(status, 0) + 1
+failed = [a[0] for a in answers if a[1] not in (200, 429)]
+window = f"{min(failed):.1f}-{max(failed):.1f} s" if failed else "none"
+counts = [entry.get("fields", entry).get("count") for entry in applied]
+print(f"verify-container: upgrade under load: {len(answers)} answers {by_status}; {len(acknowledged)} acknowledged, "
+      f"{len(lost)} lost; unanswered writes (never acknowledged) between {window}")
+print(f"verify-container: migrations: {before} before, {after} after, {embedded} embedded; the new backend logged "
+      f"'migrations applied' {len(applied)} time(s), count {counts}")
+assert acknowledged and not lost, lost
+assert after == embedded, (after, embedded)
+assert len(applied) == 1 and counts == [embedded - before], applied
+assert any(a[0] > max(failed, default=0) and a[1] == 200 for a in answers), "no write acknowledged after the upgrade"
+PY
+  wait_proxy "$(proxy_of)"
+  after=$(gql "$catalogue_query")
+  python3 - "$before" "$after" <<'PY' || fail "the catalogue after the upgrade"
+import json, sys
+nodes = lambda s: {e["node"]["id"]: e["node"] for e in json.loads(s)["data"]["recipes"]["edges"]}
+before, after = nodes(sys.argv[1]), nodes(sys.argv[2])
+assert len(before) == 3 and before == after, (before, after)
+PY
+  say "upgrade: the catalogue written by the previous release is the same (ids, titles, versions)"
+  # docs/deployment.md, "Rollback": the previous image against the newer schema.
+  sed -i "s|^HOMECHEF_IMAGE=.*|HOMECHEF_IMAGE=$previous|" "$up/.env"
+  pcu up -d --no-deps backend >>"$work/upgrade-up.log" 2>&1 || { tail -30 "$work/upgrade-up.log" >&2; fail "the rollback (compose up)"; }
+  wait_healthy "$(backend_of)" "the rolled-back backend"
+  wait_proxy "$(proxy_of)"
+  after=$(gql "$catalogue_query")
+  [ "$after" = "$before" ] || fail "the catalogue after the rollback: $after"
+  gql '{"query":"mutation { createRecipe(input: { title: \"After the rollback\" }) { id } }"}' \
+    | grep -q '"createRecipe":{"id"' || fail "createRecipe after the rollback"
+  say "rollback: the previous release serves the newer schema (same catalogue, writes answered)"
+  pcu down -v -t 15 >/dev/null 2>&1 || true
+  say "upgrade stack removed"
+}
+
 if [ "${1:-}" = down ]; then
   install_tools
   down
@@ -281,6 +406,7 @@ for b in bad[:40]:
 sys.exit(1 if bad else 0)
 PY
 rm -f "$work/image.tar"
+build_previous
 
 # --- the deployer's .env ------------------------------------------------------------------------------------
 mkdir -p "$work/keys"
@@ -314,13 +440,17 @@ b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
   echo "CLAMAV_IMAGE=localhost/standin/clamav:1"
 } >"$work/production.env"
 chmod 0600 "$work/production.env"
-now=$(date +%s)
-header=$(printf '{"alg":"RS256","typ":"JWT","kid":"verify"}' | b64url)
-claims=$(printf '{"sub":"user_verify","iss":"https://%s","azp":"%s","iat":%d,"nbf":%d,"exp":%d,"email":"verify@homechef.internal"}' \
-  "$clerk_host" "$origin" "$now" "$((now - 5))" "$((now + 3600))" | b64url)
-signature=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -sign "$work/keys/clerk.pem" -binary | b64url)
 # A signed-in user, as Clerk would sign them (RS256, kid, iss, azp).
-token="$header.$claims.$signature"
+session_token() { # subject -> a session token for an hour
+  local now header claims signature
+  now=$(date +%s)
+  header=$(printf '{"alg":"RS256","typ":"JWT","kid":"verify"}' | b64url)
+  claims=$(printf '{"sub":"%s","iss":"https://%s","azp":"%s","iat":%d,"nbf":%d,"exp":%d,"email":"%s@homechef.internal"}' \
+    "$1" "$clerk_host" "$origin" "$now" "$((now - 5))" "$((now + 3600))" "$1" | b64url)
+  signature=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -sign "$work/keys/clerk.pem" -binary | b64url)
+  printf '%s.%s.%s\n' "$header" "$claims" "$signature"
+}
+token=$(session_token user_verify)
 tls=(curl -sS --max-time 10 --cacert "$work/caddy-root.crt" --resolve "$api_host:8443:127.0.0.1")
 api="https://$api_host:8443"
 ca="$work/caddy-root.crt"
@@ -354,9 +484,12 @@ wait_proxy() { # proxy container -> waits until Caddy answers over TLS with its 
     sleep 5
   done ) &
 echo $! >"$work/healthchecks.pid"
+# A failed check stops the timer too (with KEEP=1 it keeps running for the stack left up; `down` stops it).
+trap '[ "${KEEP:-0}" = 1 ] || kill "$(cat "$work/healthchecks.pid" 2>/dev/null)" 2>/dev/null || true' EXIT
 
-# --- 5 first (it needs the ports the single stack keeps with KEEP=1): two replicas -------------------------
+# --- 5 and the upgrade first (they need the ports the single stack keeps with KEEP=1) --------------------------
 scale_drill
+upgrade_drill
 
 # --- 2. the stack ---------------------------------------------------------------------------------------------
 mkdir -p "$stack/deploy"

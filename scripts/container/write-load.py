@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A write load through the proxy: THREADS clients creating recipes for SECONDS, each with its own
-Idempotency-Key, over TLS to ADDRESS:PORT for the host name NAME (SNI and Host). Prints one JSON line: every
-answer as (seconds since start, HTTP status, recipe id or error code).
+Idempotency-Key, over TLS to ADDRESS:PORT for the host name NAME (SNI and Host). TOKENS: one session token, or
+several separated by commas (client n signs in with token n modulo their number: several users, several
+rate limits). Prints one JSON line: every answer as (seconds since start, HTTP status, recipe id or error code).
 
-  write-load.py ADDRESS PORT NAME CAFILE TOKEN [THREADS] [SECONDS]
+  write-load.py ADDRESS PORT NAME CAFILE TOKENS [THREADS] [SECONDS]
 """
 import http.client
 import json
@@ -14,7 +15,7 @@ import threading
 import time
 import uuid
 
-address, port, name, cafile, token = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+address, port, name, cafile, tokens = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].split(",")
 threads = int(sys.argv[6]) if len(sys.argv) > 6 else 4
 seconds = float(sys.argv[7]) if len(sys.argv) > 7 else 20
 ctx = ssl.create_default_context(cafile=cafile)
@@ -33,6 +34,7 @@ QUERY = 'mutation($t: String!) { createRecipe(input: { title: $t, ingredients: [
 
 
 def client(n):
+    token = tokens[n % len(tokens)]
     i = 0
     while time.monotonic() - start < seconds:
         i += 1
