@@ -9,7 +9,10 @@ use rocket::figment::{
     Figment,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+mod values;
+use values::{is_base_url, media_bucket, parse_flag, parse_setting, signed, split_list, with_password, Problems};
 
 /// Every environment variable the application reads besides Rocket's own `ROCKET_*`.
 pub const ENV_KEYS: &[&str] = &[
@@ -74,89 +77,89 @@ pub enum AppEnv {
 /// The raw shape of the configuration as figment sees it (lower-cased variable names).
 #[derive(Deserialize)]
 struct RawConfig {
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     app_env: Option<String>,
-    #[serde(default, deserialize_with = "lossy_secret")]
+    #[serde(default, deserialize_with = "values::lossy_secret")]
     database_url: Option<SecretString>,
-    #[serde(default, deserialize_with = "lossy_secret")]
+    #[serde(default, deserialize_with = "values::lossy_secret")]
     database_password: Option<SecretString>,
-    #[serde(default, deserialize_with = "lossy_secret")]
+    #[serde(default, deserialize_with = "values::lossy_secret")]
     secret_key: Option<SecretString>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     allowed_origins: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     public_base_url: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     clerk_publishable_key: Option<String>,
-    #[serde(default, deserialize_with = "lossy_secret")]
+    #[serde(default, deserialize_with = "values::lossy_secret")]
     clerk_secret_key: Option<SecretString>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     clerk_issuer: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     clerk_jwt_key: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     clerk_jwks_url: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     clerk_authorized_parties: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     clerk_audience: Option<String>,
-    #[serde(default, deserialize_with = "lossy_secret")]
+    #[serde(default, deserialize_with = "values::lossy_secret")]
     clerk_webhook_secret: Option<SecretString>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     media_dir: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     quarantine_dir: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     log_dir: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     rate_limit_enabled: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     trusted_proxies: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     max_request_size: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     max_upload_size: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     clamd_addr: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     request_body_timeout_secs: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     database_ssl_exempt_hosts: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     graphiql_enabled: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     dev_tokens_on_public_address: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     admin_user_ids: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     quarantine_retention_days: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     tombstone_retention_days: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     upload_daily_file_limit: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     upload_quota_bytes: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     import_monthly_limit: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     import_allowed_ports: Option<String>,
-    #[serde(default, deserialize_with = "lossy_secret")]
+    #[serde(default, deserialize_with = "values::lossy_secret")]
     redis_url: Option<SecretString>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     database_pool_size: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     media_store: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     s3_endpoint: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     s3_region: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     s3_allow_http: Option<String>,
-    #[serde(default, deserialize_with = "lossy_string")]
+    #[serde(default, deserialize_with = "values::lossy_string")]
     aws_access_key_id: Option<String>,
-    #[serde(default, deserialize_with = "lossy_secret")]
+    #[serde(default, deserialize_with = "values::lossy_secret")]
     aws_secret_access_key: Option<SecretString>,
-    #[serde(default, deserialize_with = "lossy_secret")]
+    #[serde(default, deserialize_with = "values::lossy_secret")]
     aws_session_token: Option<SecretString>,
 }
 
@@ -531,320 +534,5 @@ pub fn generate_secret_key(bytes: usize, format: KeyFormat) -> String {
     }
 }
 
-fn split_list(value: Option<&str>) -> Vec<String> {
-    value
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// `DATABASE_URL` with `DATABASE_PASSWORD` put in, percent-encoded: a password with `@ / : # ?` or spaces
-/// cannot break the URL (compose builds the URL from parts and cannot encode).
-fn with_password(url: &str, password: &str) -> Result<String, &'static str> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or("DATABASE_URL must look like postgres://user@host/database")?;
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((user, host)) = authority.rsplit_once('@') else {
-        return Err("DATABASE_PASSWORD needs a user name in DATABASE_URL (postgres://user@host/database)");
-    };
-    if user.contains(':') {
-        return Err("DATABASE_PASSWORD is set but DATABASE_URL already has a password");
-    }
-    let encoded: String = password
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
-    Ok(format!("{scheme}://{user}:{encoded}@{host}{tail}"))
-}
-
-/// `http(s)://host[:port][/path]` without query, fragment or credentials.
-fn is_base_url(url: &str) -> bool {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let host = rest.split('/').next().unwrap_or_default();
-    matches!(scheme, "http" | "https")
-        && !host.is_empty()
-        && !host.contains('@')
-        && !rest.contains(['?', '#', ' ', '"', '<', '>', '\\'])
-}
-
-/// Configuration problems, collected so that all of them are reported at once.
-#[derive(Default)]
-struct Problems(Vec<String>);
-
-impl Problems {
-    fn push(&mut self, problem: String) {
-        self.0.push(problem);
-    }
-
-    /// The setting, or `None` (its default) with the problem noted.
-    fn take<T>(&mut self, setting: anyhow::Result<Option<T>>) -> Option<T> {
-        setting.unwrap_or_else(|e| {
-            self.push(e.to_string());
-            None
-        })
-    }
-}
-
-/// A number setting (an empty one is already unset: `lossy_string`).
-fn parse_setting(name: &str, value: Option<String>) -> anyhow::Result<Option<u64>> {
-    match value.as_deref().map(str::trim) {
-        None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{v}`")),
-    }
-}
-
-fn signed(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// `MEDIA_STORE` and the settings of its bucket; `None` for the local directory (unset or `local`).
-fn media_bucket(raw: &RawConfig, problems: &mut Problems) -> Option<crate::media::bucket::BucketConfig> {
-    let set = |value: &Option<String>| value.as_deref().map(str::trim).map(str::to_owned);
-    let store = set(&raw.media_store).filter(|s| s != "local")?;
-    let Some((bucket, prefix)) = crate::media::bucket::BucketConfig::parse_store(&store) else {
-        problems.push(format!(
-            "MEDIA_STORE must be `local` or s3://bucket[/prefix] (a valid bucket name), not `{store}`"
-        ));
-        return None;
-    };
-    let endpoint = set(&raw.s3_endpoint);
-    if let Some(endpoint) = &endpoint {
-        let host = endpoint
-            .strip_prefix("https://")
-            .or_else(|| endpoint.strip_prefix("http://"))
-            .unwrap_or_default();
-        if host.is_empty() || host.contains(['?', '#', '@', ' ']) {
-            problems.push(format!(
-                "S3_ENDPOINT must be an http(s):// URL of the store, not `{endpoint}`"
-            ));
-        }
-    }
-    let secret = raw.aws_secret_access_key.clone();
-    let access_key_id = set(&raw.aws_access_key_id);
-    if access_key_id.is_some() != secret.is_some() {
-        problems.push("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither".into());
-    }
-    Some(crate::media::bucket::BucketConfig {
-        bucket,
-        prefix,
-        endpoint,
-        region: set(&raw.s3_region).unwrap_or_else(|| "us-east-1".to_owned()),
-        access_key_id,
-        secret_access_key: secret,
-        session_token: raw.aws_session_token.clone(),
-    })
-}
-
-/// A boolean setting (`true/false`, `1/0`, `yes/no`, `on/off`; an empty one is already unset).
-fn parse_flag(name: &str, value: Option<String>) -> anyhow::Result<Option<bool>> {
-    match value.as_deref().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None => Ok(None),
-        Some("true" | "1" | "yes" | "on") => Ok(Some(true)),
-        Some("false" | "0" | "no" | "off") => Ok(Some(false)),
-        Some(v) => bail!("{name} must be true or false, not `{v}`"),
-    }
-}
-
-/// Every setting passes here, so this is the one place where an empty value (`NAME=` as `.env.example`
-/// lists them, or only blanks) counts as unset. Figment parses `SECRET_KEY=1234` as a number; a string
-/// setting accepts any scalar as text.
-fn lossy_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Scalar {
-        Text(String),
-        Int(i128),
-        Float(f64),
-        Bool(bool),
-    }
-    Ok(Option::<Scalar>::deserialize(de)?
-        .map(|s| match s {
-            Scalar::Text(s) => s,
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::Bool(b) => b.to_string(),
-        })
-        .filter(|s| !s.trim().is_empty()))
-}
-
-fn lossy_secret<'de, D: Deserializer<'de>>(de: D) -> Result<Option<SecretString>, D::Error> {
-    Ok(lossy_string(de)?.map(SecretString::from))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(pairs: &[(&str, &str)]) -> anyhow::Result<AppConfig> {
-        let mut figment = rocket_defaults(Figment::new());
-        for (k, v) in pairs {
-            figment = figment.merge((*k, *v));
-        }
-        AppConfig::from_figment(figment)
-    }
-
-    #[test]
-    fn development_generates_a_missing_secret_key() {
-        let cfg = config(&[]).unwrap_or_else(|e| panic!("{e}"));
-        assert!(cfg.secret_key_generated);
-        assert!(cfg.secret_key.expose_secret().len() >= MIN_SECRET_KEY_LEN);
-        assert!(cfg.graphiql_enabled);
-    }
-
-    #[test]
-    fn production_requires_a_secret_key() {
-        let err = config(&[("app_env", "production")]).err().map(|e| e.to_string());
-        assert!(err.unwrap_or_default().contains("SECRET_KEY is required"));
-    }
-
-    #[test]
-    fn short_secret_keys_are_refused() {
-        assert!(config(&[("secret_key", "short")]).is_err());
-    }
-
-    #[test]
-    fn lists_are_split_and_trimmed() {
-        let cfg =
-            config(&[("allowed_origins", " https://a.example , https://b.example,")]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(cfg.allowed_origins, ["https://a.example", "https://b.example"]);
-        assert_eq!(cfg.clerk.authorized_parties, cfg.allowed_origins);
-    }
-
-    #[test]
-    fn generated_keys_have_the_requested_size_and_differ() {
-        assert_eq!(generate_secret_key(32, KeyFormat::Hex).len(), 64);
-        assert_eq!(generate_secret_key(64, KeyFormat::Urlsafe).len(), 86);
-        assert_eq!(generate_secret_key(48, KeyFormat::Base64).len(), 64);
-        assert_ne!(
-            generate_secret_key(32, KeyFormat::Hex),
-            generate_secret_key(32, KeyFormat::Hex)
-        );
-    }
-
-    #[test]
-    fn empty_values_mean_unset_and_bad_values_are_named() {
-        let cfg = config(&[("graphiql_enabled", ""), ("max_upload_size", ""), ("app_env", "")])
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(cfg.graphiql_enabled);
-        assert_eq!(cfg.max_upload_size, 10 * 1024 * 1024);
-        let err = config(&[("rate_limit_enabled", "maybe")]).err().map(|e| e.to_string());
-        assert!(err.unwrap_or_default().contains("RATE_LIMIT_ENABLED"));
-        let cfg = config(&[("rate_limit_enabled", "off")]).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!cfg.rate_limit_enabled);
-    }
-
-    #[test]
-    fn redis_url_is_optional_and_checked() {
-        assert!(config(&[]).is_ok_and(|c| c.redis_url.is_none()));
-        assert!(config(&[("redis_url", "redis://:pw@cache:6379/2")]).is_ok_and(|c| c.redis_url.is_some()));
-        for bad in ["cache:6379", "http://cache", "redis://"] {
-            let err = config(&[("redis_url", bad)])
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(err.contains("REDIS_URL"), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn the_media_store_is_local_unless_a_bucket_is_named() {
-        assert!(config(&[]).is_ok_and(|c| c.media_bucket.is_none()));
-        assert!(config(&[("media_store", "local")]).is_ok_and(|c| c.media_bucket.is_none()));
-        let bucket = config(&[
-            ("media_store", "s3://recipes/prod"),
-            ("s3_endpoint", "http://127.0.0.1:9000"),
-            ("aws_access_key_id", "id"),
-            ("aws_secret_access_key", "secret"),
-        ])
-        .map(|c| c.media_bucket);
-        let bucket = bucket.ok().flatten();
-        assert_eq!(
-            bucket.as_ref().map(|b| (b.bucket.as_str(), b.prefix.as_str())),
-            Some(("recipes", "prod"))
-        );
-        assert_eq!(bucket.as_ref().map(|b| b.region.as_str()), Some("us-east-1"));
-        assert!(bucket.is_some_and(|b| b.plain_http()));
-        for (pairs, named) in [
-            (vec![("media_store", "s3://../x")], "MEDIA_STORE"),
-            (vec![("media_store", "/var/media")], "MEDIA_STORE"),
-            (
-                vec![("media_store", "s3://recipes"), ("s3_endpoint", "minio:9000")],
-                "S3_ENDPOINT",
-            ),
-            (
-                vec![("media_store", "s3://recipes"), ("aws_access_key_id", "id")],
-                "AWS_SECRET_ACCESS_KEY",
-            ),
-        ] {
-            let err = config(&pairs).err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(err.contains(named), "{pairs:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn the_pool_size_defaults_to_eight_and_is_bounded() {
-        let size = |value: &str| config(&[("database_pool_size", value)]).map(|c| c.database_pool_size);
-        assert_eq!(size("").ok(), Some(8));
-        assert_eq!(size("16").ok(), Some(16));
-        for bad in ["0", "65", "-1", "many"] {
-            let err = size(bad).err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(err.contains("DATABASE_POOL_SIZE"), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn import_ports_default_to_the_web_and_are_checked() {
-        let ports = |value: &str| config(&[("import_allowed_ports", value)]).map(|c| c.import_allowed_ports);
-        assert_eq!(ports("").ok(), Some(vec![80, 443]));
-        assert_eq!(ports("443, 8443").ok(), Some(vec![443, 8443]));
-        assert_eq!(ports("8080").ok(), Some(vec![8080]), "one port reads as a number");
-        for bad in ["0", "65536", "http", "80,x"] {
-            let err = ports(bad).err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(err.contains("IMPORT_ALLOWED_PORTS"), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn unknown_app_env_is_an_error() {
-        assert!(config(&[("app_env", "staging")]).is_err());
-    }
-
-    #[test]
-    fn a_database_password_with_url_characters_is_encoded_into_the_url() {
-        assert_eq!(
-            with_password("postgres://homechef@db:5432/homechef?sslmode=disable", "p@ss/w:rd#1 ?").as_deref(),
-            Ok("postgres://homechef:p%40ss%2Fw%3Ard%231%20%3F@db:5432/homechef?sslmode=disable")
-        );
-        assert!(with_password("postgres://db/homechef", "x").is_err());
-        assert!(with_password("postgres://u:p@db/homechef", "x").is_err());
-        assert!(with_password("not a url", "x").is_err());
-    }
-
-    #[test]
-    fn the_public_base_url_is_an_origin_and_loses_its_trailing_slash() {
-        let cfg = config(&[("public_base_url", "https://api.example.com/")]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(cfg.public_base_url.as_deref(), Some("https://api.example.com"));
-        for bad in [
-            "api.example.com",
-            "ftp://x",
-            "https://u:p@x",
-            "https://x/?a=1",
-            "javascript:alert(1)",
-        ] {
-            assert!(config(&[("public_base_url", bad)]).is_err(), "{bad}");
-        }
-    }
-}
+mod tests;

@@ -21,6 +21,7 @@ pub mod meal_plans;
 pub mod media;
 pub mod net;
 pub mod recipes;
+pub mod resolver;
 pub mod security_log;
 pub mod shopping_lists;
 pub mod sync;

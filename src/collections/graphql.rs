@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::model::{Collection, CollectionChangeset};
 use crate::error::{deleted, AppError, AppResult, GqlResult as _};
-use crate::graphql::{conn, viewer_id};
 use crate::recipes::{list_recipes, page_cost, CollectionScope, RecipeConnection, RecipeFilter, RecipeSort};
+use crate::resolver::{conn, viewer_id};
 use crate::text::{self, Lines};
 
 pub const MAX_NAME: usize = 255;

@@ -1,9 +1,7 @@
 //! Schema assembly: every domain contributes its slice; limits and production switches live here.
 
-pub mod date;
 pub mod inputs;
 pub mod limits;
-pub mod paging;
 pub mod refusals;
 pub mod savepoints;
 pub mod variables;
@@ -50,24 +48,6 @@ pub struct MutationRoot(
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
-
-/// Who is asking (anonymous when the request carried no credentials).
-pub fn viewer<'a>(ctx: &'a async_graphql::Context<'_>) -> &'a crate::auth::Viewer {
-    ctx.data_opt::<crate::auth::Viewer>()
-        .unwrap_or(&crate::auth::Viewer::Anonymous)
-}
-
-/// The signed-in user's id, or `UNAUTHENTICATED`.
-pub fn viewer_id(ctx: &async_graphql::Context<'_>) -> crate::error::AppResult<uuid::Uuid> {
-    viewer(ctx).user().map(|u| u.id)
-}
-
-/// The request's connection for a resolver (`SERVICE_UNAVAILABLE` when the pool cannot provide one in time).
-/// Hold it only while using it: the request's other resolvers wait for it.
-pub async fn conn(ctx: &async_graphql::Context<'_>) -> async_graphql::Result<crate::db::Conn> {
-    use crate::error::GqlResult as _;
-    ctx.data::<crate::db::RequestConnection>()?.lock().await.gql()
-}
 
 /// Bounds every document: a hostile query cannot make the server do unbounded work.
 pub const MAX_DEPTH: usize = 10;

@@ -153,7 +153,7 @@ fn scalar(name: &str, value: &Value) -> bool {
         ("ID", Value::Number(n)) => n.is_i64() || n.is_u64(),
         ("UUID", Value::String(s)) => uuid::Uuid::parse_str(s).is_ok(),
         ("DateTime", Value::String(s)) => s.parse::<chrono::DateTime<chrono::Utc>>().is_ok(),
-        // Any text: the resolver that uses a `Date` checks it and names its argument (`graphql::date`).
+        // Any text: the resolver that uses a `Date` checks it and names its argument (`resolver::date`).
         ("Date", Value::String(_)) => true,
         // Files are put in place of their variables by the multipart request, after this check.
         ("Upload", _) => true,

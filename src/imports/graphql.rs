@@ -13,12 +13,12 @@ use super::guard::{address, fetch, AddressError, FetchError, Fetched, ImportSett
 use super::model::{similar, take_monthly};
 use super::text::from_text;
 use crate::error::{AppError, AppResult, GqlResult as _};
-use crate::graphql::{conn, viewer_id};
-use crate::meal_plans::PlannedRecipeView;
 use crate::media::{spooled_part, upload_files, MediaService, UploadResult};
 use crate::recipes::parser::{parse_line, MAX_LINE_CHARS};
 use crate::recipes::Recipe;
+use crate::recipes::RecipeSummary;
 use crate::recipes::{ParsedIngredientView, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
+use crate::resolver::{conn, viewer_id};
 use crate::security_log::{RequestMeta, Severity};
 
 /// Largest text `importRecipeFromText` reads.
@@ -75,7 +75,7 @@ pub struct DraftView {
     pub missing_fields: Vec<String>,
     pub found_in: DraftSource,
     /// Your recipes from the same address or with a near-identical title.
-    pub similar_recipes: Vec<PlannedRecipeView>,
+    pub similar_recipes: Vec<RecipeSummary>,
 }
 
 fn cut(text: String, max: usize) -> String {

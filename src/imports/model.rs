@@ -5,7 +5,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::recipes;
-use crate::meal_plans::PlannedRecipe;
+use crate::recipes::RecipeSummaryRow;
 
 diesel::define_sql_function! {
     /// pg_trgm's similarity of two texts, 0 to 1.
@@ -21,7 +21,7 @@ pub async fn similar(
     owner_id: Uuid,
     source_url: Option<&str>,
     title: Option<&str>,
-) -> QueryResult<Vec<PlannedRecipe>> {
+) -> QueryResult<Vec<RecipeSummaryRow>> {
     if source_url.is_none() && title.is_none() {
         return Ok(Vec::new());
     }

@@ -6,13 +6,11 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::calendar::{days, planned_on, MAX_DAYS};
-use super::model::{
-    Entry, MealPlan, MealPlanChangeset, NewEntry, NewMealPlan, PlannedRecipe, Slot, MAX_ENTRIES, MAX_PLANS,
-};
+use super::model::{Entry, MealPlan, MealPlanChangeset, NewEntry, NewMealPlan, Slot, MAX_ENTRIES, MAX_PLANS};
 use crate::error::{deleted, AppError, AppResult, GqlResult as _};
-use crate::graphql::date::Date;
-use crate::graphql::{conn, paging, viewer_id};
-use crate::recipes::{decimal, decimal_text, PageInfo};
+use crate::recipes::{decimal, decimal_text, PageInfo, RecipeSummary};
+use crate::resolver::date::Date;
+use crate::resolver::{conn, paging, viewer_id};
 use crate::text::{self, Lines};
 
 pub const MAX_NAME: usize = 255;
@@ -84,28 +82,6 @@ impl Weekday {
     }
 }
 
-/// A recipe, briefly (the whole recipe is `recipe(id)`).
-#[derive(SimpleObject)]
-#[graphql(name = "RecipeSummary")]
-pub struct PlannedRecipeView {
-    pub id: Uuid,
-    pub title: String,
-    /// The recipe's own servings (decimal text).
-    pub servings: Option<String>,
-    pub total_minutes: Option<i32>,
-}
-
-impl From<&PlannedRecipe> for PlannedRecipeView {
-    fn from(r: &PlannedRecipe) -> Self {
-        Self {
-            id: r.id,
-            title: r.title.clone(),
-            servings: r.servings.as_ref().map(decimal_text),
-            total_minutes: r.total_minutes,
-        }
-    }
-}
-
 /// A meal in a plan: a recipe or a free-text note, on a date (calendar plans) or on a week of the rotation
 /// and a weekday (rotating plans).
 #[derive(SimpleObject)]
@@ -118,7 +94,7 @@ pub struct EntryView {
     pub weekday: Option<Weekday>,
     pub meal: MealType,
     /// Null for a note.
-    pub recipe: Option<PlannedRecipeView>,
+    pub recipe: Option<RecipeSummary>,
     pub note: Option<String>,
     /// Servings to cook (decimal text); null cooks the recipe as written.
     pub servings: Option<String>,
@@ -573,19 +549,19 @@ impl MealPlanMutation {
         }
         let servings = decimal("input.servings", input.servings.as_deref(), true).extend()?;
         let mut conn = conn(ctx).await?;
-        let plan = MealPlan::find(&mut conn, owner, plan_id).await.gql()?;
-        let new = NewEntry {
-            slot: slot(&plan, &input.slot, "input").extend()?,
-            meal: input.slot.meal.as_db(),
-            recipe_id: input.recipe_id,
-            note,
-            servings,
-        };
-        let id = MealPlan::add_entry(&mut conn, owner, plan_id, new)
-            .await
-            .gql()?
-            .ok_or_else(|| AppError::QuotaExceeded(format!("a plan holds at most {MAX_ENTRIES} entries")))
-            .extend()?;
+        let id = MealPlan::add_entry(&mut conn, owner, plan_id, |plan| {
+            AppResult::Ok(NewEntry {
+                slot: slot(plan, &input.slot, "input")?,
+                meal: input.slot.meal.as_db(),
+                recipe_id: input.recipe_id,
+                note,
+                servings,
+            })
+        })
+        .await
+        .gql()?
+        .ok_or_else(|| AppError::QuotaExceeded(format!("a plan holds at most {MAX_ENTRIES} entries")))
+        .extend()?;
         let entry = MealPlan::entry(&mut conn, owner, id).await.gql()?;
         Ok((&entry).into())
     }

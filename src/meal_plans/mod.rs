@@ -6,5 +6,5 @@ mod graphql;
 mod model;
 
 pub use calendar::{days, planned_on};
-pub use graphql::{plan_for, range, MealPlanMutation, MealPlanQuery, PlannedRecipeView};
-pub use model::{MealPlan, PlannedRecipe};
+pub use graphql::{plan_for, range, MealPlanMutation, MealPlanQuery};
+pub use model::MealPlan;

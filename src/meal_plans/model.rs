@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{meal_plan_entries, meal_plans, recipes};
+use crate::recipes::RecipeSummaryRow;
 use crate::users::User;
 
 /// Plans per user, entries per plan: bounds on what one user can make the server hold and compute.
@@ -69,20 +70,11 @@ pub struct EntryRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// What a plan shows of a planned recipe (the whole recipe is one `recipe(id)` away).
-#[derive(Clone, Debug, Queryable)]
-pub struct PlannedRecipe {
-    pub id: Uuid,
-    pub title: String,
-    pub servings: Option<BigDecimal>,
-    pub total_minutes: Option<i32>,
-}
-
 /// An entry with its recipe, when it has one.
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub row: EntryRow,
-    pub recipe: Option<PlannedRecipe>,
+    pub recipe: Option<RecipeSummaryRow>,
 }
 
 impl Entry {
@@ -154,16 +146,7 @@ impl MealPlan {
         after: Option<Uuid>,
         limit: i64,
     ) -> QueryResult<Vec<MealPlan>> {
-        let mut query = meal_plans::table
-            .filter(meal_plans::owner_id.eq(owner_id))
-            .select(MealPlan::as_select())
-            .order(meal_plans::id.desc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(meal_plans::id.lt(after));
-        }
-        query.load(conn).await
+        crate::db::owner_page!(conn, meal_plans, MealPlan, owner_id, after, limit)
     }
 
     pub async fn count(conn: &mut AsyncPgConnection, owner_id: Uuid) -> QueryResult<i64> {
@@ -267,7 +250,7 @@ impl MealPlan {
                     .or(meal_plan_entries::day.between(from, to)),
             );
         }
-        let rows: Vec<(EntryRow, Option<PlannedRecipe>)> = query.load(conn).await?;
+        let rows: Vec<(EntryRow, Option<RecipeSummaryRow>)> = query.load(conn).await?;
         let mut entries: Vec<Entry> = rows.into_iter().map(|(row, recipe)| Entry { row, recipe }).collect();
         // Stable: entries of one slot and meal stay in the order they were added.
         entries.sort_by_key(|e| {
@@ -282,21 +265,23 @@ impl MealPlan {
         Ok(entries)
     }
 
-    /// Adds an entry; `None` when the plan is full. `NotFound` when the plan or the recipe is not the owner's.
-    pub async fn add_entry(
+    /// Adds the entry `entry` makes from the plan (read once, locked: entries added at once count against
+    /// MAX_ENTRIES one after another); `None` when the plan is full. `NotFound` when the plan or the recipe
+    /// is not the owner's; an error of `entry` rolls back.
+    pub async fn add_entry<E: From<diesel::result::Error> + Send>(
         conn: &mut AsyncPgConnection,
         owner_id: Uuid,
         plan_id: Uuid,
-        new: NewEntry,
-    ) -> QueryResult<Option<Uuid>> {
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            // The plan row, locked: entries added at once count against MAX_ENTRIES one after another.
-            meal_plans::table
+        entry: impl FnOnce(&MealPlan) -> Result<NewEntry, E> + Send,
+    ) -> Result<Option<Uuid>, E> {
+        conn.transaction::<_, E, _>(async |conn| {
+            let plan = meal_plans::table
                 .filter(mine(owner_id, plan_id))
-                .select(meal_plans::id)
+                .select(MealPlan::as_select())
                 .for_update()
-                .first::<Uuid>(conn)
+                .first::<MealPlan>(conn)
                 .await?;
+            let new = entry(&plan)?;
             let held: i64 = meal_plan_entries::table
                 .filter(meal_plan_entries::plan_id.eq(plan_id))
                 .count()
@@ -343,7 +328,7 @@ impl MealPlan {
                 EntryRow::as_select(),
                 (recipes::id, recipes::title, recipes::servings, recipes::total_minutes).nullable(),
             ))
-            .first::<(EntryRow, Option<PlannedRecipe>)>(conn)
+            .first::<(EntryRow, Option<RecipeSummaryRow>)>(conn)
             .await?;
         Ok(Entry { row, recipe })
     }

@@ -11,8 +11,8 @@ use super::model::{Media, StoredImage};
 use super::scan::{Finding, Outcome};
 use super::service::{MediaService, SpooledFile, SpooledFiles, UploadOutcome};
 use crate::error::{AppError, AppResult, GqlResult as _};
-use crate::graphql::{conn, viewer, viewer_id};
 use crate::recipes::Recipe;
+use crate::resolver::{conn, viewer, viewer_id};
 use crate::security_log::{RequestMeta, Severity};
 
 /// Files per `uploadRecipeImages` call (the multipart reader refuses more before storing any).

@@ -8,9 +8,11 @@
 pub mod bucket;
 pub mod clamd;
 mod graphql;
+mod housekeeping;
 pub mod model;
 pub mod process;
 pub mod scan;
+mod screening;
 mod service;
 pub mod store;
 pub mod urls;

@@ -1,9 +1,9 @@
 //! The upload pipeline: quota, static scan, antivirus, bounded decode and re-encode, then one of promote,
 //! quarantine or reject, with a `file_uploads.log` line and, for refused or suspicious files, a security
-//! event. Also the admin's release, the antivirus retry, retention and file garbage collection.
+//! event. Also the admin's release and the antivirus retry. The verdict on a file is in `screening`,
+//! retention and garbage in `housekeeping`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel_async::AsyncConnection as _;
@@ -13,16 +13,15 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use super::clamd::{self, ClamVerdict};
+use super::clamd;
 use super::model::{Garbage, Media, MediaResolution, MediaVariant, NewMedia};
-use super::process::{self, Rendition};
-use super::scan::{self, Finding, FindingSeverity, ImageType, Outcome, Sniffed, SCAN_PENDING};
-use super::store::{Area, MediaStore, Spool, StoreError, STALE_PARTIAL};
+use super::process::Rendition;
+use super::scan::{self, Finding, FindingSeverity, Outcome, SCAN_PENDING};
+use super::store::{Area, MediaStore, Spool, StoreError};
 use super::urls::UrlSigner;
 use crate::config::AppConfig;
 use diesel_async::AsyncPgConnection;
 
-use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::log_file::{LogFile, MAX_FILE_BYTES};
 use crate::security_log::{RequestMeta, SecurityLog, Severity};
@@ -77,17 +76,17 @@ pub struct Quotas {
 pub struct MediaService {
     pub store: MediaStore,
     pub signer: UrlSigner,
-    antivirus: clamd::Antivirus,
-    workers: Semaphore,
-    log: LogFile,
-    security: SecurityLog,
-    quotas: Quotas,
-    admins: Vec<String>,
+    pub(super) antivirus: clamd::Antivirus,
+    pub(super) workers: Semaphore,
+    pub(super) log: LogFile,
+    pub(super) security: SecurityLog,
+    pub(super) quotas: Quotas,
+    pub(super) admins: Vec<String>,
     pub max_upload_size: u64,
-    retention: Duration,
+    pub(super) retention: Duration,
     /// A write to this instance's disk (quarantine, media) was refused for want of space, and none to the
     /// same area has succeeded since.
-    storage_full: [AtomicBool; 2],
+    pub(super) storage_full: [AtomicBool; 2],
 }
 
 /// Images a recipe may hold (promoted or in quarantine): keeps every recipe view bounded.
@@ -95,31 +94,6 @@ pub const MAX_IMAGES_PER_RECIPE: i64 = 30;
 
 /// How many images are decoded at once: each may hold up to `MAX_DECODE_ALLOC` bytes.
 pub const IMAGE_WORKERS: usize = 2;
-
-/// The scan's conclusion, before anything is stored.
-struct Scanned {
-    findings: Vec<Finding>,
-    score: i32,
-    outcome: Outcome,
-    width: Option<i32>,
-    height: Option<i32>,
-    rendition: Option<Rendition>,
-}
-
-impl Scanned {
-    /// The columns a scan decides, for a new row or an existing one.
-    fn resolution(&self) -> MediaResolution {
-        MediaResolution {
-            status: self.outcome.as_db().to_owned(),
-            score: self.score,
-            findings: serde_json::to_value(&self.findings).unwrap_or_default(),
-            scan_pending: self.findings.iter().any(|f| f.code == SCAN_PENDING),
-            width: self.width,
-            height: self.height,
-            blurhash: self.rendition.as_ref().and_then(|r| r.blurhash.clone()),
-        }
-    }
-}
 
 #[derive(Serialize)]
 struct UploadLine<'a> {
@@ -366,166 +340,6 @@ impl MediaService {
         })
     }
 
-    /// The byte rules (off the async threads), then `deep_scan`. `claimed` is the client's file name and
-    /// declared type, when the file still has them.
-    async fn scan(
-        &self,
-        bytes: Vec<u8>,
-        claimed: Option<(String, Option<String>)>,
-        mut findings: Vec<Finding>,
-        release: bool,
-    ) -> AppResult<(Sniffed, Scanned)> {
-        let bytes = Arc::new(bytes);
-        let static_bytes = Arc::clone(&bytes);
-        let (sniffed, static_findings) = tokio::task::spawn_blocking(move || {
-            let claimed = claimed
-                .as_ref()
-                .map(|(name, declared)| (name.as_str(), declared.as_deref()));
-            static_scan(&static_bytes, claimed)
-        })
-        .await
-        .map_err(AppError::internal)?;
-        findings.extend(static_findings);
-        let ty = match sniffed {
-            Sniffed::Image(ty) => Some(ty),
-            Sniffed::Other(_) => None,
-        };
-        Ok((sniffed, self.deep_scan(bytes, ty, findings, release).await?))
-    }
-
-    /// Antivirus (when configured), then a full decode under the worker limit, then the verdict; a file that
-    /// will be promoted (or that an admin releases) is rendered in the same worker slot.
-    async fn deep_scan(
-        &self,
-        bytes: Arc<Vec<u8>>,
-        ty: Option<ImageType>,
-        mut findings: Vec<Finding>,
-        release: bool,
-    ) -> AppResult<Scanned> {
-        let critical = |f: &[Finding]| f.iter().any(|f| f.severity == FindingSeverity::Critical);
-        // Asked even when our own rules already refuse the file: its verdict completes the record.
-        findings.extend(self.antivirus(&bytes).await);
-        let Some(ty) = ty.filter(|_| !critical(&findings)) else {
-            return Ok(self.conclude(findings, None, None, release));
-        };
-        let _permit = self.workers.acquire().await.map_err(AppError::internal)?;
-        let before = findings.clone();
-        let (findings, dims, rendition) = tokio::task::spawn_blocking(move || {
-            let mut findings = before;
-            let decoded = match process::decode(&bytes, ty) {
-                Ok(decoded) => decoded,
-                Err(finding) => {
-                    findings.push(finding);
-                    return (findings, None, None);
-                }
-            };
-            let dims = (decoded.image.width(), decoded.image.height());
-            let promote = match scan::verdict(&findings).1 {
-                Outcome::Promoted => true,
-                Outcome::Quarantined => release && !findings.iter().any(|f| f.code == SCAN_PENDING),
-                Outcome::Rejected => false,
-            };
-            let rendition = promote.then(|| process::render(decoded));
-            match rendition {
-                Some(Err(_)) => {
-                    findings.push(Finding::new(
-                        "DECODE_FAILED",
-                        FindingSeverity::Critical,
-                        "the image could not be re-encoded",
-                    ));
-                    (findings, Some(dims), None)
-                }
-                Some(Ok(rendition)) => (findings, Some(dims), Some(rendition)),
-                None => (findings, Some(dims), None),
-            }
-        })
-        .await
-        .map_err(AppError::internal)?;
-        Ok(self.conclude(findings, dims, rendition, release))
-    }
-
-    fn conclude(
-        &self,
-        findings: Vec<Finding>,
-        dims: Option<(u32, u32)>,
-        rendition: Option<Rendition>,
-        release: bool,
-    ) -> Scanned {
-        let (score, mut outcome) = scan::verdict(&findings);
-        if outcome == Outcome::Quarantined && release && rendition.is_some() {
-            outcome = Outcome::Promoted;
-        }
-        if outcome == Outcome::Promoted && rendition.is_none() {
-            outcome = Outcome::Quarantined;
-        }
-        let side = |v: u32| i32::try_from(v).ok();
-        Scanned {
-            findings,
-            score,
-            outcome,
-            width: dims.and_then(|d| side(d.0)),
-            height: dims.and_then(|d| side(d.1)),
-            rendition: rendition.filter(|_| outcome == Outcome::Promoted),
-        }
-    }
-
-    /// clamd's verdict as findings: infected is critical, unreachable holds the file as pending.
-    async fn antivirus(&self, bytes: &[u8]) -> Vec<Finding> {
-        let Some(addr) = self.antivirus.addr() else {
-            return Vec::new();
-        };
-        let verdict = clamd::scan(addr, bytes).await;
-        self.antivirus_seen(verdict.as_ref().err().map(ToString::to_string));
-        match verdict {
-            Ok(ClamVerdict::Clean) => Vec::new(),
-            Ok(ClamVerdict::Infected(signature)) => vec![Finding::new(
-                "ANTIVIRUS_DETECTED",
-                FindingSeverity::Critical,
-                format!("ClamAV: {signature}"),
-            )],
-            Err(e) => {
-                tracing::warn!(error = %e, "clamd unavailable; the file stays quarantined until it can be scanned");
-                vec![Finding::new(
-                    SCAN_PENDING,
-                    FindingSeverity::Info,
-                    "the antivirus scan is pending; the file is held until it completes",
-                )]
-            }
-        }
-    }
-
-    /// `None` when no antivirus is configured; otherwise whether it is up, asking it (1 s at most) when
-    /// nothing recent is known (health probes).
-    pub async fn antivirus_up(&self) -> Option<bool> {
-        let addr = self.antivirus.addr()?;
-        if let Some(up) = self.antivirus.recent() {
-            return Some(up);
-        }
-        Some(self.ping_antivirus(addr, Duration::from_secs(1)).await)
-    }
-
-    /// Asks clamd for a PING and records what it said.
-    async fn ping_antivirus(&self, addr: &str, timeout: Duration) -> bool {
-        let up = clamd::ping_within(addr, timeout).await;
-        self.antivirus_seen((!up).then(|| "no answer to PING".to_owned()));
-        up
-    }
-
-    /// Records whether clamd answered (`error` when not); the start of an outage is a security event, once.
-    fn antivirus_seen(&self, error: Option<String>) {
-        if self.antivirus.observe(error.is_none()) {
-            let error = error.unwrap_or_default();
-            tracing::error!(%error, "antivirus unavailable: uploads are held in quarantine until it answers");
-            self.security.record(
-                "antivirus_unavailable",
-                Severity::High,
-                &RequestMeta::default(),
-                None,
-                json!({ "error": error }),
-            );
-        }
-    }
-
     /// Writes the variants' files and the row in one transaction holding each file's lock, so the garbage
     /// collector cannot remove a shared content-addressed file between "it is there" and "a row uses it".
     async fn persist(
@@ -685,163 +499,6 @@ impl MediaService {
             );
         }
     }
-
-    /// Removes files whose rows are gone (content-addressed files only once nothing refers to them).
-    /// Inside a transaction it does nothing: the deletions that queued the files could still roll back, and a
-    /// file is removed only once they have committed (the caller collects after its commit, or the maintenance
-    /// run does).
-    pub async fn collect_garbage(&self, conn: &mut AsyncPgConnection) -> usize {
-        if crate::db::in_transaction(conn) {
-            return 0;
-        }
-        let mut removed = 0;
-        loop {
-            let Ok(batch) = Garbage::next_batch(conn, 200).await else {
-                return removed;
-            };
-            if batch.is_empty() {
-                return removed;
-            }
-            for item in batch {
-                let area = Area::from_db(&item.area);
-                let collected = conn
-                    .transaction::<_, diesel::result::Error, _>(async |conn| {
-                        let removed = if area == Area::Media {
-                            self.remove_if_unused(conn, &item.storage_key).await?
-                        } else {
-                            self.remove_file(area, &item.storage_key).await
-                        };
-                        Garbage::done(conn, item.id).await.map(|()| removed)
-                    })
-                    .await;
-                match collected {
-                    Ok(true) => removed += 1,
-                    Ok(false) => {}
-                    Err(_) => return removed,
-                }
-            }
-        }
-    }
-
-    /// Removes a content-addressed media file unless a row refers to it, under the file's lock (held until the
-    /// caller's transaction ends, so that nobody stores a row for it meanwhile). Whether it was removed; a
-    /// bucket that did not answer rolls the caller's transaction back, so the item waits for the next run.
-    async fn remove_if_unused(&self, conn: &mut AsyncPgConnection, key: &str) -> diesel::QueryResult<bool> {
-        Garbage::lock_file(conn, key).await?;
-        if Garbage::still_referenced(conn, key).await? {
-            return Ok(false);
-        }
-        match self.remove_file(Area::Media, key).await {
-            true => Ok(true),
-            false => Err(diesel::result::Error::RollbackTransaction),
-        }
-    }
-
-    /// Removes a stored file. False when the bucket did not answer (worth another try later); a local file
-    /// that cannot be removed is logged and not retried.
-    async fn remove_file(&self, area: Area, key: &str) -> bool {
-        match self.store.remove(area, key).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not remove a media file");
-                !matches!(e, StoreError::Bucket(_))
-            }
-        }
-    }
-
-    /// Files no row accounts for (a crash between writing a file and committing its row) go to the collector,
-    /// which removes a media file only if, under its lock, no row refers to it. Run once at start-up.
-    pub async fn sweep_orphans(&self, pool: &DbPool) -> usize {
-        let Ok(mut conn) = pool.get().await else {
-            return 0;
-        };
-        let mut queued = 0;
-        for chunk in self.store.settled_keys(Area::Media, STALE_PARTIAL).await.chunks(500) {
-            let used = Garbage::referenced(&mut conn, chunk)
-                .await
-                .unwrap_or_else(|_| chunk.to_vec());
-            let unused: Vec<String> = chunk.iter().filter(|k| !used.contains(k)).cloned().collect();
-            if !unused.is_empty() && Garbage::enqueue(&mut conn, "media", &unused).await.is_ok() {
-                queued += unused.len();
-            }
-        }
-        for chunk in self
-            .store
-            .settled_keys(Area::Quarantine, STALE_PARTIAL)
-            .await
-            .chunks(500)
-        {
-            let ids: Vec<Uuid> = chunk.iter().filter_map(|k| Uuid::parse_str(k).ok()).collect();
-            let Ok(held) = Media::quarantined_ids(&mut conn, &ids).await else {
-                continue;
-            };
-            let unused: Vec<String> = chunk
-                .iter()
-                .filter(|k| Uuid::parse_str(k).map_or(true, |id| !held.contains(&id)))
-                .cloned()
-                .collect();
-            if !unused.is_empty() && Garbage::enqueue(&mut conn, "quarantine", &unused).await.is_ok() {
-                queued += unused.len();
-            }
-        }
-        if queued > 0 {
-            tracing::info!(
-                queued,
-                "files with no row found at start-up; removing those still unused"
-            );
-            self.collect_garbage(&mut conn).await;
-        }
-        queued
-    }
-
-    /// The periodic chores: antivirus retries, retention, garbage.
-    pub async fn maintain(&self, pool: &DbPool) {
-        let Ok(mut conn) = pool.get().await else {
-            return;
-        };
-        // Pending files are retried only once clamd answers, so an outage does not re-log them every minute.
-        let clamd_up = match self.antivirus.addr() {
-            Some(addr) => self.ping_antivirus(addr, Duration::from_secs(5)).await,
-            None => false,
-        };
-        if clamd_up {
-            for media in Media::pending_scans(&mut conn, 20).await.unwrap_or_default() {
-                if let Err(e) = self.rescan(&mut conn, &RequestMeta::default(), media, false).await {
-                    tracing::warn!(error = %e, "antivirus retry failed");
-                }
-            }
-        }
-        let before = chrono::Utc::now() - chrono::Duration::from_std(self.retention).unwrap_or_default();
-        match Media::purge_unpromoted(&mut conn, before).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(
-                purged,
-                "quarantine retention: old quarantined and rejected uploads removed"
-            ),
-            Err(e) => tracing::warn!(error = %e, "quarantine retention failed"),
-        }
-        self.collect_garbage(&mut conn).await;
-    }
-}
-
-/// Type by magic bytes, byte-pattern rules, and (when given) the name and declared type.
-fn static_scan(bytes: &[u8], claimed: Option<(&str, Option<&str>)>) -> (Sniffed, Vec<Finding>) {
-    if bytes.is_empty() {
-        return (
-            Sniffed::Other("application/x-empty"),
-            vec![Finding::new(
-                "EMPTY_FILE",
-                FindingSeverity::Critical,
-                "the file is empty",
-            )],
-        );
-    }
-    let sniffed = scan::sniff(bytes);
-    let mut findings = scan::signatures(bytes, sniffed);
-    if let (Sniffed::Image(ty), Some((name, declared_type))) = (sniffed, claimed) {
-        findings.extend(scan::check_declared(ty, declared_type, name));
-    }
-    (sniffed, findings)
 }
 
 /// SHA-256 of a spool, computed as it is written.

@@ -9,14 +9,15 @@ use super::input::{
     validate, validate_patch, CreateRecipeInput, RecipeFilter, RecipePatch, RecipeSort, RecipeSortField, SortDirection,
     SourceType, Visibility,
 };
-use super::model::{CollectionScope, FullRecipe, Ingredient, ListQuery, Recipe, SortKey, SortValue, Step};
+use super::listing::{CollectionScope, ListQuery, SortKey, SortValue};
+use super::model::{FullRecipe, Ingredient, Recipe, Step};
 use super::parser::{parse_line, ParsedIngredient, MAX_LINE_CHARS, UNITS};
 use super::quantity::Quantity;
 use std::sync::Arc;
 
 use crate::error::{AppError, GqlResult as _};
-use crate::graphql::{conn, viewer_id};
 use crate::media::{HeldImage, ImageView, Media, MediaService, StoredImage};
+use crate::resolver::{conn, viewer_id};
 use crate::tags::{Tag, TagView};
 
 /// Lines per `parseIngredients` call (the catalogue's own per-recipe limit).

@@ -3,13 +3,17 @@
 
 mod graphql;
 mod input;
+mod listing;
 mod model;
 pub mod parser;
 pub mod quantity;
+mod summary;
 
 pub use graphql::{
     decimal_text, list_recipes, page_cost, PageInfo, ParsedIngredientView, RecipeConnection, RecipeMutation,
     RecipeQuery,
 };
 pub use input::{decimal, RecipeFilter, RecipeSort, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
-pub use model::{CollectionScope, Recipe};
+pub use listing::CollectionScope;
+pub use model::Recipe;
+pub use summary::{RecipeSummary, RecipeSummaryRow};

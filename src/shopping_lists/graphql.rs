@@ -11,12 +11,12 @@ use std::collections::HashMap;
 
 use super::model::{self, Item, ItemText, NewItem, PlannedIngredient, ShoppingList, MAX_ITEMS, MAX_LISTS};
 use crate::error::{deleted, AppError, AppResult, GqlResult as _};
-use crate::graphql::date::Date;
-use crate::graphql::{conn, paging, viewer_id};
-use crate::meal_plans::{days, plan_for, planned_on, range, MealPlan, PlannedRecipe};
+use crate::meal_plans::{days, plan_for, planned_on, range, MealPlan};
 use crate::recipes::parser::{parse_line, MAX_LINE_CHARS, UNITS};
 use crate::recipes::quantity::Quantity;
-use crate::recipes::{decimal, decimal_text, PageInfo};
+use crate::recipes::{decimal, decimal_text, PageInfo, RecipeSummaryRow};
+use crate::resolver::date::Date;
+use crate::resolver::{conn, paging, viewer_id};
 use crate::text::{self, Lines};
 
 const MAX_NAME: usize = 255;
@@ -188,7 +188,7 @@ async fn compute(
     let entries = MealPlan::entries(conn, owner, &[plan.id], Some((from, to))).await?;
     // Scaling is linear: a recipe planned many times is read once, with the sum of its factors (servings
     // wanted over servings written, 1 when either is unknown), in the order it was first planned.
-    let mut batches: Vec<(&PlannedRecipe, Quantity)> = Vec::new();
+    let mut batches: Vec<(&RecipeSummaryRow, Quantity)> = Vec::new();
     for entry in days(from, to).flat_map(|day| planned_on(plan, &entries, day).1) {
         let Some(recipe) = &entry.recipe else {
             continue;

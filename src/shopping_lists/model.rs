@@ -125,16 +125,7 @@ impl ShoppingList {
         after: Option<Uuid>,
         limit: i64,
     ) -> QueryResult<Vec<ShoppingList>> {
-        let mut query = shopping_lists::table
-            .filter(shopping_lists::owner_id.eq(owner_id))
-            .select(ShoppingList::as_select())
-            .order(shopping_lists::id.desc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(shopping_lists::id.lt(after));
-        }
-        query.load(conn).await
+        crate::db::owner_page!(conn, shopping_lists, ShoppingList, owner_id, after, limit)
     }
 
     /// Saves a list with its items in one transaction; `None` when the owner already has `MAX_LISTS`.

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::model::Tombstone;
 use crate::error::{AppError, GqlResult as _};
-use crate::graphql::{conn, viewer_id};
+use crate::resolver::{conn, viewer_id};
 
 /// At most this many deletions in one answer; past it the client resyncs instead.
 pub const MAX_DELETIONS: i64 = 5_000;

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::model::{Tag, TagChangeset};
 use crate::error::{deleted, AppError, AppResult, GqlResult as _};
-use crate::graphql::{conn, viewer_id};
+use crate::resolver::{conn, viewer_id};
 
 pub const MAX_TAG_NAME: usize = 50;
 

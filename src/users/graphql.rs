@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::service;
 use crate::auth::viewers::ViewerCache;
-use crate::graphql::viewer;
+use crate::resolver::viewer;
 
 /// A signed-in person, as they see themselves.
 #[derive(SimpleObject)]
@@ -50,7 +50,7 @@ impl UserMutation {
     /// Changes the signed-in user's display name (1 to 200 characters).
     async fn update_profile(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<UserView> {
         let user = viewer(ctx).user().extend()?;
-        let mut conn = crate::graphql::conn(ctx).await?;
+        let mut conn = crate::resolver::conn(ctx).await?;
         let updated = service::update_profile(&mut conn, user, &name).await.extend()?;
         ctx.data::<Arc<ViewerCache>>()?.forget(&user.clerk_id);
         Ok(UserView::from(&updated))
@@ -59,7 +59,7 @@ impl UserMutation {
     /// Deletes the signed-in user's account and everything they own. Returns true.
     async fn delete_account(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let user = viewer(ctx).user().extend()?;
-        let mut conn = crate::graphql::conn(ctx).await?;
+        let mut conn = crate::resolver::conn(ctx).await?;
         service::delete_account(&mut conn, user).await.extend()?;
         ctx.data::<Arc<ViewerCache>>()?.forget(&user.clerk_id);
         // The account's images went with it; their files go now rather than at the next maintenance run.
