@@ -617,6 +617,7 @@ say "restore into a fresh stack: the same catalogue (ids, versions, images) and 
 if [ "${KEEP:-0}" = 1 ]; then
   say "KEEP=1: the stack stays up. API: https://$api_host:8443 on 127.0.0.1 (Caddy's certificate names that host); CA: $ca"
   say "  curl --cacert $ca --resolve $api_host:8443:127.0.0.1 https://$api_host:8443/health/ready"
+  say "  a browser: add '127.0.0.1 $api_host' to /etc/hosts, trust $ca, open https://$api_host:8443/health"
   say "  remove it all: bash scripts/verify-container.sh down"
 else
   down
