@@ -101,9 +101,7 @@ pub async fn serve(
         .and_then(|name| name.split('.').next())
         .unwrap_or_default();
     let etag = format!("\"{digest}\"");
-    let not_modified = if_none_match
-        .0
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag));
+    let not_modified = super::response::held(if_none_match.0.as_deref(), &etag);
     let file = if not_modified {
         None
     } else {

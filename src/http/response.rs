@@ -13,6 +13,17 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 /// What `Retry-After` says when the disk is full: room is made by an operator or by clean-up, not in seconds.
 pub const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
 
+/// Whether an `If-None-Match` header holds `etag`: RFC 9110's weak comparison (`W/` ignored on either side)
+/// over its comma-separated tags, and `*` for any current representation.
+pub fn held(if_none_match: Option<&str>, etag: &str) -> bool {
+    let etag = etag.trim_start_matches("W/");
+    if_none_match.is_some_and(|tags| {
+        tags.split(',')
+            .map(|tag| tag.trim().trim_start_matches("W/"))
+            .any(|tag| tag == etag || tag == "*")
+    })
+}
+
 /// A JSON body with a status and optional extra headers.
 pub struct JsonResponse {
     status: Status,

@@ -606,6 +606,13 @@ async fn media_of_private_recipes_need_a_valid_signature_and_public_ones_do_not(
     let etag = header(&headers, "ETag").unwrap().to_owned();
     let (status, _, body) = get_bytes(&app, &signed, &[("If-None-Match", &etag)]).await;
     assert_eq!((status, body.len()), (Status::NotModified, 0));
+    // RFC 9110: weak comparison among several tags, and `*`; another tag is not held.
+    for held in [format!("\"other\", W/{etag}"), "*".to_owned()] {
+        let (status, _, body) = get_bytes(&app, &signed, &[("If-None-Match", &held)]).await;
+        assert_eq!((status, body.len()), (Status::NotModified, 0), "{held}");
+    }
+    let (status, _, _) = get_bytes(&app, &signed, &[("If-None-Match", "\"other\"")]).await;
+    assert_eq!(status, Status::Ok);
 
     app.gql_as(
         &token,

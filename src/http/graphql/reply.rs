@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::execute::{is_request_error, Answer};
 use super::gateway::Gateway;
-use crate::http::response::JsonResponse;
+use crate::http::response::{self, JsonResponse};
 
 /// The answer, in the media type the client accepts. `application/graphql-response+json` (when the client
 /// prefers it): a request error (raised before execution: parse, validation, limits, coercion of
@@ -38,11 +38,7 @@ impl Validator {
             .chain_update(&body)
             .finalize();
         let etag = format!("\"{}\"", &hex::encode(digest)[..32]);
-        let held = self.if_none_match.as_deref().is_some_and(|tags| {
-            tags.split(',')
-                .map(|tag| tag.trim().trim_start_matches("W/"))
-                .any(|tag| tag == etag || tag == "*")
-        });
+        let held = response::held(self.if_none_match.as_deref(), &etag);
         let mut response = rocket::Response::build();
         response
             .raw_header("ETag", etag)
