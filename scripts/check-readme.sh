@@ -8,7 +8,8 @@
 # tour, with `.env` copied from `.env.example` as the README suggests. Then what a newcomer does next: pastes
 # the dev-token block a second time (it must say its server did not start), stops the first server (the
 # second keeps its database), kills the second with -9 (a later server adopts the orphaned cluster and stops
-# it when it stops; `homechef db path` says so).
+# it when it stops; `homechef db path` says so). A cluster this run created is stopped and removed at the end,
+# as the README's "Cleaning up" says.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,9 +19,19 @@ unset DATABASE_URL TEST_DATABASE_URL SECRET_KEY ROCKET_PORT APP_ENV
 server=""
 made_env=0
 if [ ! -e .env ]; then cp .env.example .env; made_env=1; fi
+# Where this checkout's cluster lives; one this run creates is removed at the end as "Cleaning up" says (a CI
+# machine would otherwise keep one cluster, about 64 MB, per fresh clone), one that was there is left alone.
+cluster="$(cargo run --release -q -- db path 2>/dev/null || true)"
+made_cluster=0
+[ -n "$cluster" ] && [ ! -e "$cluster" ] && made_cluster=1
 cleanup() {
   [ -n "$server" ] && kill -INT "$server" 2>/dev/null || true
   for pid in $(cat "$work"/*.pid 2>/dev/null); do kill -INT "$pid" 2>/dev/null || true; done
+  if [ "$made_cluster" = 1 ]; then
+    sleep 2
+    cargo run --release -q -- db stop >/dev/null 2>&1 || true
+    rm -rf "$cluster" "$cluster.leases"
+  fi
   [ "$made_env" = 1 ] && rm -f .env
   rm -rf "$work" homechef-8001.log homechef-8002.log
 }

@@ -614,6 +614,7 @@ fn as_root_a_project_in_a_private_directory_still_gets_its_embedded_postgresql()
         stdout(&again).contains("database is up to date"),
         "the same cluster next time"
     );
+    let _ = std::fs::remove_dir_all(format!("{shared}.leases"));
     let _ = std::fs::remove_dir_all(shared);
     let _ = std::fs::remove_dir_all(home);
 }
