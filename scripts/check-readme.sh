@@ -21,7 +21,7 @@ made_env=0
 if [ ! -e .env ]; then cp .env.example .env; made_env=1; fi
 # Where this checkout's cluster lives; one this run creates is removed at the end as "Cleaning up" says (a CI
 # machine would otherwise keep one cluster, about 64 MB, per fresh clone), one that was there is left alone.
-cluster="$(cargo run --release -q -- db path 2>/dev/null || true)"
+cluster="$(cargo run --release -q -- db path 2>/dev/null | tail -n 1 || true)"   # the log may precede it
 made_cluster=0
 [ -n "$cluster" ] && [ ! -e "$cluster" ] && made_cluster=1
 cleanup() {
