@@ -58,15 +58,14 @@ def code_of(text):
     return text
 
 
-def references(path, modules):
-    """The modules of ours (as paths) a file names: `crate::a::b…` and `super::…`, to the longest prefix that
-    is a module."""
-    here = module_path(path)
-    text = code_of(open(path, encoding="utf-8").read())
+def references(here, text, modules):
+    """The modules of ours (as paths) that the file of module `here` names: `crate::a::b…` and `super::…`, to
+    the longest prefix that is a module; not itself nor its own descendants (its `mod` declarations)."""
+    text = code_of(text)
     found = set()
     for m in re.finditer(r"\b(crate|super)((?:::\w+)+)", text):
         parts = m.group(2).strip(":").split("::")
-        base = [] if m.group(1) == "crate" else here[:-1]
+        base = [] if m.group(1) == "crate" else list(here[:-1])
         while parts and parts[0] == "super":
             parts, base = parts[1:], base[:-1]
         target = base + parts
@@ -80,7 +79,7 @@ def references(path, modules):
             name = item.split("::")[0]
             if (name,) in modules:
                 found.add((name,))
-    return {t for t in found if list(t) != here}
+    return {t for t in found if not here or t[: len(here)] != tuple(here)}
 
 
 def main():
@@ -93,12 +92,11 @@ def main():
     too_long = []
     for path in paths:
         here = tuple(module_path(path))
-        lines = sum(1 for _ in open(path, encoding="utf-8"))
+        text = open(path, encoding="utf-8").read()
+        lines = len(text.splitlines())
         if lines > MAX_LINES:
             too_long.append((lines, os.path.relpath(path, SRC)))
-        refs = references(path, modules)
-        # A file's own descendants are its rooms' business (mod declarations), not arrows.
-        refs = {r for r in refs if r[: len(here)] != here or not here}
+        refs = references(here, text, modules)
         file_edges[here] = refs
         src_room = here[0] if here else os.path.basename(path)[:-3]
         for r in refs:
