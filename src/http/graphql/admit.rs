@@ -103,10 +103,7 @@ pub(super) async fn admit<'g>(
             None
         }
         Some(hash) if !persisted_queries::matches(&request.query, hash) => {
-            return Err(JsonResponse::from(AppError::BadRequest(
-                "`persistedQuery.sha256Hash` is not the SHA-256 of `query`".into(),
-            ))
-            .into())
+            return Err(AppError::BadRequest("`persistedQuery.sha256Hash` is not the SHA-256 of `query`".into()).into())
         }
         Some(hash) => Some(hash),
         None => None,
@@ -118,11 +115,11 @@ pub(super) async fn admit<'g>(
         Ok(checked) => checked,
         Err(Refusal::Introspection) => {
             gw.event("introspection_blocked", Severity::Low, json!({}));
-            return Err(JsonResponse::from(AppError::IntrospectionDisabled).into());
+            return Err(AppError::IntrospectionDisabled.into());
         }
         Err(Refusal::Limit { kind, message }) => {
             gw.event("limit_violation", Severity::Medium, json!({ "limit": kind }));
-            return Err(JsonResponse::from(AppError::QueryLimit { limit: kind, message }).into());
+            return Err(AppError::QueryLimit { limit: kind, message }.into());
         }
         Err(Refusal::Parse(error)) => return Err(NotAdmitted::Answered(refused(error, "GRAPHQL_PARSE_FAILED"))),
         Err(Refusal::FragmentCycle(message)) => {
