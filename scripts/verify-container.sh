@@ -252,20 +252,17 @@ build_previous() {
 # the documented rollback to the previous image.
 upgrade_drill() {
   [ -n "$previous" ] || return 0
-  local up="$work/upgrade" p="$project-upgrade"
-  mkdir -p "$up/deploy"
-  cp docker-compose.yml "$up/"
-  cp deploy/Caddyfile "$up/deploy/"
-  { cat "$work/production.env"; echo "HOMECHEF_IMAGE=$previous"; } >"$up/.env"
-  pcu() { (cd "$up" && "$compose_bin" -p "$p" --profile proxy "$@"); }
-  backend_of() { podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=backend" | head -1; }
-  proxy_of() { podman ps -q --filter "label=com.docker.compose.project=$p" --filter "label=com.docker.compose.service=proxy" | head -1; }
-  psql_up() { pcu exec -T db psql -U homechef -d homechef -Atc "$1" 2>/dev/null; }
+  # A stack of its own: pc, pc_up and container act on it while these two are in scope.
+  local stack="$work/upgrade" project="$project-upgrade"
+  mkdir -p "$stack/deploy"
+  cp docker-compose.yml "$stack/"
+  cp deploy/Caddyfile "$stack/deploy/"
+  { cat "$work/production.env"; echo "HOMECHEF_IMAGE=$previous"; } >"$stack/.env"
+  psql_up() { pc exec -T db psql -U homechef -d homechef -Atc "$1" 2>/dev/null; }
   say "upgrade: docker-compose.yml on the previous release ($previous)"
-  { pcu up -d --no-deps db clamav && pcu up -d --no-deps backend && pcu up -d --no-deps proxy; } >"$work/upgrade-up.log" 2>&1 \
-    || { tail -30 "$work/upgrade-up.log" >&2; fail "compose up on the previous release"; }
-  wait_healthy "$(backend_of)" "the previous release's backend"
-  wait_proxy "$(proxy_of)"
+  pc_up >"$work/upgrade-up.log" 2>&1 || { tail -30 "$work/upgrade-up.log" >&2; fail "compose up on the previous release"; }
+  wait_healthy "$(container backend)" "the previous release's backend"
+  wait_proxy "$(container proxy)"
   local catalogue_query='{"query":"{ recipes(first: 100) { edges { node { id title version } } } }"}'
   local i before after
   for i in 1 2 3; do
@@ -285,11 +282,11 @@ upgrade_drill() {
   local load=$!
   sleep 10
   # docs/deployment.md, "Updating": the compose file's image is now this build; `up -d --no-deps backend`.
-  sed -i "s|^HOMECHEF_IMAGE=.*|HOMECHEF_IMAGE=$image|" "$up/.env"
+  sed -i "s|^HOMECHEF_IMAGE=.*|HOMECHEF_IMAGE=$image|" "$stack/.env"
   local replaced=$SECONDS
-  pcu up -d --no-deps backend >>"$work/upgrade-up.log" 2>&1 || { tail -30 "$work/upgrade-up.log" >&2; fail "the upgrade (compose up)"; }
+  pc up -d --no-deps backend >>"$work/upgrade-up.log" 2>&1 || { tail -30 "$work/upgrade-up.log" >&2; fail "the upgrade (compose up)"; }
   local new
-  new=$(backend_of)
+  new=$(container backend)
   wait_healthy "$new" "the upgraded backend"
   say "upgrade: the new backend healthy $(( SECONDS - replaced ))s after the replacement began"
   wait "$load"
@@ -320,7 +317,7 @@ assert after == embedded, (after, embedded)
 assert len(applied) == 1 and counts == [embedded - before], applied
 assert any(a[0] > max(failed, default=0) and a[1] == 200 for a in answers), "no write acknowledged after the upgrade"
 PY
-  wait_proxy "$(proxy_of)"
+  wait_proxy "$(container proxy)"
   after=$(gql "$catalogue_query")
   python3 - "$before" "$after" <<'PY' || fail "the catalogue after the upgrade"
 import json, sys
@@ -330,16 +327,16 @@ assert len(before) == 3 and before == after, (before, after)
 PY
   say "upgrade: the catalogue written by the previous release is the same (ids, titles, versions)"
   # docs/deployment.md, "Rollback": the previous image against the newer schema.
-  sed -i "s|^HOMECHEF_IMAGE=.*|HOMECHEF_IMAGE=$previous|" "$up/.env"
-  pcu up -d --no-deps backend >>"$work/upgrade-up.log" 2>&1 || { tail -30 "$work/upgrade-up.log" >&2; fail "the rollback (compose up)"; }
-  wait_healthy "$(backend_of)" "the rolled-back backend"
-  wait_proxy "$(proxy_of)"
+  sed -i "s|^HOMECHEF_IMAGE=.*|HOMECHEF_IMAGE=$previous|" "$stack/.env"
+  pc up -d --no-deps backend >>"$work/upgrade-up.log" 2>&1 || { tail -30 "$work/upgrade-up.log" >&2; fail "the rollback (compose up)"; }
+  wait_healthy "$(container backend)" "the rolled-back backend"
+  wait_proxy "$(container proxy)"
   after=$(gql "$catalogue_query")
   [ "$after" = "$before" ] || fail "the catalogue after the rollback: $after"
   gql '{"query":"mutation { createRecipe(input: { title: \"After the rollback\" }) { id } }"}' \
     | grep -q '"createRecipe":{"id"' || fail "createRecipe after the rollback"
   say "rollback: the previous release serves the newer schema (same catalogue, writes answered)"
-  pcu down -v -t 15 >/dev/null 2>&1 || true
+  pc down -v -t 15 >/dev/null 2>&1 || true
   say "upgrade stack removed"
 }
 
