@@ -12,9 +12,11 @@ pub mod deadlines;
 pub mod error;
 pub mod graphql;
 pub mod health;
+pub mod households;
 pub mod http;
 pub mod idempotency;
 pub mod imports;
+pub mod live;
 pub mod log_file;
 pub mod maintenance;
 pub mod meal_plans;
@@ -50,7 +52,14 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
     let security_log = SecurityLog::open(&config.log_dir)?;
     let media = Arc::new(MediaService::new(&config, security_log.clone())?);
     let authenticator = Authenticator::new(&config)?;
-    let schema = graphql::build(&config, pool.clone(), Arc::clone(&media), authenticator.viewers())?;
+    let hub = Arc::new(live::Hub::default());
+    let schema = graphql::build(
+        &config,
+        pool.clone(),
+        Arc::clone(&media),
+        authenticator.viewers(),
+        Arc::clone(&hub),
+    )?;
     let webhook_secret = config
         .clerk
         .webhook_secret
@@ -71,6 +80,8 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
     ));
     Ok(http::mount(rocket::custom(config.rocket.clone()), &config)
         .attach(Arc::clone(&maintenance).fairing())
+        .attach(Arc::clone(&hub).fairing(config.database_url()?.to_owned()))
+        .manage(hub)
         .manage(maintenance)
         .manage(media)
         .manage(pool)

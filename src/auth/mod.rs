@@ -150,6 +150,15 @@ pub enum ViewerError {
     App(#[from] AppError),
 }
 
+/// When a token that `Authenticator::verify` accepted expires (its `exp`, seconds since the epoch). Read
+/// without checking: call it only on a verified token.
+pub fn expires_at(token: &str) -> Option<u64> {
+    use base64::Engine as _;
+    let claims = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes).ok()?["exp"].as_u64()
+}
+
 /// `Bearer <token>`, scheme case-insensitive, token non-empty and free of spaces.
 pub fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;

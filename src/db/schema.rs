@@ -27,6 +27,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    household_invites (id) {
+        id -> Uuid,
+        household_id -> Uuid,
+        code_sha256 -> Bytea,
+        created_by -> Uuid,
+        expires_at -> Timestamptz,
+        accepted_by -> Nullable<Uuid>,
+        accepted_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    household_members (household_id, user_id) {
+        household_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Uuid,
+        name -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, key) {
         user_id -> Uuid,
         key -> Text,
@@ -199,6 +232,7 @@ diesel::table! {
         recipe_titles -> Array<Nullable<Text>>,
         version -> Int4,
         updated_at -> Timestamptz,
+        household_id -> Nullable<Uuid>,
     }
 }
 
@@ -211,6 +245,8 @@ diesel::table! {
         to_date -> Date,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        household_id -> Nullable<Uuid>,
+        version -> Int4,
     }
 }
 
@@ -232,6 +268,7 @@ diesel::table! {
         kind -> Text,
         object_id -> Uuid,
         deleted_at -> Timestamptz,
+        household_id -> Nullable<Uuid>,
     }
 }
 
@@ -257,6 +294,9 @@ diesel::table! {
 diesel::joinable!(collection_recipes -> collections (collection_id));
 diesel::joinable!(collection_recipes -> recipes (recipe_id));
 diesel::joinable!(collections -> users (owner_id));
+diesel::joinable!(household_invites -> households (household_id));
+diesel::joinable!(household_members -> households (household_id));
+diesel::joinable!(household_members -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(import_counts -> users (owner_id));
 diesel::joinable!(meal_plan_entries -> meal_plans (plan_id));
@@ -271,8 +311,10 @@ diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
 diesel::joinable!(recipe_steps -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> tags (tag_id));
+diesel::joinable!(shopping_list_items -> households (household_id));
 diesel::joinable!(shopping_list_items -> shopping_lists (list_id));
 diesel::joinable!(shopping_list_items -> users (owner_id));
+diesel::joinable!(shopping_lists -> households (household_id));
 diesel::joinable!(shopping_lists -> users (owner_id));
 diesel::joinable!(tags -> users (owner_id));
 diesel::joinable!(recipes -> users (owner_id));
@@ -280,6 +322,9 @@ diesel::joinable!(recipes -> users (owner_id));
 diesel::allow_tables_to_appear_in_same_query!(
     collection_recipes,
     collections,
+    household_invites,
+    household_members,
+    households,
     idempotency_keys,
     import_counts,
     meal_plan_entries,

@@ -6,18 +6,19 @@ pub mod refusals;
 pub mod savepoints;
 pub mod variables;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::auth::viewers::ViewerCache;
 use crate::collections::{CollectionMutation, CollectionQuery};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
+use crate::households::{HouseholdMutation, HouseholdQuery, HouseholdSubscription};
 use crate::imports::ImportMutation;
 use crate::meal_plans::{MealPlanMutation, MealPlanQuery};
 use crate::media::{MediaMutation, MediaQuery, MediaService};
 use crate::recipes::{RecipeMutation, RecipeQuery};
-use crate::shopping_lists::{ShoppingListMutation, ShoppingListQuery};
+use crate::shopping_lists::{ShoppingListMutation, ShoppingListQuery, ShoppingListSubscription};
 use crate::sync::{SyncQuery, SyncSettings};
 use crate::tags::{TagMutation, TagQuery};
 use crate::users::{UserMutation, UserQuery};
@@ -32,6 +33,7 @@ pub struct QueryRoot(
     MediaQuery,
     MealPlanQuery,
     ShoppingListQuery,
+    HouseholdQuery,
     SyncQuery,
 );
 
@@ -44,10 +46,15 @@ pub struct MutationRoot(
     MediaMutation,
     MealPlanMutation,
     ShoppingListMutation,
+    HouseholdMutation,
     ImportMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+/// Live changes, over WebSocket at `GET /graphql/ws` (`graphql-transport-ws`).
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(ShoppingListSubscription, HouseholdSubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Bounds every document: a hostile query cannot make the server do unbounded work.
 pub const MAX_DEPTH: usize = 10;
@@ -55,8 +62,12 @@ pub const MAX_COMPLEXITY: usize = 200;
 pub const MAX_RECURSIVE_DEPTH: usize = 16;
 pub const MAX_DIRECTIVES: usize = 5;
 
-fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
 }
 
 /// The executable schemas of a running server. `data` and `extended` run every document under the depth,
@@ -80,10 +91,12 @@ pub fn build(
     pool: DbPool,
     media: std::sync::Arc<MediaService>,
     viewers: std::sync::Arc<ViewerCache>,
+    hub: std::sync::Arc<crate::live::Hub>,
 ) -> anyhow::Result<Schemas> {
     let data = || {
         let data = builder()
             .data(pool.clone())
+            .data(std::sync::Arc::clone(&hub))
             .data(std::sync::Arc::clone(&media))
             .data(std::sync::Arc::clone(&viewers))
             .data(crate::imports::ImportSettings {

@@ -54,11 +54,13 @@ pub fn mount(rocket: Rocket<Build>, config: &AppConfig) -> Rocket<Build> {
         })
         .attach(headers::SecurityHeaders::default())
         .manage(persisted_queries::PersistedQueries::default())
+        .manage(graphql::Sockets::default())
         .mount(
             "/",
             rocket::routes![
                 graphql::graphql_post,
                 graphql::graphql_get,
+                graphql::graphql_ws,
                 graphiql::page,
                 graphiql::asset,
                 headers::preflight,

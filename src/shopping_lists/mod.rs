@@ -5,4 +5,4 @@ mod graphql;
 mod merge;
 mod model;
 
-pub use graphql::{ShoppingListMutation, ShoppingListQuery};
+pub use graphql::{ShoppingListMutation, ShoppingListQuery, ShoppingListSubscription};

@@ -1,16 +1,18 @@
 //! The `shopping_lists` and `shopping_list_items` tables, and the planned ingredients a list is computed
-//! from; every query is scoped by owner here.
+//! from; every query is scoped here to the viewer's own lists and their households' (`shared_scope!`).
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{recipe_ingredients, recipes, shopping_list_items, shopping_lists};
+use crate::db::schema::{households, recipe_ingredients, recipes, shopping_list_items, shopping_lists};
+use crate::households::{joined, shared_scope};
 use crate::users::User;
 
-/// Lists per user, items per list.
+/// Lists per user (personal) or per household (shared), items per list.
 pub const MAX_LISTS: i64 = 100;
 pub const MAX_ITEMS: i64 = 500;
 
@@ -23,6 +25,10 @@ pub struct ShoppingList {
     pub to_date: NaiveDate,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The household it is shared with; `None` for a personal list.
+    pub household_id: Option<Uuid>,
+    /// Increases with every change of its items (added, edited, ticked, removed).
+    pub version: i32,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -90,67 +96,98 @@ pub async fn ingredients(
         .await
 }
 
-fn mine(
-    owner_id: Uuid,
-    id: Uuid,
-) -> diesel::dsl::And<diesel::dsl::Eq<shopping_lists::id, Uuid>, diesel::dsl::Eq<shopping_lists::owner_id, Uuid>> {
-    shopping_lists::id.eq(id).and(shopping_lists::owner_id.eq(owner_id))
+type Scope<T> = Box<dyn BoxableExpression<T, Pg, SqlType = diesel::sql_types::Bool>>;
+
+/// The list `id` if the viewer may see it.
+fn mine(viewer: Uuid, id: Uuid) -> Scope<shopping_lists::table> {
+    Box::new(shopping_lists::id.eq(id).and(shared_scope!(shopping_lists, viewer)))
 }
 
-fn my_item(
-    owner_id: Uuid,
-    id: Uuid,
-) -> diesel::dsl::And<
-    diesel::dsl::Eq<shopping_list_items::id, Uuid>,
-    diesel::dsl::Eq<shopping_list_items::owner_id, Uuid>,
-> {
-    shopping_list_items::id
-        .eq(id)
-        .and(shopping_list_items::owner_id.eq(owner_id))
+/// The item `id` if the viewer may see its list.
+fn my_item(viewer: Uuid, id: Uuid) -> Scope<shopping_list_items::table> {
+    Box::new(
+        shopping_list_items::id
+            .eq(id)
+            .and(shared_scope!(shopping_list_items, viewer)),
+    )
 }
+
+/// Whose a list (and so its items) is: its owner, and the household it is shared with.
+type Holder = (Uuid, Option<Uuid>);
 
 impl ShoppingList {
-    pub async fn find(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<ShoppingList> {
+    pub async fn find(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<ShoppingList> {
         shopping_lists::table
-            .filter(mine(owner_id, id))
+            .filter(mine(viewer, id))
             .select(ShoppingList::as_select())
             .first(conn)
             .await
     }
 
-    /// Newest first, `limit` after the list `after`.
+    /// The viewer's lists and their households', newest first, `limit` after the list `after`.
     pub async fn page(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         after: Option<Uuid>,
         limit: i64,
     ) -> QueryResult<Vec<ShoppingList>> {
-        crate::db::owner_page!(conn, shopping_lists, ShoppingList, owner_id, after, limit)
+        let mut query = shopping_lists::table
+            .filter(shared_scope!(shopping_lists, viewer))
+            .select(ShoppingList::as_select())
+            .order(shopping_lists::id.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(shopping_lists::id.lt(after));
+        }
+        query.load(conn).await
     }
 
-    /// Saves a list with its items in one transaction; `None` when the owner already has `MAX_LISTS`.
+    /// Saves a list with its items in one transaction, personal or shared with `household` (one the viewer
+    /// is in, else `NotFound`); `None` when the viewer, or the household, already has `MAX_LISTS`.
     pub async fn create(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
+        household: Option<Uuid>,
         name: String,
         (from_date, to_date): (NaiveDate, NaiveDate),
         items: Vec<NewItem>,
     ) -> QueryResult<Option<ShoppingList>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             // Lists created at once count against MAX_LISTS one after another.
-            User::lock(conn, owner_id).await?;
-            let held: i64 = shopping_lists::table
-                .filter(shopping_lists::owner_id.eq(owner_id))
-                .count()
-                .get_result(conn)
-                .await?;
+            let held: i64 = match household {
+                Some(household) => {
+                    households::table
+                        .find(household)
+                        .filter(households::id.eq_any(joined(viewer)))
+                        .select(households::id)
+                        .for_update()
+                        .first::<Uuid>(conn)
+                        .await?;
+                    shopping_lists::table
+                        .filter(shopping_lists::household_id.eq(household))
+                        .count()
+                        .get_result(conn)
+                        .await?
+                }
+                None => {
+                    User::lock(conn, viewer).await?;
+                    shopping_lists::table
+                        .filter(shopping_lists::owner_id.eq(viewer))
+                        .filter(shopping_lists::household_id.is_null())
+                        .count()
+                        .get_result(conn)
+                        .await?
+                }
+            };
             if held >= MAX_LISTS {
                 return Ok(None);
             }
             let list: ShoppingList = diesel::insert_into(shopping_lists::table)
                 .values((
                     shopping_lists::id.eq(Uuid::now_v7()),
-                    shopping_lists::owner_id.eq(owner_id),
+                    shopping_lists::owner_id.eq(viewer),
+                    shopping_lists::household_id.eq(household),
                     shopping_lists::name.eq(name),
                     shopping_lists::from_date.eq(from_date),
                     shopping_lists::to_date.eq(to_date),
@@ -158,24 +195,25 @@ impl ShoppingList {
                 .returning(ShoppingList::as_returning())
                 .get_result(conn)
                 .await?;
-            insert_items(conn, owner_id, list.id, 0, items).await?;
-            Ok(Some(list))
+            insert_items(conn, (viewer, household), list.id, 0, items).await?;
+            // The items' trigger moved the version on.
+            Self::find(conn, viewer, list.id).await.map(Some)
         })
         .await
     }
 
     /// Deletes the list with its items; false when there was none.
-    pub async fn delete(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
-        let deleted = diesel::delete(shopping_lists::table.filter(mine(owner_id, id)))
+    pub async fn delete(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<bool> {
+        let deleted = diesel::delete(shopping_lists::table.filter(mine(viewer, id)))
             .execute(conn)
             .await?;
         Ok(deleted > 0)
     }
 
     /// The items of several lists, by list and position.
-    pub async fn items(conn: &mut AsyncPgConnection, owner_id: Uuid, list_ids: &[Uuid]) -> QueryResult<Vec<Item>> {
+    pub async fn items(conn: &mut AsyncPgConnection, viewer: Uuid, list_ids: &[Uuid]) -> QueryResult<Vec<Item>> {
         shopping_list_items::table
-            .filter(shopping_list_items::owner_id.eq(owner_id))
+            .filter(shared_scope!(shopping_list_items, viewer))
             .filter(shopping_list_items::list_id.eq_any(list_ids))
             .order((shopping_list_items::list_id, shopping_list_items::position))
             .select(Item::as_select())
@@ -183,9 +221,9 @@ impl ShoppingList {
             .await
     }
 
-    pub async fn item(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<Item> {
+    pub async fn item(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<Item> {
         shopping_list_items::table
-            .filter(my_item(owner_id, id))
+            .filter(my_item(viewer, id))
             .select(Item::as_select())
             .first(conn)
             .await
@@ -194,17 +232,17 @@ impl ShoppingList {
     /// Appends an item; `None` when the list is full. `NotFound` when the list is not the owner's.
     pub async fn add_item(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         list_id: Uuid,
         text: ItemText,
     ) -> QueryResult<Option<Item>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             // The list row, locked: items added at once get distinct positions and respect MAX_ITEMS.
-            shopping_lists::table
-                .filter(mine(owner_id, list_id))
-                .select(shopping_lists::id)
+            let holder: Holder = shopping_lists::table
+                .filter(mine(viewer, list_id))
+                .select((shopping_lists::owner_id, shopping_lists::household_id))
                 .for_update()
-                .first::<Uuid>(conn)
+                .first(conn)
                 .await?;
             let (held, last): (i64, Option<i32>) = shopping_list_items::table
                 .filter(shopping_list_items::list_id.eq(list_id))
@@ -222,10 +260,9 @@ impl ShoppingList {
                 text,
                 recipes: Vec::new(),
             };
-            let ids = insert_items(conn, owner_id, list_id, next, vec![item]).await?;
+            let ids = insert_items(conn, holder, list_id, next, vec![item]).await?;
             let id = ids.into_iter().next().ok_or(diesel::result::Error::NotFound)?;
-            touch(conn, list_id).await?;
-            Self::item(conn, owner_id, id).await.map(Some)
+            Self::item(conn, viewer, id).await.map(Some)
         })
         .await
     }
@@ -233,14 +270,14 @@ impl ShoppingList {
     /// Changes an item's text if it is still at `expected_version`; `None` when it is not.
     pub async fn update_item(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         id: Uuid,
         expected_version: i32,
         text: ItemText,
     ) -> QueryResult<Option<Item>> {
         diesel::update(
             shopping_list_items::table
-                .filter(my_item(owner_id, id).and(shopping_list_items::version.eq(expected_version))),
+                .filter(my_item(viewer, id).and(shopping_list_items::version.eq(expected_version))),
         )
         .set((text, shopping_list_items::version.eq(shopping_list_items::version + 1)))
         .returning(Item::as_returning())
@@ -251,13 +288,8 @@ impl ShoppingList {
 
     /// Ticks an item off (or back on). Idempotent, and independent of the item's text and version, so that
     /// two people in the shop never conflict by ticking.
-    pub async fn check_item(
-        conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
-        id: Uuid,
-        checked: bool,
-    ) -> QueryResult<Item> {
-        diesel::update(shopping_list_items::table.filter(my_item(owner_id, id)))
+    pub async fn check_item(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid, checked: bool) -> QueryResult<Item> {
+        diesel::update(shopping_list_items::table.filter(my_item(viewer, id)))
             .set(shopping_list_items::checked.eq(checked))
             .returning(Item::as_returning())
             .get_result(conn)
@@ -265,26 +297,19 @@ impl ShoppingList {
     }
 
     /// Removes an item; false when there was none.
-    pub async fn remove_item(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
-        let deleted = diesel::delete(shopping_list_items::table.filter(my_item(owner_id, id)))
+    pub async fn remove_item(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<bool> {
+        let deleted = diesel::delete(shopping_list_items::table.filter(my_item(viewer, id)))
             .execute(conn)
             .await?;
         Ok(deleted > 0)
     }
 }
 
-/// The list changed (an item was added): its `updatedAt` moves, for clients that sync by time.
-async fn touch(conn: &mut AsyncPgConnection, list_id: Uuid) -> QueryResult<()> {
-    diesel::update(shopping_lists::table.find(list_id))
-        .set(shopping_lists::updated_at.eq(diesel::dsl::now))
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
+/// Appends items to a list. Their trigger moves the list's version and `updatedAt` on (once per statement)
+/// and tells live subscribers.
 async fn insert_items(
     conn: &mut AsyncPgConnection,
-    owner_id: Uuid,
+    (owner_id, household_id): Holder,
     list_id: Uuid,
     first_position: i32,
     items: Vec<NewItem>,
@@ -307,6 +332,7 @@ async fn insert_items(
                 shopping_list_items::id.eq(*id),
                 shopping_list_items::list_id.eq(list_id),
                 shopping_list_items::owner_id.eq(owner_id),
+                shopping_list_items::household_id.eq(household_id),
                 shopping_list_items::position.eq(position),
                 shopping_list_items::quantity.eq(item.text.quantity),
                 shopping_list_items::unit.eq(item.text.unit),

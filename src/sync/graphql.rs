@@ -27,6 +27,8 @@ pub enum DeletedKind {
     MealPlanEntry,
     ShoppingList,
     ShoppingListItem,
+    /// The viewer is no longer in this household (left, removed, or it was deleted): drop everything it shares.
+    Household,
 }
 
 impl DeletedKind {
@@ -40,6 +42,7 @@ impl DeletedKind {
             "MEAL_PLAN_ENTRY" => Some(Self::MealPlanEntry),
             "SHOPPING_LIST" => Some(Self::ShoppingList),
             "SHOPPING_LIST_ITEM" => Some(Self::ShoppingListItem),
+            "HOUSEHOLD" => Some(Self::Household),
             _ => None,
         }
     }
@@ -70,8 +73,9 @@ pub struct SyncQuery;
 #[Object]
 impl SyncQuery {
     /// What the signed-in user deleted since `since` (recipes, tags, collections, images, meal plans and their
-    /// entries, shopping lists and their items), on any device and by any path, cascades included. Together
-    /// with `recipes(filter: { updatedSince })` this is a delta sync.
+    /// entries, shopping lists and their items), on any device and by any path, cascades included, what
+    /// members of their households deleted of what those share, and the households they are no longer in.
+    /// Together with `recipes(filter: { updatedSince })` this is a delta sync.
     async fn changes(&self, ctx: &Context<'_>, since: DateTime<Utc>) -> async_graphql::Result<Changes> {
         let owner = viewer_id(ctx).extend()?;
         if !crate::db::fits_timestamptz(&since) {

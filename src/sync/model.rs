@@ -1,4 +1,4 @@
-//! The `tombstones` table: read per owner, purged by age.
+//! The `tombstones` table: read per owner and household, purged by age.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -16,15 +16,16 @@ pub struct Tombstone {
 }
 
 impl Tombstone {
-    /// The owner's tombstones at or after `since`, oldest first, at most `limit`.
+    /// The viewer's tombstones and those of their households at or after `since`, oldest first, at most
+    /// `limit`.
     pub async fn since(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         since: DateTime<Utc>,
         limit: i64,
     ) -> QueryResult<Vec<Self>> {
         tombstones::table
-            .filter(tombstones::owner_id.eq(owner_id))
+            .filter(crate::households::shared_scope!(tombstones, viewer))
             .filter(tombstones::deleted_at.ge(since))
             .order((tombstones::deleted_at, tombstones::id))
             .limit(limit)

@@ -281,7 +281,7 @@ fn chosen_operation<'d>(
 }
 
 /// The type of the operation that would run, if the document names one unambiguously.
-fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+pub(super) fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     chosen_operation(document, name).map(|op| op.node.ty)
 }
 

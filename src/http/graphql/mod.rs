@@ -17,6 +17,7 @@ mod body;
 mod execute;
 mod gateway;
 mod reply;
+mod socket;
 
 use rocket::http::Method;
 
@@ -29,6 +30,7 @@ use body::{BodyError, GraphQLBody};
 use execute::{execute, Answer};
 use gateway::Gateway;
 use reply::{Reply, Validator};
+pub use socket::{graphql_ws, Sockets};
 
 /// An operation through admission and execution.
 async fn operate(
