@@ -1,0 +1,433 @@
+//! Households as their people use them: one creates it and invites, others accept, leave or are removed,
+//! and what the household shares is theirs alone. Every other person (another household's member, a former
+//! member, someone with a pending or revoked invite) finds it exactly as they find a random id.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{dev_token, error_code, TestApp};
+
+/// Runs a mutation or query that must succeed and returns its `data`.
+pub async fn ok(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
+    let response = app.gql_as(token, query, variables).await;
+    assert!(response["errors"].is_null(), "{query}: {response}");
+    response["data"].clone()
+}
+
+/// A household `owner` created, and its id.
+pub async fn household(app: &TestApp, owner: &str, name: &str) -> String {
+    let data = ok(
+        app,
+        owner,
+        "mutation($n: String!) { createHousehold(name: $n) { id role } }",
+        json!({ "n": name }),
+    )
+    .await;
+    assert_eq!(data["createHousehold"]["role"], "OWNER");
+    data["createHousehold"]["id"].as_str().unwrap().to_owned()
+}
+
+/// A fresh invite code to `household`.
+pub async fn invite(app: &TestApp, owner: &str, household: &str) -> (String, String) {
+    let data = ok(
+        app,
+        owner,
+        "mutation($h: UUID!) { createHouseholdInvite(householdId: $h) { id code expiresAt } }",
+        json!({ "h": household }),
+    )
+    .await;
+    let invite = &data["createHouseholdInvite"];
+    (
+        invite["id"].as_str().unwrap().to_owned(),
+        invite["code"].as_str().unwrap().to_owned(),
+    )
+}
+
+pub async fn join(app: &TestApp, owner: &str, household: &str, member: &str) {
+    let (_, code) = invite(app, owner, household).await;
+    let data = ok(
+        app,
+        member,
+        "mutation($c: String!) { acceptHouseholdInvite(code: $c) { id role } }",
+        json!({ "c": code }),
+    )
+    .await;
+    assert_eq!(data["acceptHouseholdInvite"]["role"], "MEMBER");
+}
+
+/// A list shared with `household` holding one item; (list id, item id).
+pub async fn shared_list(app: &TestApp, token: &str, household: &str) -> (String, String) {
+    let data = ok(
+        app,
+        token,
+        r#"mutation($h: UUID!) { createShoppingList(from: "2027-01-04", to: "2027-01-10", name: "Week", householdId: $h) { id householdId version } }"#,
+        json!({ "h": household }),
+    )
+    .await;
+    let list = data["createShoppingList"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(data["createShoppingList"]["householdId"], household);
+    let data = ok(
+        app,
+        token,
+        "mutation($l: UUID!) { addShoppingListItem(listId: $l, text: \"2 lemons\") { id } }",
+        json!({ "l": list }),
+    )
+    .await;
+    (list, data["addShoppingListItem"]["id"].as_str().unwrap().to_owned())
+}
+
+/// Every operation on a shared list and its household, with the ids it needs.
+fn operations(household: &str, list: &str, item: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        ("query($l: UUID!) { savedShoppingList(id: $l) { id } }", json!({ "l": list })),
+        ("mutation($l: UUID!) { addShoppingListItem(listId: $l, text: \"salt\") { id } }", json!({ "l": list })),
+        ("mutation($i: UUID!) { checkShoppingListItem(id: $i) { id } }", json!({ "i": item })),
+        (
+            "mutation($i: UUID!) { updateShoppingListItem(id: $i, expectedVersion: 1, patch: { item: \"limes\" }) { id } }",
+            json!({ "i": item }),
+        ),
+        ("mutation($i: UUID!) { removeShoppingListItem(id: $i) }", json!({ "i": item })),
+        ("mutation($l: UUID!) { deleteShoppingList(id: $l) }", json!({ "l": list })),
+        (
+            r#"mutation($h: UUID!) { createShoppingList(from: "2027-01-04", to: "2027-01-05", householdId: $h) { id } }"#,
+            json!({ "h": household }),
+        ),
+        ("query($h: UUID!) { household(id: $h) { id } }", json!({ "h": household })),
+        ("mutation($h: UUID!) { createHouseholdInvite(householdId: $h) { code } }", json!({ "h": household })),
+        ("mutation($h: UUID!) { renameHousehold(id: $h, name: \"Mine now\") { id } }", json!({ "h": household })),
+        ("mutation($h: UUID!) { leaveHousehold(householdId: $h) }", json!({ "h": household })),
+    ]
+}
+
+/// What `token` gets for every operation, with the message and code of each; must equal what a random id
+/// gets.
+async fn answers(app: &TestApp, token: &str, household: &str, list: &str, item: &str) -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    for (query, variables) in operations(household, list, item) {
+        let response = app.gql_as(token, query, variables).await;
+        all.push((
+            error_code(&response).to_owned(),
+            response["errors"][0]["message"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_household_shares_its_lists_with_members_and_with_nobody_else() {
+    let app = TestApp::spawn().await;
+    let [alice, bob, carol, dave, eve, mallory] =
+        ["hh-alice", "hh-bob", "hh-carol", "hh-dave", "hh-eve", "hh-mallory"].map(dev_token);
+    let home = household(&app, &alice, "Home").await;
+    join(&app, &alice, &home, &bob).await;
+    join(&app, &alice, &home, &dave).await;
+    let (list, item) = shared_list(&app, &alice, &home).await;
+
+    // A pending invitee (carol), a former member (dave), a revoked invite (eve), another household (mallory).
+    let _pending = invite(&app, &alice, &home).await;
+    ok(
+        &app,
+        &dave,
+        "mutation($h: UUID!) { leaveHousehold(householdId: $h) }",
+        json!({ "h": home }),
+    )
+    .await;
+    let (revoked, code) = invite(&app, &alice, &home).await;
+    ok(
+        &app,
+        &alice,
+        "mutation($i: UUID!) { revokeHouseholdInvite(id: $i) }",
+        json!({ "i": revoked }),
+    )
+    .await;
+    let refused = app
+        .gql_as(
+            &eve,
+            "mutation($c: String!) { acceptHouseholdInvite(code: $c) { id } }",
+            json!({ "c": code }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "NOT_FOUND", "{refused}");
+    let theirs = household(&app, &mallory, "Next door").await;
+    let _ = shared_list(&app, &mallory, &theirs).await;
+
+    // Bob, a member, reads and writes the list alice made, with optimistic concurrency across members.
+    let seen = ok(
+        &app,
+        &bob,
+        "{ shoppingLists { edges { node { id householdId items { item } } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(seen["shoppingLists"]["edges"][0]["node"]["id"], list.as_str());
+    assert_eq!(seen["shoppingLists"]["edges"][0]["node"]["items"][0]["item"], "lemons");
+    let edit = "mutation($i: UUID!, $v: Int!, $t: String!) { updateShoppingListItem(id: $i, expectedVersion: $v, patch: { item: $t }) { version } }";
+    ok(&app, &bob, edit, json!({ "i": item, "v": 1, "t": "limes" })).await;
+    let stale = app
+        .gql_as(&alice, edit, json!({ "i": item, "v": 1, "t": "oranges" }))
+        .await;
+    assert_eq!(error_code(&stale), "CONFLICT", "{stale}");
+    ok(
+        &app,
+        &bob,
+        "mutation($i: UUID!) { checkShoppingListItem(id: $i) { checked } }",
+        json!({ "i": item }),
+    )
+    .await;
+
+    // Everyone else: every operation answers exactly what a random id does, and no list of theirs shows it.
+    let random = answers(
+        &app,
+        &carol,
+        &uuid::Uuid::now_v7().to_string(),
+        &uuid::Uuid::now_v7().to_string(),
+        &uuid::Uuid::now_v7().to_string(),
+    )
+    .await;
+    assert!(random.iter().all(|(code, _)| code == "NOT_FOUND"), "{random:?}");
+    for (who, token) in [
+        ("pending invitee", &carol),
+        ("former member", &dave),
+        ("revoked invitee", &eve),
+        ("other household", &mallory),
+    ] {
+        assert_eq!(answers(&app, token, &home, &list, &item).await, random, "{who}");
+        let lists = ok(
+            &app,
+            token,
+            "{ shoppingLists { edges { node { id } } } households { id } }",
+            json!({}),
+        )
+        .await;
+        assert!(!lists.to_string().contains(&list), "{who} sees the list: {lists}");
+        assert!(!lists.to_string().contains(&home), "{who} sees the household: {lists}");
+    }
+    // Nothing they tried changed anything.
+    let list_now = ok(
+        &app,
+        &alice,
+        "query($l: UUID!) { savedShoppingList(id: $l) { items { item checked } } }",
+        json!({ "l": list }),
+    )
+    .await;
+    assert_eq!(
+        list_now["savedShoppingList"]["items"],
+        json!([{ "item": "limes", "checked": true }])
+    );
+    let names = ok(
+        &app,
+        &bob,
+        "query($h: UUID!) { household(id: $h) { name members { role } } }",
+        json!({ "h": home }),
+    )
+    .await;
+    assert_eq!(names["household"]["name"], "Home");
+    assert_eq!(names["household"]["members"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn invites_are_single_use_expire_are_the_owners_and_households_have_room_for_twenty() {
+    let app = TestApp::spawn().await;
+    let owner = dev_token("inv-owner");
+    let home = household(&app, &owner, "Home").await;
+    let accept = "mutation($c: String!) { acceptHouseholdInvite(code: $c) { id } }";
+
+    let (_, code) = invite(&app, &owner, &home).await;
+    ok(&app, &dev_token("inv-first"), accept, json!({ "c": code })).await;
+    let second = app.gql_as(&dev_token("inv-second"), accept, json!({ "c": code })).await;
+    assert_eq!(error_code(&second), "NOT_FOUND", "used: {second}");
+    // The code is spent, for the one who used it too.
+    let again = app.gql_as(&dev_token("inv-first"), accept, json!({ "c": code })).await;
+    assert_eq!(error_code(&again), "NOT_FOUND", "{again}");
+
+    let (_, late) = invite(&app, &owner, &home).await;
+    {
+        use diesel_async::RunQueryDsl as _;
+        let mut conn = app.db_conn().await;
+        diesel::sql_query(
+            "update household_invites set expires_at = now() - interval '1 second' where accepted_at is null",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let expired = app.gql_as(&dev_token("inv-late"), accept, json!({ "c": late })).await;
+    assert_eq!(error_code(&expired), "NOT_FOUND", "expired: {expired}");
+    for junk in ["", "x", &"A".repeat(10_000), "' or 1=1 --", "\u{202e}code"] {
+        let response = app.gql_as(&dev_token("inv-junk"), accept, json!({ "c": junk })).await;
+        assert_eq!(error_code(&response), "NOT_FOUND", "{junk:.20}: {response}");
+    }
+    // Only the owner invites, removes and hands over.
+    let member = dev_token("inv-first");
+    let denied = app
+        .gql_as(
+            &member,
+            "mutation($h: UUID!) { createHouseholdInvite(householdId: $h) { code } }",
+            json!({ "h": home }),
+        )
+        .await;
+    assert_eq!(error_code(&denied), "FORBIDDEN", "{denied}");
+    assert_eq!(
+        app.count(
+            "household_invites",
+            "revoked_at is null and accepted_at is null and expires_at > now()"
+        )
+        .await,
+        0
+    );
+
+    // Twenty people in all: the twenty-first is refused with a quota, and nothing is half-done.
+    for n in 2..20 {
+        crate::households::join(&app, &owner, &home, &dev_token(&format!("inv-m{n}"))).await;
+    }
+    let (_, code) = invite(&app, &owner, &home).await;
+    let full = app.gql_as(&dev_token("inv-21"), accept, json!({ "c": code })).await;
+    assert_eq!(error_code(&full), "QUOTA_EXCEEDED", "{full}");
+    assert_eq!(
+        app.count("household_members", &format!("household_id = '{home}'"))
+            .await,
+        20
+    );
+    assert_eq!(
+        app.count(
+            "household_invites",
+            "accepted_at is null and revoked_at is null and expires_at > now()"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn leaving_removal_and_account_deletion_hand_the_household_on_and_sync_says_who_left() {
+    let app = TestApp::spawn().await;
+    let [alice, bob, carol] = ["lv-alice", "lv-bob", "lv-carol"].map(dev_token);
+    let home = household(&app, &alice, "Home").await;
+    join(&app, &alice, &home, &bob).await;
+    join(&app, &alice, &home, &carol).await;
+    let (list, item) = shared_list(&app, &alice, &home).await;
+    let since = chrono::Utc::now().to_rfc3339();
+    let changes = "query($s: DateTime!) { changes(since: $s) { deleted { kind id } } }";
+
+    // Bob removes an item: carol's sync drops it, like her own deletions.
+    ok(
+        &app,
+        &bob,
+        "mutation($i: UUID!) { removeShoppingListItem(id: $i) }",
+        json!({ "i": item }),
+    )
+    .await;
+    let seen = ok(&app, &carol, changes, json!({ "s": since })).await;
+    assert_eq!(
+        seen["changes"]["deleted"],
+        json!([{ "kind": "SHOPPING_LIST_ITEM", "id": item }])
+    );
+
+    // Only the owner removes; the owner removes carol, whose sync then says she is out.
+    let denied = app
+        .gql_as(
+            &bob,
+            "mutation($h: UUID!, $u: UUID!) { removeHouseholdMember(householdId: $h, userId: $u) }",
+            json!({ "h": home, "u": uuid::Uuid::now_v7() }),
+        )
+        .await;
+    assert_eq!(error_code(&denied), "FORBIDDEN");
+    let members = ok(
+        &app,
+        &alice,
+        "query($h: UUID!) { household(id: $h) { members { userId name } } }",
+        json!({ "h": home }),
+    )
+    .await;
+    let carol_id = members["household"]["members"][2]["userId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(
+        &app,
+        &alice,
+        "mutation($h: UUID!, $u: UUID!) { removeHouseholdMember(householdId: $h, userId: $u) }",
+        json!({ "h": home, "u": carol_id }),
+    )
+    .await;
+    let out = ok(&app, &carol, changes, json!({ "s": since })).await;
+    assert!(
+        out["changes"]["deleted"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "kind": "HOUSEHOLD", "id": home })),
+        "{out}"
+    );
+    let gone = app
+        .gql_as(
+            &carol,
+            "query($l: UUID!) { savedShoppingList(id: $l) { id } }",
+            json!({ "l": list }),
+        )
+        .await;
+    assert_eq!(error_code(&gone), "NOT_FOUND");
+
+    // The owner leaves: bob, the oldest member left, owns it now and keeps the list alice made.
+    ok(
+        &app,
+        &alice,
+        "mutation($h: UUID!) { leaveHousehold(householdId: $h) }",
+        json!({ "h": home }),
+    )
+    .await;
+    let now = ok(
+        &app,
+        &bob,
+        "query($h: UUID!, $l: UUID!) { household(id: $h) { role members { role } } savedShoppingList(id: $l) { id } }",
+        json!({ "h": home, "l": list }),
+    )
+    .await;
+    assert_eq!(now["household"]["role"], "OWNER");
+    assert_eq!(now["household"]["members"], json!([{ "role": "OWNER" }]));
+    let lost = app
+        .gql_as(
+            &alice,
+            "query($l: UUID!) { savedShoppingList(id: $l) { id } }",
+            json!({ "l": list }),
+        )
+        .await;
+    assert_eq!(error_code(&lost), "NOT_FOUND", "the maker who left no longer sees it");
+
+    // Carol comes back; ownership goes to her and back (only an owner hands it on); then bob deletes his
+    // account: the household stays, and carol, the oldest member left, owns it with the list.
+    join(&app, &bob, &home, &carol).await;
+    ok(
+        &app,
+        &bob,
+        "mutation($h: UUID!, $u: UUID!) { transferHouseholdOwnership(householdId: $h, userId: $u) { role } }",
+        json!({ "h": home, "u": carol_id }),
+    )
+    .await;
+    ok(
+        &app,
+        &carol,
+        "mutation($h: UUID!, $u: UUID!) { transferHouseholdOwnership(householdId: $h, userId: $u) { role } }",
+        json!({ "h": home, "u": members["household"]["members"][1]["userId"] }),
+    )
+    .await;
+    ok(&app, &bob, "mutation { deleteAccount }", json!({})).await;
+    let kept = ok(
+        &app,
+        &carol,
+        "query($h: UUID!, $l: UUID!) { household(id: $h) { role } savedShoppingList(id: $l) { items { id } } }",
+        json!({ "h": home, "l": list }),
+    )
+    .await;
+    assert_eq!(kept["household"]["role"], "OWNER");
+    assert_eq!(app.count("shopping_lists", &format!("id = '{list}'")).await, 1);
+
+    // The last one out takes the household and what it shares with her.
+    ok(
+        &app,
+        &carol,
+        "mutation($h: UUID!) { leaveHousehold(householdId: $h) }",
+        json!({ "h": home }),
+    )
+    .await;
+    assert_eq!(app.count("households", &format!("id = '{home}'")).await, 0);
+    assert_eq!(app.count("shopping_lists", &format!("id = '{list}'")).await, 0);
+}
