@@ -17,6 +17,7 @@ mod helpers;
 mod households;
 mod imports;
 mod inputs;
+mod live;
 mod meal_plans;
 mod perimeter;
 mod recipes;
