@@ -22,8 +22,8 @@ MAX_LINES = 600
 LAYERS = [
     ("foundation", "error config deadlines text net log_file telemetry threats".split()),
     ("records", "db security_log".split()),
-    ("services", "auth idempotency media health maintenance resolver".split()),
-    ("domains", "users recipes tags collections meal_plans shopping_lists sync imports".split()),
+    ("services", "auth idempotency media health maintenance resolver live".split()),
+    ("domains", "users households recipes tags collections meal_plans shopping_lists sync imports".split()),
     ("api", "graphql".split()),
     ("edge", "http".split()),
     ("entry", "cli checks lib main".split()),

@@ -126,12 +126,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_triggers_payloads_are_read() {
+    fn the_triggers_payloads_are_read() -> serde_json::Result<()> {
         let list: Event = serde_json::from_str(
             r#"{"kind" : "SHOPPING_LIST", "id" : "00000000-0000-0000-0000-0000000000bb", "version" : 3,
                 "action" : "CHECKED", "items" : ["00000000-0000-0000-0000-0000000000c1"]}"#,
-        )
-        .unwrap();
+        )?;
         assert_eq!(
             list,
             Event::ShoppingList {
@@ -143,8 +142,7 @@ mod tests {
         );
         let gone: Event = serde_json::from_str(
             r#"{"kind" : "HOUSEHOLD", "id" : "00000000-0000-0000-0000-0000000000aa", "departed" : null}"#,
-        )
-        .unwrap();
+        )?;
         assert_eq!(
             gone,
             Event::Household {
@@ -152,5 +150,6 @@ mod tests {
                 departed: None
             }
         );
+        Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! saved as lists whose items two people can tick off at once.
 
 mod graphql;
+mod live;
 mod merge;
 mod model;
 
-pub use graphql::{ShoppingListMutation, ShoppingListQuery, ShoppingListSubscription};
+pub use graphql::{ShoppingListMutation, ShoppingListQuery};
+pub use live::ShoppingListSubscription;
