@@ -8,7 +8,8 @@
 #     through Caddy, HTTP -> HTTPS, security headers on every answer, uid 65532, read-only root, no
 #     capabilities, no-new-privileges, the compose limits, HEALTHCHECK healthy, nothing on a public
 #     interface, EICAR rejected by the real clamd, a real photo promoted and its variant served by the proxy,
-#     the security and upload logs read out of the shell-less container;
+#     the security and upload logs read out of the shell-less container, a shared list watched live over
+#     wss:// through the proxy (graphql-ws) and a socket from another site's page refused;
 #  3. 1 100 slow clients (headers a byte a second) against Caddy while a normal client is answered;
 #  4. backup and restore into a fresh stack; an upgrade from the previous release's image under a write load
 #     (migrations once, data kept, no acknowledged write lost), then the documented rollback;
@@ -580,6 +581,39 @@ podman cp "$backend:/app/logs/file_uploads.log" "$work/file_uploads.log"
 grep -q 'ANTIVIRUS_DETECTED\|upload_rejected' "$work/security_events.log" "$work/file_uploads.log" \
   || fail "the rejection is not in the logs"
 say "logs read with podman cp: $(wc -l <"$work/security_events.log") security events, $(wc -l <"$work/file_uploads.log") upload lines"
+
+# Live changes through the proxy: bob, a second member, watches a shared list over wss:// (Caddy passes the
+# WebSocket upgrade on) with the real graphql-ws client while alice ticks it; a page of another site is refused.
+(cd examples/web-client && npm ci --silent --no-audit --no-fund)
+json_at() { python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]
+for k in sys.argv[1].split("."): d=d[k]
+print(d)' "$1"; }
+bob=$(session_token user_verify_bob)
+home=$(gql '{"query":"mutation { createHousehold(name: \"Container kitchen\") { id } }"}' | json_at createHousehold.id) \
+  || fail "createHousehold through the proxy"
+code=$(gql '{"query":"mutation($h: UUID!) { createHouseholdInvite(householdId: $h) { code } }","variables":{"h":"'"$home"'"}}' \
+  | json_at createHouseholdInvite.code) || fail "createHouseholdInvite through the proxy"
+token=$bob gql '{"query":"mutation($c: String!) { acceptHouseholdInvite(code: $c) { id } }","variables":{"c":"'"$code"'"}}' \
+  | json_at acceptHouseholdInvite.id >/dev/null || fail "bob could not join"
+list=$(gql '{"query":"mutation($h: UUID!) { createShoppingList(from: \"2027-03-01\", to: \"2027-03-02\", householdId: $h) { id } }","variables":{"h":"'"$home"'"}}' \
+  | json_at createShoppingList.id) || fail "createShoppingList through the proxy"
+item=$(gql '{"query":"mutation($l: UUID!) { addShoppingListItem(listId: $l, text: \"2 lemons\") { id } }","variables":{"l":"'"$list"'"}}' \
+  | json_at addShoppingListItem.id) || fail "addShoppingListItem through the proxy"
+HOMECHEF_URL="$api" HOMECHEF_TOKEN="$bob" HOMECHEF_CA_FILE="$ca" HOMECHEF_CONNECT_TO=127.0.0.1 \
+  timeout 60 node examples/web-client/watch.mjs "$list" 1 >"$work/watch.out" 2>"$work/watch.err" &
+watcher=$!
+for _ in $(seq 1 60); do grep -q watching "$work/watch.err" && break; sleep 0.5; done
+grep -q watching "$work/watch.err" || { cat "$work/watch.err" >&2; fail "bob's socket through the proxy did not open"; }
+sleep 1
+gql '{"query":"mutation($i: UUID!) { checkShoppingListItem(id: $i) { checked } }","variables":{"i":"'"$item"'"}}' >/dev/null
+wait "$watcher" || { cat "$work/watch.err" >&2; fail "bob's watcher through the proxy failed"; }
+grep -q '"action":"CHECKED"' "$work/watch.out" || fail "bob did not see alice's tick: $(cat "$work/watch.out")"
+say "live through the proxy: bob's socket (wss:// via Caddy, graphql-ws) saw alice's tick: $(cut -c1-60 "$work/watch.out")…"
+hijack=$("${tls[@]}" --http1.1 -o /dev/null -w '%{http_code}' -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+  -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+  -H 'Sec-WebSocket-Protocol: graphql-transport-ws' -H 'Origin: https://evil.example' "$api/graphql/ws")
+[ "$hijack" = 403 ] || fail "a socket opened from another site's page through the proxy: $hijack"
+say "a socket from another site's page (Origin https://evil.example) through the proxy: $hijack"
 
 # --- 3. slow clients are the proxy's job -------------------------------------------------------------------
 say "1100 clients sending headers a byte a second through Caddy, one normal client beside them (30 s)"

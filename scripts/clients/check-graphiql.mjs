@@ -1,7 +1,10 @@
 // GraphiQL in headless Chromium against a live homechef: loads /graphiql, waits for the docs explorer to
 // list QueryRoot (the schema was fetched by introspection), runs `{ health { status } }` from the editor and
-// reads the result pane. Fails on any request that leaves 127.0.0.1, any CSP violation, any console error.
-//   node check-graphiql.mjs http://127.0.0.1:8000/graphiql screenshot.png
+// reads the result pane. With two tokens (two members of a household it makes) it then opens a second page:
+// alice's page runs `shoppingListChanged` of their shared list from the editor (over /graphql/ws), bob's page
+// ticks an item off, and the tick appears in alice's result pane. Fails on any request that leaves
+// 127.0.0.1, any CSP violation, any console error.
+//   [HOMECHEF_TOKEN=<alice> HOMECHEF_TOKEN_2=<bob>] node check-graphiql.mjs http://127.0.0.1:8000/graphiql shot.png
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +60,49 @@ try {
   const parsed = JSON.parse(result);
   if (parsed?.data?.health?.status !== 'OK') problems.push(`unexpected result: ${result}`);
   else console.log(`graphiql: { health { status } } answered ${JSON.stringify(parsed)}`);
+  const [alice, bob] = [process.env.HOMECHEF_TOKEN, process.env.HOMECHEF_TOKEN_2];
+  if (alice && bob) {
+    const call = async (token, query, variables) => {
+      const response = await fetch(new URL('/graphql', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = await response.json();
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data;
+    };
+    const { createHousehold: home } = await call(alice, 'mutation { createHousehold(name: "GraphiQL kitchen") { id } }');
+    const { createHouseholdInvite: invite } = await call(alice,
+      'mutation($h: UUID!) { createHouseholdInvite(householdId: $h) { code } }', { h: home.id });
+    await call(bob, 'mutation($c: String!) { acceptHouseholdInvite(code: $c) { id } }', { c: invite.code });
+    const { createShoppingList: list } = await call(alice,
+      'mutation($h: UUID!) { createShoppingList(from: "2027-03-01", to: "2027-03-02", householdId: $h) { id } }',
+      { h: home.id });
+    const { addShoppingListItem: item } = await call(alice,
+      'mutation($l: UUID!) { addShoppingListItem(listId: $l, text: "a bunch of basil") { id } }', { l: list.id });
+    // Each page as its person would use it: the token in the headers editor, the operation in the editor.
+    const run = async (target, token, operation) => {
+      await target.click('::-p-text(Headers)');
+      await target.evaluate((token, operation) => {
+        const headers = document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
+        headers.CodeMirror.setValue(JSON.stringify({ Authorization: `Bearer ${token}` }));
+        document.querySelector('[aria-label="Query Editor"] .CodeMirror').CodeMirror.setValue(operation);
+      }, token, operation);
+      await target.click('.graphiql-execute-button');
+    };
+    await run(page, alice, `subscription { shoppingListChanged(listId: "${list.id}") { action list { items { item checked } } } }`);
+    // The socket is open once the subscription runs; bob then ticks the basil off on his own page.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const bobs = await browser.newPage();
+    bobs.on('pageerror', (error) => problems.push(`page error (second page): ${error.message}`));
+    await bobs.goto(url, { waitUntil: 'networkidle0' });
+    await run(bobs, bob, `mutation { checkShoppingListItem(id: "${item.id}") { checked } }`);
+    await page.waitForFunction(
+      () => document.querySelector('[aria-label="Result Window"] .CodeMirror')?.CodeMirror.getValue().includes('"CHECKED"'),
+      { timeout: 20000 });
+    console.log('graphiql: a tick on one page (bob\'s mutation) appeared on the other (alice\'s subscription)');
+  }
   problems.push(...(await page.evaluate(() => window.cspViolations)).map((v) => `CSP violation: ${v}`));
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`graphiql: screenshot in ${screenshot}`);

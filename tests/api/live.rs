@@ -243,12 +243,17 @@ async fn the_socket_checks_origin_protocol_token_document_and_its_own_limits() {
     let mut socket = Socket::signed_in(&app, &token).await;
     socket.subscribe("q", "{ health { status } }", json!({})).await;
     assert_eq!(socket.next().await["payload"][0]["extensions"]["code"], "BAD_REQUEST");
-    let deep = format!(
+    let long = format!(
         "subscription {{ householdChanged {{ {} }} }}",
-        "households { members { ".repeat(40)
+        "householdId ".repeat(1_200)
     );
-    socket.subscribe("d", &deep, json!({})).await;
-    assert_eq!(socket.next().await["type"], "error");
+    socket.subscribe("d", &long, json!({})).await;
+    let refused = socket.next().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"], "QUERY_LIMIT_EXCEEDED",
+        "{refused}"
+    );
     for n in 0..32 {
         socket
             .subscribe(
@@ -320,4 +325,34 @@ async fn a_socket_is_closed_when_its_token_expires_or_it_never_signs_in() {
 
     let mut silent = Socket::speaking(&app).await;
     assert_eq!(silent.closed().await.0, 4408, "no connection_init within 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adversarial_documents_are_decided_on_the_socket_too() {
+    let app = SocketApp::spawn_with(&[]).await;
+    let mut socket = Socket::signed_in(&app, &dev_token("live-adversary")).await;
+    for (n, (name, document, operation_name)) in crate::adversarial::shapes().into_iter().enumerate() {
+        let started = std::time::Instant::now();
+        socket
+            .send(json!({ "id": n.to_string(), "type": "subscribe",
+                          "payload": { "query": document, "operationName": operation_name } }))
+            .await;
+        let answer = socket.next().await;
+        let took = started.elapsed();
+        let errors = match answer["type"].as_str() {
+            Some("error") => &answer["payload"],
+            _ => &answer["payload"]["errors"],
+        };
+        let code = errors[0]["extensions"]["code"].as_str().unwrap_or("-");
+        println!("{name:<42} {:>8.2}ms  {code}", took.as_secs_f64() * 1e3);
+        assert!(took < Duration::from_secs(2), "{name} took {took:?}");
+        assert!(errors.is_array(), "{name}: refused, not run: {answer}");
+        assert_ne!(code, "INTERNAL", "{name}");
+        if answer["type"] == "next" {
+            assert_eq!(socket.next().await["type"], "complete", "{name}");
+        }
+    }
+    // The socket still answers.
+    socket.send(json!({ "type": "ping" })).await;
+    assert_eq!(socket.next().await["type"], "pong");
 }

@@ -220,17 +220,18 @@ async fn one_instance_runs_the_maintenance_and_a_dead_holder_does_not_block_it()
     let token = dev_token("cook");
     let recipe = create_recipe(&a, &token, "Old soup").await;
     delete_recipe(&b, &token, &recipe).await;
-    // A deletion older than the retention (90 days): only a run purges it.
-    diesel::sql_query("update tombstones set deleted_at = now() - interval '100 days'")
-        .execute(&mut a.db_conn().await)
-        .await
-        .unwrap();
-
-    // Another instance is in the middle of a run: it holds the lock on a connection of its own.
+    // Another instance is in the middle of a run: it holds the lock on a connection of its own. Taken before
+    // the deletion is aged, so that the instances' own start-up runs (on lift-off, racing this test) are over
+    // or skip: only a run after this point could purge it.
     let mut holder = homechef::db::connect(&a.db.url).await.unwrap();
     diesel::sql_query("select pg_advisory_lock($1)")
         .bind::<BigInt, _>(LOCK_KEY)
         .execute(&mut holder)
+        .await
+        .unwrap();
+    // A deletion older than the retention (90 days): only a run purges it.
+    diesel::sql_query("update tombstones set deleted_at = now() - interval '100 days'")
+        .execute(&mut a.db_conn().await)
         .await
         .unwrap();
     let (on_a, on_b) = (maintenance(&a), maintenance(&b));

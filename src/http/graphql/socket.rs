@@ -33,6 +33,7 @@ use uuid::Uuid;
 use super::admit::operation_type;
 use super::gateway::Gateway;
 use crate::auth::{Viewer, ViewerError};
+use crate::error::AppError;
 use crate::graphql::limits;
 use crate::http::rate_limit::{GraphqlQuota, RouteLimit};
 use crate::http::response::JsonResponse;
@@ -49,6 +50,11 @@ pub const MESSAGE_BURST: f64 = 50.0;
 pub const MESSAGES_PER_SECOND: f64 = 20.0;
 pub const PING_EVERY: Duration = Duration::from_secs(30);
 pub const SILENCE: Duration = Duration::from_secs(75);
+/// How long a closing socket waits for the client's Close.
+const CLOSING: Duration = Duration::from_secs(2);
+/// Messages accepted but not yet taken by the executor: above a burst, so that only a stuck executor (a
+/// client flooding it faster than it can start what it asks) fills it.
+const IN_FLIGHT: usize = 64;
 /// Longest subscription id accepted.
 const MAX_ID_CHARS: usize = 128;
 
@@ -243,7 +249,7 @@ impl<'a, 'r> Session<'a, 'r> {
 
     async fn run(mut self, stream: rocket_ws::stream::DuplexStream, hub: &Hub) {
         let (mut sink, mut source) = stream.split();
-        let (to_graphql, from_client) = tokio::sync::mpsc::channel::<String>(16);
+        let (to_graphql, from_client) = tokio::sync::mpsc::channel::<String>(IN_FLIGHT);
         let prepared = Arc::clone(&self.prepared);
         let mut graphql = Box::pin(
             WebSocket::new(
@@ -334,7 +340,18 @@ impl<'a, 'r> Session<'a, 'r> {
             code: CloseCode::from(close.0),
             reason: close.1.into(),
         };
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        if sink.send(Message::Close(Some(frame))).await.is_ok() {
+            // The closing handshake: what the client still sends is read (and dropped) until its Close, so that
+            // closing the connection with unread data does not reset it before the client reads ours.
+            let _ = tokio::time::timeout(CLOSING, async {
+                while let Some(Ok(message)) = source.next().await {
+                    if matches!(message, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
     }
 
     /// Takes one message from the token bucket.
@@ -439,10 +456,11 @@ impl<'a, 'r> Session<'a, 'r> {
         if self.running.contains(id) {
             return Verdict::Close(Close(4409, format!("Subscriber for {id} already exists")));
         }
-        let refuse = |code: &str, text: &str| {
+        let refuse = |error: AppError| {
+            let message = error.to_string();
             Verdict::Answer(json!({
                 "id": id, "type": "error",
-                "payload": [{ "message": text, "extensions": { "code": code } }],
+                "payload": [{ "message": message, "extensions": { "code": error.code() } }],
             }))
         };
         if self.running.len() >= MAX_SUBSCRIPTIONS {
@@ -451,10 +469,9 @@ impl<'a, 'r> Session<'a, 'r> {
                 Severity::Medium,
                 json!({ "limit": "subscriptions_per_socket" }),
             );
-            return refuse(
-                "QUOTA_EXCEEDED",
-                &format!("at most {MAX_SUBSCRIPTIONS} subscriptions per socket"),
-            );
+            return refuse(AppError::QuotaExceeded(format!(
+                "at most {MAX_SUBSCRIPTIONS} subscriptions per socket"
+            )));
         }
         let query = message["payload"]["query"].as_str().unwrap_or_default();
         let checked = match limits::check(query, false) {
@@ -465,20 +482,19 @@ impl<'a, 'r> Session<'a, 'r> {
                     Severity::Medium,
                     json!({ "limit": kind, "transport": "websocket" }),
                 );
-                return refuse("QUERY_LIMIT", &message);
+                return refuse(AppError::QueryLimit { limit: kind, message });
             }
             Err(limits::Refusal::Introspection) => {
-                return refuse("BAD_REQUEST", "introspect over POST /graphql");
+                return refuse(AppError::BadRequest("introspect over POST /graphql".into()));
             }
-            Err(limits::Refusal::Parse(e)) => return refuse("GRAPHQL_PARSE_FAILED", &e.message),
-            Err(limits::Refusal::FragmentCycle(e)) => return refuse("GRAPHQL_VALIDATION_FAILED", &e),
+            // Malformed and cyclic documents: async-graphql's own validation answers them, in its words.
+            Err(limits::Refusal::Parse(_) | limits::Refusal::FragmentCycle(_)) => return Verdict::Forward,
         };
         let name = message["payload"]["operationName"].as_str();
         if operation_type(&checked.document, name) != Some(OperationType::Subscription) {
-            return refuse(
-                "BAD_REQUEST",
-                "only subscriptions over the socket; send queries and mutations to POST /graphql",
-            );
+            return refuse(AppError::BadRequest(
+                "only subscriptions over the socket; send queries and mutations to POST /graphql".into(),
+            ));
         }
         self.running.insert(id.to_owned());
         Verdict::Forward
