@@ -89,18 +89,28 @@ try {
         headers.CodeMirror.setValue(JSON.stringify({ Authorization: `Bearer ${token}` }));
         document.querySelector('[aria-label="Query Editor"] .CodeMirror').CodeMirror.setValue(operation);
       }, token, operation);
+      // GraphiQL parses the editor's text after a pause and picks the transport from it (a subscription over
+      // the socket, the rest over HTTP): a click before then would run the old document's way.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       await target.click('.graphiql-execute-button');
     };
     await run(page, alice, `subscription { shoppingListChanged(listId: "${list.id}") { action list { items { item checked } } } }`);
-    // The socket is open once the subscription runs; bob then ticks the basil off on his own page.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The subscription runs (the button says Stop) over the socket; bob then ticks the basil off on his page.
+    const pane = (target) => target.evaluate(
+      () => document.querySelector('[aria-label="Result Window"] .CodeMirror')?.CodeMirror.getValue());
+    await page.waitForSelector('button.graphiql-execute-button[aria-label^="Stop"]', { timeout: 10000 })
+      .catch(async () => { throw new Error(`the subscription did not start: ${await pane(page)}`); });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     const bobs = await browser.newPage();
     bobs.on('pageerror', (error) => problems.push(`page error (second page): ${error.message}`));
     await bobs.goto(url, { waitUntil: 'networkidle0' });
     await run(bobs, bob, `mutation { checkShoppingListItem(id: "${item.id}") { checked } }`);
     await page.waitForFunction(
       () => document.querySelector('[aria-label="Result Window"] .CodeMirror')?.CodeMirror.getValue().includes('"CHECKED"'),
-      { timeout: 20000 });
+      { timeout: 20000 })
+      .catch(async () => {
+        throw new Error(`alice's page shows ${await pane(page)}; bob's shows ${await pane(bobs)}`);
+      });
     console.log('graphiql: a tick on one page (bob\'s mutation) appeared on the other (alice\'s subscription)');
   }
   problems.push(...(await page.evaluate(() => window.cspViolations)).map((v) => `CSP violation: ${v}`));
