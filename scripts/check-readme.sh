@@ -49,6 +49,9 @@ print("for _ in $(seq 1 900); do cargo run --release -q -- healthcheck 2>/dev/nu
 for i, block in enumerate(rest, 1):
     print(f"echo; echo '::block {i}::'")
     print(block)
+    # What a block started is stopped at the end even when a later block fails.
+    print('[ -n "${SERVER:-}" ] && echo "$SERVER" > "$WORK/server-8001.pid"')
+    print('[ -n "${WATCHER:-}" ] && echo "$WATCHER" > "$WORK/watcher.pid"')
 print("echo; echo '::end::'")
 dev = [b for b in rest if "dev-token --user alice" in b][0]
 print('echo "$SERVER" > "$WORK/server-8001.pid"; echo "$TOKEN" > "$WORK/token"; cp homechef-8001.log "$WORK/8001.log"')

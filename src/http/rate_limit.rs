@@ -109,8 +109,9 @@ where
     }
 }
 
-/// Writes (mutations): 20 a minute per address, bursts of 10.
-pub const WRITE_QUOTA: (u32, u32) = (20, 10);
+/// Writes (mutations): 20 a minute per address, bursts of 15 (a household on one home network ticking off a
+/// list, or one person ticking a dozen items in a row after unpacking, is a burst).
+pub const WRITE_QUOTA: (u32, u32) = (20, 15);
 /// Upload requests: 3 a minute per address and 3 a minute per user.
 pub const UPLOAD_QUOTA: (u32, u32) = (3, 3);
 /// Imports that fetch (`importRecipeFromUrl`, `importRecipeImage`): 5 a minute per user.
