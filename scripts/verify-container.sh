@@ -608,7 +608,7 @@ sleep 1
 gql '{"query":"mutation($i: UUID!) { checkShoppingListItem(id: $i) { checked } }","variables":{"i":"'"$item"'"}}' >/dev/null
 wait "$watcher" || { cat "$work/watch.err" >&2; fail "bob's watcher through the proxy failed"; }
 grep -q '"action":"CHECKED"' "$work/watch.out" || fail "bob did not see alice's tick: $(cat "$work/watch.out")"
-say "live through the proxy: bob's socket (wss:// via Caddy, graphql-ws) saw alice's tick: $(cut -c1-60 "$work/watch.out")…"
+say "live through the proxy: bob's socket (wss:// via Caddy, graphql-ws) saw alice's tick: $(python3 -c 'import json,sys; c=json.loads(sys.stdin.readline()); print(c["action"], "version", c["version"])' <"$work/watch.out")"
 hijack=$("${tls[@]}" --http1.1 -o /dev/null -w '%{http_code}' -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
   -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
   -H 'Sec-WebSocket-Protocol: graphql-transport-ws' -H 'Origin: https://evil.example' "$api/graphql/ws")

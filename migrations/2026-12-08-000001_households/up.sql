@@ -1,4 +1,4 @@
--- Households: people of one home share shopping lists and see each other's changes live. A household has
+-- Households: people of one home share shopping lists and meal plans and see each other's changes live. A household has
 -- one OWNER and up to 20 members in all; invites are single-use, expiring and revocable, and only the
 -- SHA-256 of an invite's code is stored. A shared object is visible to the household's members (and to
 -- nobody else, its creator included once they leave); a personal one to its owner only.
@@ -57,6 +57,20 @@ alter table shopping_list_items
     add constraint shopping_list_items_household_id_fkey foreign key (household_id) references households (id) on delete cascade;
 create index shopping_list_items_household_idx on shopping_list_items (household_id) where household_id is not null;
 
+-- Meal plans (and their entries, denormalised like list items) likewise. The active plan is per household, or
+-- personal for one's own plans: one of each at most, enforced here.
+alter table meal_plans
+    add column household_id uuid,
+    add constraint meal_plans_household_id_fkey foreign key (household_id) references households (id) on delete cascade;
+create index meal_plans_household_created_idx on meal_plans (household_id, id desc) where household_id is not null;
+drop index meal_plans_one_active_per_owner;
+create unique index meal_plans_one_active_per_owner on meal_plans (owner_id) where active and household_id is null;
+create unique index meal_plans_one_active_per_household on meal_plans (household_id) where active;
+alter table meal_plan_entries
+    add column household_id uuid,
+    add constraint meal_plan_entries_household_id_fkey foreign key (household_id) references households (id) on delete cascade;
+create index meal_plan_entries_household_idx on meal_plan_entries (household_id) where household_id is not null;
+
 -- Deletions of shared objects reach every member through `changes`; "you are no longer in this household"
 -- is a HOUSEHOLD tombstone of the member's own.
 alter table tombstones add column household_id uuid;
@@ -80,6 +94,12 @@ create trigger shopping_lists_record_tombstone after delete on shopping_lists
     for each row execute function record_shared_tombstone('SHOPPING_LIST');
 create trigger shopping_list_items_record_tombstone after delete on shopping_list_items
     for each row execute function record_shared_tombstone('SHOPPING_LIST_ITEM');
+drop trigger meal_plans_record_tombstone on meal_plans;
+drop trigger meal_plan_entries_record_tombstone on meal_plan_entries;
+create trigger meal_plans_record_tombstone after delete on meal_plans
+    for each row execute function record_shared_tombstone('MEAL_PLAN');
+create trigger meal_plan_entries_record_tombstone after delete on meal_plan_entries
+    for each row execute function record_shared_tombstone('MEAL_PLAN_ENTRY');
 
 create function record_departure() returns trigger language plpgsql as $$
 begin
@@ -139,6 +159,43 @@ $$;
 create trigger shopping_lists_gone after delete on shopping_lists
     for each row execute function shopping_list_gone();
 
+-- A plan's entries added, moved or removed, or the plan itself edited or deleted: `mealPlanChanged`.
+create function meal_plan_entries_changed() returns trigger language plpgsql as $$
+declare
+    action text := case tg_op when 'INSERT' then 'ADDED' when 'DELETE' then 'REMOVED' else 'UPDATED' end;
+    changed_plan uuid;
+begin
+    -- A plan being deleted says so itself (its entries go first, by cascade).
+    for changed_plan in select distinct plan_id from changed where plan_id in (select id from meal_plans) loop
+        perform pg_notify('homechef_live', json_build_object(
+            'kind', 'MEAL_PLAN', 'id', changed_plan, 'action', action
+        )::text);
+    end loop;
+    return null;
+end
+$$;
+create trigger meal_plan_entries_added after insert on meal_plan_entries
+    referencing new table as changed
+    for each statement execute function meal_plan_entries_changed();
+create trigger meal_plan_entries_updated after update on meal_plan_entries
+    referencing new table as changed
+    for each statement execute function meal_plan_entries_changed();
+create trigger meal_plan_entries_removed after delete on meal_plan_entries
+    referencing old table as changed
+    for each statement execute function meal_plan_entries_changed();
+
+create function meal_plan_changed() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('homechef_live', json_build_object(
+        'kind', 'MEAL_PLAN', 'id', old.id,
+        'action', case tg_op when 'DELETE' then 'DELETED' else 'PLAN_UPDATED' end
+    )::text);
+    return null;
+end
+$$;
+create trigger meal_plans_changed after update or delete on meal_plans
+    for each row execute function meal_plan_changed();
+
 -- Membership and household changes: `householdChanged`, and the sockets of a removed member are closed.
 create function household_changed() returns trigger language plpgsql as $$
 declare
@@ -190,6 +247,8 @@ begin
     select user_id into heir from household_members where household_id = left_household and role = 'OWNER';
     update shopping_lists set owner_id = heir where household_id = left_household and owner_id = leaver;
     update shopping_list_items set owner_id = heir where household_id = left_household and owner_id = leaver;
+    update meal_plans set owner_id = heir where household_id = left_household and owner_id = leaver;
+    update meal_plan_entries set owner_id = heir where household_id = left_household and owner_id = leaver;
     return true;
 end
 $$;

@@ -247,26 +247,6 @@ pub async fn connect(database_url: &str) -> anyhow::Result<AsyncPgConnection> {
     }
 }
 
-/// One page of an owner's rows in `$table` (keyed by a time-ordered `id`, with an `owner_id`), newest first,
-/// after the cursor id `$after` when given: `owner_page!(conn, meal_plans, MealPlan, owner, after, limit)`.
-macro_rules! owner_page {
-    ($conn:expr, $table:ident, $row:ty, $owner:expr, $after:expr, $limit:expr) => {{
-        use diesel::{ExpressionMethods as _, QueryDsl as _, SelectableHelper as _};
-        use diesel_async::RunQueryDsl as _;
-        let mut query = $table::table
-            .filter($table::owner_id.eq($owner))
-            .select(<$row>::as_select())
-            .order($table::id.desc())
-            .limit($limit)
-            .into_boxed();
-        if let Some(after) = $after {
-            query = query.filter($table::id.lt(after));
-        }
-        query.load::<$row>($conn).await
-    }};
-}
-pub(crate) use owner_page;
-
 /// The advisory lock migrations run under, the same in every instance ("homechef" + 1 in ASCII).
 pub const MIGRATION_LOCK_KEY: i64 = 0x686f_6d65_6368_6567;
 

@@ -91,6 +91,7 @@ diesel::table! {
         note -> Nullable<Text>,
         servings -> Nullable<Numeric>,
         created_at -> Timestamptz,
+        household_id -> Nullable<Uuid>,
     }
 }
 
@@ -106,6 +107,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        household_id -> Nullable<Uuid>,
     }
 }
 
@@ -299,9 +301,11 @@ diesel::joinable!(household_members -> households (household_id));
 diesel::joinable!(household_members -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(import_counts -> users (owner_id));
+diesel::joinable!(meal_plan_entries -> households (household_id));
 diesel::joinable!(meal_plan_entries -> meal_plans (plan_id));
 diesel::joinable!(meal_plan_entries -> recipes (recipe_id));
 diesel::joinable!(meal_plan_entries -> users (owner_id));
+diesel::joinable!(meal_plans -> households (household_id));
 diesel::joinable!(meal_plans -> users (owner_id));
 diesel::joinable!(media -> recipes (recipe_id));
 diesel::joinable!(media -> users (owner_id));

@@ -15,7 +15,7 @@ use crate::db::DbPool;
 use crate::health::HealthQuery;
 use crate::households::{HouseholdMutation, HouseholdQuery, HouseholdSubscription};
 use crate::imports::ImportMutation;
-use crate::meal_plans::{MealPlanMutation, MealPlanQuery};
+use crate::meal_plans::{MealPlanMutation, MealPlanQuery, MealPlanSubscription};
 use crate::media::{MediaMutation, MediaQuery, MediaService};
 use crate::recipes::{RecipeMutation, RecipeQuery};
 use crate::shopping_lists::{ShoppingListMutation, ShoppingListQuery, ShoppingListSubscription};
@@ -52,7 +52,7 @@ pub struct MutationRoot(
 
 /// Live changes, over WebSocket at `GET /graphql/ws` (`graphql-transport-ws`).
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(ShoppingListSubscription, HouseholdSubscription);
+pub struct SubscriptionRoot(ShoppingListSubscription, MealPlanSubscription, HouseholdSubscription);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

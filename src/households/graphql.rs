@@ -13,7 +13,7 @@ use crate::text::{self, Lines};
 
 const MAX_NAME: usize = 255;
 
-/// People who share shopping lists and see each other's changes live.
+/// People who share meal plans and shopping lists and see each other's changes live.
 #[derive(SimpleObject)]
 #[graphql(name = "Household")]
 pub struct HouseholdView {

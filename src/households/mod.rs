@@ -1,10 +1,10 @@
-//! Households: the people of one home, who share shopping lists and see each other's changes live. A shared
-//! object is visible to the household's members only; everyone else (a former member, a pending invitee)
-//! finds it `NOT_FOUND`, like a random id.
+//! Households: the people of one home, who share meal plans and shopping lists and see each other's changes
+//! live. A shared object is visible to the household's members only; everyone else (a former member, a
+//! pending invitee) finds it `NOT_FOUND`, like a random id.
 
 mod graphql;
 mod model;
 
 pub use graphql::{HouseholdMutation, HouseholdQuery, HouseholdSubscription};
-pub(crate) use model::shared_scope;
-pub use model::{joined, Household, Role};
+pub use model::{joined, Household, Role, Scope};
+pub(crate) use model::{shared_page, shared_scope};

@@ -82,6 +82,9 @@ pub fn joined(user: Uuid) -> household_members::BoxedQuery<'static, Pg, diesel::
         .into_boxed()
 }
 
+/// A filter on `T` made at run time (a boxed condition), as the shared tables' scopes are.
+pub type Scope<T> = Box<dyn BoxableExpression<T, Pg, SqlType = diesel::sql_types::Bool>>;
+
 /// The rows of a shared table (one with `owner_id` and `household_id`) the viewer may see: their personal ones
 /// and those of the households they are in. `shared_scope!(shopping_lists, viewer)`.
 macro_rules! shared_scope {
@@ -97,6 +100,26 @@ macro_rules! shared_scope {
     }};
 }
 pub(crate) use shared_scope;
+
+/// One page of what the viewer may see of a shared table (keyed by a time-ordered `id`), newest first, after the
+/// cursor id `$after` when given: `shared_page!(conn, meal_plans, MealPlan, viewer, after, limit)`.
+macro_rules! shared_page {
+    ($conn:expr, $table:ident, $row:ty, $viewer:expr, $after:expr, $limit:expr) => {{
+        use diesel::{ExpressionMethods as _, QueryDsl as _, SelectableHelper as _};
+        use diesel_async::RunQueryDsl as _;
+        let mut query = $table::table
+            .filter($crate::households::shared_scope!($table, $viewer))
+            .select(<$row>::as_select())
+            .order($table::id.desc())
+            .limit($limit)
+            .into_boxed();
+        if let Some(after) = $after {
+            query = query.filter($table::id.lt(after));
+        }
+        query.load::<$row>($conn).await
+    }};
+}
+pub(crate) use shared_page;
 
 /// What an invite's code is stored as.
 fn digest(code: &str) -> Vec<u8> {

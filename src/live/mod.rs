@@ -39,6 +39,8 @@ pub enum Event {
         #[serde(default)]
         items: Vec<Uuid>,
     },
+    /// A plan's entries were ADDED, UPDATED (moved) or REMOVED, or the plan was PLAN_UPDATED or DELETED.
+    MealPlan { id: Uuid, action: String },
     /// A household was renamed or deleted, or someone joined, left or was removed (`departed`).
     Household { id: Uuid, departed: Option<Uuid> },
     /// Notifications may have been missed (the hub reconnected, or this subscriber fell behind): re-read.

@@ -1,11 +1,12 @@
 //! The meal-planning slice of the GraphQL schema.
 
-use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, ResultExt as _, SimpleObject};
+use async_graphql::{Context, MaybeUndefined, Object, ResultExt as _, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::calendar::{days, planned_on, MAX_DAYS};
+use super::input::{MealPlanEntryInput, MealPlanInput, MealPlanPatch, MealSlotInput, MealType, Weekday};
 use super::model::{Entry, MealPlan, MealPlanChangeset, NewEntry, NewMealPlan, Slot, MAX_ENTRIES, MAX_PLANS};
 use crate::error::{deleted, AppError, AppResult, GqlResult as _};
 use crate::recipes::{decimal, decimal_text, PageInfo, RecipeSummary};
@@ -18,69 +19,6 @@ pub const MAX_NOTE: usize = 500;
 /// Page sizes for `mealPlans`.
 const DEFAULT_PAGE: i32 = 10;
 const MAX_PAGE: i32 = 20;
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum MealType {
-    Breakfast,
-    Lunch,
-    Dinner,
-    Snack,
-}
-
-impl MealType {
-    fn as_db(self) -> &'static str {
-        match self {
-            Self::Breakfast => "BREAKFAST",
-            Self::Lunch => "LUNCH",
-            Self::Dinner => "DINNER",
-            Self::Snack => "SNACK",
-        }
-    }
-
-    fn from_db(meal: &str) -> Self {
-        match meal {
-            "BREAKFAST" => Self::Breakfast,
-            "LUNCH" => Self::Lunch,
-            "DINNER" => Self::Dinner,
-            _ => Self::Snack,
-        }
-    }
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Weekday {
-    Monday,
-    Tuesday,
-    Wednesday,
-    Thursday,
-    Friday,
-    Saturday,
-    Sunday,
-}
-
-const WEEKDAYS: [Weekday; 7] = [
-    Weekday::Monday,
-    Weekday::Tuesday,
-    Weekday::Wednesday,
-    Weekday::Thursday,
-    Weekday::Friday,
-    Weekday::Saturday,
-    Weekday::Sunday,
-];
-
-impl Weekday {
-    /// ISO number: Monday is 1.
-    fn number(self) -> i32 {
-        WEEKDAYS
-            .iter()
-            .position(|d| *d == self)
-            .map_or(1, |i| i32::try_from(i).unwrap_or(0) + 1)
-    }
-
-    fn from_number(n: i32) -> Option<Self> {
-        WEEKDAYS.get(usize::try_from(n - 1).ok()?).copied()
-    }
-}
 
 /// A meal in a plan: a recipe or a free-text note, on a date (calendar plans) or on a week of the rotation
 /// and a weekday (rotating plans).
@@ -120,7 +58,7 @@ impl From<&Entry> for EntryView {
 
 /// A meal plan: a calendar, or a rotation of `weeks` weeks repeated from `startDate` (week 1 is the
 /// Monday-to-Sunday week holding the start date). It applies from `startDate` to `endDate` (open-ended when
-/// null). At most one plan is active.
+/// null). At most one plan is active among one's personal plans, and one in each household.
 #[derive(SimpleObject)]
 #[graphql(name = "MealPlan")]
 pub struct MealPlanView {
@@ -131,6 +69,8 @@ pub struct MealPlanView {
     /// Null for a calendar plan; 1 to 8 for a rotation.
     pub weeks: Option<i32>,
     pub active: bool,
+    /// The household it is shared with; null for a personal plan.
+    pub household_id: Option<Uuid>,
     /// Increases with every change to the plan's own fields (optimistic concurrency).
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -153,6 +93,7 @@ impl MealPlanView {
             end_date: plan.end_date.map(Date::from),
             weeks: plan.weeks,
             active: plan.active,
+            household_id: plan.household_id,
             version: plan.version,
             created_at: plan.created_at,
             updated_at: plan.updated_at,
@@ -161,7 +102,7 @@ impl MealPlanView {
 }
 
 /// Plans with their entries when `entries` is selected: one statement for all of them.
-async fn views(
+pub(super) async fn views(
     conn: &mut AsyncPgConnection,
     owner: Uuid,
     plans: Vec<MealPlan>,
@@ -202,50 +143,6 @@ pub struct MealPlanDay {
     pub week: Option<i32>,
     /// By meal, then when added.
     pub entries: Vec<EntryView>,
-}
-
-#[derive(InputObject)]
-pub struct MealPlanInput {
-    /// 1 to 255 characters.
-    pub name: String,
-    pub start_date: Date,
-    /// Null: open-ended.
-    pub end_date: Option<Date>,
-    /// Null for a calendar plan; 1 to 8 for a rotation. Fixed once the plan exists.
-    pub weeks: Option<i32>,
-    /// Make it the active plan (the one active before stops being active).
-    #[graphql(default)]
-    pub active: bool,
-}
-
-#[derive(InputObject)]
-pub struct MealPlanPatch {
-    pub name: Option<String>,
-    pub start_date: Option<Date>,
-    /// Null makes the plan open-ended.
-    pub end_date: MaybeUndefined<Date>,
-}
-
-/// When: `date` for a calendar plan, `week` and `weekday` for a rotation.
-#[derive(InputObject)]
-pub struct MealSlotInput {
-    pub date: Option<Date>,
-    /// 1 to the plan's `weeks`.
-    pub week: Option<i32>,
-    pub weekday: Option<Weekday>,
-    pub meal: MealType,
-}
-
-#[derive(InputObject)]
-pub struct MealPlanEntryInput {
-    #[graphql(flatten)]
-    pub slot: MealSlotInput,
-    /// One of your recipes; or give a `note`.
-    pub recipe_id: Option<Uuid>,
-    /// At most 500 characters ("leftovers", "eat out").
-    pub note: Option<String>,
-    /// Servings to cook, decimal text greater than 0; null cooks the recipe as written.
-    pub servings: Option<String>,
 }
 
 fn name(field: &str, value: &str) -> AppResult<String> {
@@ -312,7 +209,7 @@ pub fn range(from: &Date, to: &Date) -> AppResult<(NaiveDate, NaiveDate)> {
 pub async fn plan_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Option<Uuid>) -> AppResult<Option<MealPlan>> {
     Ok(match id {
         Some(id) => Some(MealPlan::find(conn, owner, id).await?),
-        None => MealPlan::active(conn, owner).await?,
+        None => MealPlan::active(conn, owner, None).await?,
     })
 }
 
@@ -368,11 +265,15 @@ impl MealPlanQuery {
         view(ctx, &mut conn, owner, plan).await.extend()
     }
 
-    /// The plan being followed, if any.
-    async fn active_meal_plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MealPlanView>> {
+    /// The plan being followed, if any: among one's personal plans, or `householdId`'s.
+    async fn active_meal_plan(
+        &self,
+        ctx: &Context<'_>,
+        household_id: Option<Uuid>,
+    ) -> async_graphql::Result<Option<MealPlanView>> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match MealPlan::active(&mut conn, owner).await.gql()? {
+        match MealPlan::active(&mut conn, owner, household_id).await.gql()? {
             Some(plan) => Ok(Some(view(ctx, &mut conn, owner, plan).await.extend()?)),
             None => Ok(None),
         }
@@ -442,6 +343,7 @@ impl MealPlanMutation {
         let new = NewMealPlan {
             id: Uuid::now_v7(),
             owner_id: owner,
+            household_id: input.household_id,
             name,
             start_date,
             end_date,
@@ -451,7 +353,7 @@ impl MealPlanMutation {
         let plan = MealPlan::create(&mut conn, new, input.active)
             .await
             .gql()?
-            .ok_or_else(|| AppError::QuotaExceeded(format!("at most {MAX_PLANS} meal plans")))
+            .ok_or_else(|| AppError::QuotaExceeded(format!("at most {MAX_PLANS} meal plans each")))
             .extend()?;
         Ok(MealPlanView::new(plan, &[]))
     }
@@ -521,15 +423,17 @@ impl MealPlanMutation {
         deleted(MealPlan::delete(&mut conn, owner, id).await.gql()?)
     }
 
-    /// Makes a plan the one being followed (the previous one stops); `id: null` leaves none active.
+    /// Makes a plan the one being followed among its kind (one's personal plans, or its household's; the
+    /// previous one stops); `id: null` leaves none active among one's personal plans, or `householdId`'s.
     async fn set_active_meal_plan(
         &self,
         ctx: &Context<'_>,
         id: Option<Uuid>,
+        household_id: Option<Uuid>,
     ) -> async_graphql::Result<Option<MealPlanView>> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        match MealPlan::set_active(&mut conn, owner, id).await.gql()? {
+        match MealPlan::set_active(&mut conn, owner, household_id, id).await.gql()? {
             Some(plan) => Ok(Some(view(ctx, &mut conn, owner, plan).await.extend()?)),
             None => Ok(None),
         }

@@ -3,8 +3,11 @@
 
 mod calendar;
 mod graphql;
+mod input;
+mod live;
 mod model;
 
 pub use calendar::{days, planned_on};
 pub use graphql::{plan_for, range, MealPlanMutation, MealPlanQuery};
+pub use live::MealPlanSubscription;
 pub use model::MealPlan;

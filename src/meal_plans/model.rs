@@ -1,4 +1,5 @@
-//! The `meal_plans` and `meal_plan_entries` tables; every query is scoped by owner here.
+//! The `meal_plans` and `meal_plan_entries` tables; every query is scoped here to the viewer's own plans and
+//! their households' (`shared_scope!`).
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -6,11 +7,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{meal_plan_entries, meal_plans, recipes};
+use crate::db::schema::{households, meal_plan_entries, meal_plans, recipes};
+use crate::households::{joined, shared_scope, Scope};
 use crate::recipes::RecipeSummaryRow;
 use crate::users::User;
 
-/// Plans per user, entries per plan: bounds on what one user can make the server hold and compute.
+/// Plans per user (personal) or per household (shared), entries per plan: bounds on what one user can make
+/// the server hold and compute.
 pub const MAX_PLANS: i64 = 100;
 pub const MAX_ENTRIES: i64 = 500;
 
@@ -27,6 +30,8 @@ pub struct MealPlan {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The household it is shared with; `None` for a personal plan.
+    pub household_id: Option<Uuid>,
 }
 
 #[derive(Debug, Insertable)]
@@ -34,6 +39,7 @@ pub struct MealPlan {
 pub struct NewMealPlan {
     pub id: Uuid,
     pub owner_id: Uuid,
+    pub household_id: Option<Uuid>,
     pub name: String,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
@@ -96,87 +102,146 @@ pub struct NewEntry {
     pub servings: Option<BigDecimal>,
 }
 
-fn mine(
-    owner_id: Uuid,
-    id: Uuid,
-) -> diesel::dsl::And<diesel::dsl::Eq<meal_plans::id, Uuid>, diesel::dsl::Eq<meal_plans::owner_id, Uuid>> {
-    meal_plans::id.eq(id).and(meal_plans::owner_id.eq(owner_id))
+/// The plan `id` if the viewer may see it.
+fn mine(viewer: Uuid, id: Uuid) -> Scope<meal_plans::table> {
+    Box::new(meal_plans::id.eq(id).and(shared_scope!(meal_plans, viewer)))
 }
 
-/// Makes `id` the owner's only active plan (none when `None`), in one transaction under the owner's lock.
-/// The plan as this activation left it: `NotFound` for a foreign id.
-async fn activate(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Option<Uuid>) -> QueryResult<Option<MealPlan>> {
-    diesel::update(meal_plans::table.filter(meal_plans::owner_id.eq(owner_id).and(meal_plans::active)))
-        .set(meal_plans::active.eq(false))
-        .execute(conn)
-        .await?;
-    match id {
-        Some(id) => diesel::update(meal_plans::table.filter(mine(owner_id, id)))
-            .set(meal_plans::active.eq(true))
-            .returning(MealPlan::as_returning())
-            .get_result(conn)
+/// The entry `id` if the viewer may see its plan.
+fn my_entry(viewer: Uuid, id: Uuid) -> Scope<meal_plan_entries::table> {
+    Box::new(
+        meal_plan_entries::id
+            .eq(id)
+            .and(shared_scope!(meal_plan_entries, viewer)),
+    )
+}
+
+/// The plans one active plan is chosen among: the viewer's personal ones, or a household's.
+fn among(viewer: Uuid, household: Option<Uuid>) -> Scope<meal_plans::table> {
+    match household {
+        Some(household) => Box::new(meal_plans::household_id.assume_not_null().eq(household)),
+        None => Box::new(meal_plans::owner_id.eq(viewer).and(meal_plans::household_id.is_null())),
+    }
+}
+
+/// Locks what decisions about a set of plans (how many, which is active) are taken under: the household's row
+/// (`NotFound` unless the viewer is in it), or the viewer's own.
+async fn lock(conn: &mut AsyncPgConnection, viewer: Uuid, household: Option<Uuid>) -> QueryResult<()> {
+    match household {
+        Some(household) => households::table
+            .find(household)
+            .filter(households::id.eq_any(joined(viewer)))
+            .select(households::id)
+            .for_update()
+            .first::<Uuid>(conn)
             .await
-            .map(Some),
+            .map(drop),
+        None => User::lock(conn, viewer).await,
+    }
+}
+
+/// Makes `id` the only active plan among the viewer's personal ones or a household's (none when `None`); under
+/// `lock`. The plan as this activation left it: `NotFound` for one the viewer cannot see or of the other set.
+async fn activate(
+    conn: &mut AsyncPgConnection,
+    viewer: Uuid,
+    household: Option<Uuid>,
+    id: Option<Uuid>,
+) -> QueryResult<Option<MealPlan>> {
+    diesel::update(
+        meal_plans::table
+            .filter(among(viewer, household))
+            .filter(meal_plans::active),
+    )
+    .set(meal_plans::active.eq(false))
+    .execute(conn)
+    .await?;
+    match id {
+        Some(id) => diesel::update(
+            meal_plans::table
+                .filter(mine(viewer, id))
+                .filter(among(viewer, household)),
+        )
+        .set(meal_plans::active.eq(true))
+        .returning(MealPlan::as_returning())
+        .get_result(conn)
+        .await
+        .map(Some),
         None => Ok(None),
     }
 }
 
 impl MealPlan {
-    pub async fn find(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<MealPlan> {
+    pub async fn find(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<MealPlan> {
         meal_plans::table
-            .filter(mine(owner_id, id))
+            .filter(mine(viewer, id))
             .select(MealPlan::as_select())
             .first(conn)
             .await
     }
 
-    pub async fn active(conn: &mut AsyncPgConnection, owner_id: Uuid) -> QueryResult<Option<MealPlan>> {
+    /// The active plan among the viewer's personal ones, or of `household` (none for one they are not in).
+    pub async fn active(
+        conn: &mut AsyncPgConnection,
+        viewer: Uuid,
+        household: Option<Uuid>,
+    ) -> QueryResult<Option<MealPlan>> {
         meal_plans::table
-            .filter(meal_plans::owner_id.eq(owner_id).and(meal_plans::active))
+            .filter(among(viewer, household))
+            .filter(shared_scope!(meal_plans, viewer))
+            .filter(meal_plans::active)
             .select(MealPlan::as_select())
             .first(conn)
             .await
             .optional()
     }
 
-    /// Newest first, `limit` after the plan `after` (ids are time-ordered).
+    /// The viewer's plans and their households', newest first, `limit` after the plan `after` (ids are
+    /// time-ordered).
     pub async fn page(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         after: Option<Uuid>,
         limit: i64,
     ) -> QueryResult<Vec<MealPlan>> {
-        crate::db::owner_page!(conn, meal_plans, MealPlan, owner_id, after, limit)
+        crate::households::shared_page!(conn, meal_plans, MealPlan, viewer, after, limit)
     }
 
-    pub async fn count(conn: &mut AsyncPgConnection, owner_id: Uuid) -> QueryResult<i64> {
+    /// How many plans the viewer can see (their own and their households').
+    pub async fn count(conn: &mut AsyncPgConnection, viewer: Uuid) -> QueryResult<i64> {
         meal_plans::table
-            .filter(meal_plans::owner_id.eq(owner_id))
+            .filter(shared_scope!(meal_plans, viewer))
             .count()
             .get_result(conn)
             .await
     }
 
-    /// Creates the plan, activating it when asked; `None` when the owner already has `MAX_PLANS`.
+    /// Creates the plan, personal or shared with `new.household_id` (one the owner is in, else `NotFound`),
+    /// activating it when asked; `None` when the owner, or the household, already has `MAX_PLANS`.
     pub async fn create(
         conn: &mut AsyncPgConnection,
         new: NewMealPlan,
         make_active: bool,
     ) -> QueryResult<Option<MealPlan>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            User::lock(conn, new.owner_id).await?;
-            if Self::count(conn, new.owner_id).await? >= MAX_PLANS {
+            let (viewer, household, id) = (new.owner_id, new.household_id, new.id);
+            lock(conn, viewer, household).await?;
+            let held: i64 = meal_plans::table
+                .filter(among(viewer, household))
+                .count()
+                .get_result(conn)
+                .await?;
+            if held >= MAX_PLANS {
                 return Ok(None);
             }
-            let (owner_id, id) = (new.owner_id, new.id);
             diesel::insert_into(meal_plans::table)
                 .values(&new)
                 .execute(conn)
                 .await?;
             if make_active {
-                return activate(conn, owner_id, Some(id)).await;
+                return activate(conn, viewer, household, Some(id)).await;
             }
-            Self::find(conn, owner_id, id).await.map(Some)
+            Self::find(conn, viewer, id).await.map(Some)
         })
         .await
     }
@@ -184,12 +249,12 @@ impl MealPlan {
     /// Applies `changes` if the plan is still at `expected_version`; `None` when it is not.
     pub async fn update(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         id: Uuid,
         expected_version: i32,
         changes: MealPlanChangeset,
     ) -> QueryResult<Option<MealPlan>> {
-        diesel::update(meal_plans::table.filter(mine(owner_id, id).and(meal_plans::version.eq(expected_version))))
+        diesel::update(meal_plans::table.filter(mine(viewer, id).and(meal_plans::version.eq(expected_version))))
             .set((changes, meal_plans::version.eq(meal_plans::version + 1)))
             .returning(MealPlan::as_returning())
             .get_result(conn)
@@ -198,23 +263,29 @@ impl MealPlan {
     }
 
     /// Deletes the plan with its entries; false when there was none.
-    pub async fn delete(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
-        let deleted = diesel::delete(meal_plans::table.filter(mine(owner_id, id)))
+    pub async fn delete(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<bool> {
+        let deleted = diesel::delete(meal_plans::table.filter(mine(viewer, id)))
             .execute(conn)
             .await?;
         Ok(deleted > 0)
     }
 
-    /// Makes the plan the owner's only active one (`None`: no active plan) and returns it as this call left it
-    /// (a later call may already have activated another). `NotFound` for a foreign id.
+    /// Makes the plan the only active one of its set (the viewer's personal plans, or its household's) and
+    /// returns it as this call left it (a later call may already have activated another); `id: None` leaves
+    /// none active among the personal plans, or `household`'s. `NotFound` for a plan the viewer cannot see.
     pub async fn set_active(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
+        household: Option<Uuid>,
         id: Option<Uuid>,
     ) -> QueryResult<Option<MealPlan>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            User::lock(conn, owner_id).await?;
-            activate(conn, owner_id, id).await
+            let household = match id {
+                Some(id) => Self::find(conn, viewer, id).await?.household_id,
+                None => household,
+            };
+            lock(conn, viewer, household).await?;
+            activate(conn, viewer, household, id).await
         })
         .await
     }
@@ -223,13 +294,13 @@ impl MealPlan {
     /// then when they were added. `days` narrows calendar entries to a range (rotation entries all come).
     pub async fn entries(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         plan_ids: &[Uuid],
         days: Option<(NaiveDate, NaiveDate)>,
     ) -> QueryResult<Vec<Entry>> {
         let mut query = meal_plan_entries::table
             .left_join(recipes::table)
-            .filter(meal_plan_entries::owner_id.eq(owner_id))
+            .filter(shared_scope!(meal_plan_entries, viewer))
             .filter(meal_plan_entries::plan_id.eq_any(plan_ids))
             .select((
                 EntryRow::as_select(),
@@ -267,16 +338,16 @@ impl MealPlan {
 
     /// Adds the entry `entry` makes from the plan (read once, locked: entries added at once count against
     /// MAX_ENTRIES one after another); `None` when the plan is full. `NotFound` when the plan or the recipe
-    /// is not the owner's; an error of `entry` rolls back.
+    /// is not the viewer's to see (the recipe: to own); an error of `entry` rolls back.
     pub async fn add_entry<E: From<diesel::result::Error> + Send>(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         plan_id: Uuid,
         entry: impl FnOnce(&MealPlan) -> Result<NewEntry, E> + Send,
     ) -> Result<Option<Uuid>, E> {
         conn.transaction::<_, E, _>(async |conn| {
             let plan = meal_plans::table
-                .filter(mine(owner_id, plan_id))
+                .filter(mine(viewer, plan_id))
                 .select(MealPlan::as_select())
                 .for_update()
                 .first::<MealPlan>(conn)
@@ -291,7 +362,7 @@ impl MealPlan {
                 return Ok(None);
             }
             if let Some(recipe) = new.recipe_id {
-                crate::recipes::Recipe::find(conn, owner_id, recipe).await?;
+                crate::recipes::Recipe::find(conn, viewer, recipe).await?;
             }
             let (day, week, weekday) = slot_columns(new.slot);
             let id = Uuid::now_v7();
@@ -299,7 +370,8 @@ impl MealPlan {
                 .values((
                     meal_plan_entries::id.eq(id),
                     meal_plan_entries::plan_id.eq(plan_id),
-                    meal_plan_entries::owner_id.eq(owner_id),
+                    meal_plan_entries::owner_id.eq(viewer),
+                    meal_plan_entries::household_id.eq(plan.household_id),
                     meal_plan_entries::day.eq(day),
                     meal_plan_entries::week.eq(week),
                     meal_plan_entries::weekday.eq(weekday),
@@ -315,14 +387,14 @@ impl MealPlan {
         .await
     }
 
-    /// One of the owner's entries with its recipe.
-    pub async fn entry(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<Entry> {
+    /// An entry the viewer may see, with its recipe.
+    pub async fn entry(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<Entry> {
         let (row, recipe) = meal_plan_entries::table
             .left_join(recipes::table)
             .filter(
                 meal_plan_entries::id
                     .eq(id)
-                    .and(meal_plan_entries::owner_id.eq(owner_id)),
+                    .and(shared_scope!(meal_plan_entries, viewer)),
             )
             .select((
                 EntryRow::as_select(),
@@ -336,27 +408,21 @@ impl MealPlan {
     /// Moves an entry to another slot and meal.
     pub async fn move_entry(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         id: Uuid,
         slot: Slot,
         meal: &'static str,
     ) -> QueryResult<()> {
         let (day, week, weekday) = slot_columns(slot);
-        let moved = diesel::update(
-            meal_plan_entries::table.filter(
-                meal_plan_entries::id
-                    .eq(id)
-                    .and(meal_plan_entries::owner_id.eq(owner_id)),
-            ),
-        )
-        .set((
-            meal_plan_entries::day.eq(day),
-            meal_plan_entries::week.eq(week),
-            meal_plan_entries::weekday.eq(weekday),
-            meal_plan_entries::meal.eq(meal),
-        ))
-        .execute(conn)
-        .await?;
+        let moved = diesel::update(meal_plan_entries::table.filter(my_entry(viewer, id)))
+            .set((
+                meal_plan_entries::day.eq(day),
+                meal_plan_entries::week.eq(week),
+                meal_plan_entries::weekday.eq(weekday),
+                meal_plan_entries::meal.eq(meal),
+            ))
+            .execute(conn)
+            .await?;
         match moved {
             0 => Err(diesel::result::Error::NotFound),
             _ => Ok(()),
@@ -364,16 +430,10 @@ impl MealPlan {
     }
 
     /// Removes an entry; false when there was none.
-    pub async fn remove_entry(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
-        let deleted = diesel::delete(
-            meal_plan_entries::table.filter(
-                meal_plan_entries::id
-                    .eq(id)
-                    .and(meal_plan_entries::owner_id.eq(owner_id)),
-            ),
-        )
-        .execute(conn)
-        .await?;
+    pub async fn remove_entry(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<bool> {
+        let deleted = diesel::delete(meal_plan_entries::table.filter(my_entry(viewer, id)))
+            .execute(conn)
+            .await?;
         Ok(deleted > 0)
     }
 }

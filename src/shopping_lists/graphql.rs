@@ -215,7 +215,7 @@ async fn compute(
     }
     let recipe_ids: Vec<Uuid> = batches.iter().map(|(r, _)| r.id).collect();
     let mut by_recipe: HashMap<Uuid, Vec<PlannedIngredient>> = HashMap::new();
-    for ingredient in model::ingredients(conn, owner, &recipe_ids).await? {
+    for ingredient in model::ingredients(conn, &recipe_ids).await? {
         by_recipe.entry(ingredient.recipe_id).or_default().push(ingredient);
     }
     let needs: Vec<Need> = batches

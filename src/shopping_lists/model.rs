@@ -3,13 +3,12 @@
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{households, recipe_ingredients, recipes, shopping_list_items, shopping_lists};
-use crate::households::{joined, shared_scope};
+use crate::households::{joined, shared_scope, Scope};
 use crate::users::User;
 
 /// Lists per user (personal) or per household (shared), items per list.
@@ -75,15 +74,12 @@ pub struct PlannedIngredient {
     pub item: String,
 }
 
-/// The ingredients of the owner's recipes among `recipe_ids`, in recipe order.
-pub async fn ingredients(
-    conn: &mut AsyncPgConnection,
-    owner_id: Uuid,
-    recipe_ids: &[Uuid],
-) -> QueryResult<Vec<PlannedIngredient>> {
+/// The ingredients of the recipes `recipe_ids`, in recipe order: those planned in a plan the viewer may see
+/// (in a household's plan, members plan their own recipes, and the plan's list needs all of them).
+pub async fn ingredients(conn: &mut AsyncPgConnection, recipe_ids: &[Uuid]) -> QueryResult<Vec<PlannedIngredient>> {
     recipe_ingredients::table
         .inner_join(recipes::table)
-        .filter(recipes::owner_id.eq(owner_id).and(recipes::id.eq_any(recipe_ids)))
+        .filter(recipes::id.eq_any(recipe_ids))
         .order((recipe_ingredients::recipe_id, recipe_ingredients::position))
         .select((
             recipe_ingredients::recipe_id,
@@ -95,8 +91,6 @@ pub async fn ingredients(
         .load(conn)
         .await
 }
-
-type Scope<T> = Box<dyn BoxableExpression<T, Pg, SqlType = diesel::sql_types::Bool>>;
 
 /// The list `id` if the viewer may see it.
 fn mine(viewer: Uuid, id: Uuid) -> Scope<shopping_lists::table> {
@@ -131,16 +125,7 @@ impl ShoppingList {
         after: Option<Uuid>,
         limit: i64,
     ) -> QueryResult<Vec<ShoppingList>> {
-        let mut query = shopping_lists::table
-            .filter(shared_scope!(shopping_lists, viewer))
-            .select(ShoppingList::as_select())
-            .order(shopping_lists::id.desc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(shopping_lists::id.lt(after));
-        }
-        query.load(conn).await
+        crate::households::shared_page!(conn, shopping_lists, ShoppingList, viewer, after, limit)
     }
 
     /// Saves a list with its items in one transaction, personal or shared with `household` (one the viewer
@@ -287,13 +272,23 @@ impl ShoppingList {
     }
 
     /// Ticks an item off (or back on). Idempotent, and independent of the item's text and version, so that
-    /// two people in the shop never conflict by ticking.
+    /// two people in the shop never conflict by ticking; a tick that changes nothing writes nothing (the list's
+    /// version stays, and nobody watching is told).
     pub async fn check_item(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid, checked: bool) -> QueryResult<Item> {
-        diesel::update(shopping_list_items::table.filter(my_item(viewer, id)))
-            .set(shopping_list_items::checked.eq(checked))
-            .returning(Item::as_returning())
-            .get_result(conn)
-            .await
+        let changed = diesel::update(
+            shopping_list_items::table
+                .filter(my_item(viewer, id))
+                .filter(shopping_list_items::checked.ne(checked)),
+        )
+        .set(shopping_list_items::checked.eq(checked))
+        .returning(Item::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        match changed {
+            Some(item) => Ok(item),
+            None => Self::item(conn, viewer, id).await,
+        }
     }
 
     /// Removes an item; false when there was none.

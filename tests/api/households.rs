@@ -431,3 +431,142 @@ async fn leaving_removal_and_account_deletion_hand_the_household_on_and_sync_say
     assert_eq!(app.count("households", &format!("id = '{home}'")).await, 0);
     assert_eq!(app.count("shopping_lists", &format!("id = '{list}'")).await, 0);
 }
+
+#[tokio::test]
+async fn a_household_plans_meals_together_and_its_list_needs_every_members_recipes() {
+    let app = TestApp::spawn().await;
+    let [alice, bob, carol] = ["mp-alice", "mp-bob", "mp-carol"].map(dev_token);
+    let home = household(&app, &alice, "Home").await;
+    join(&app, &alice, &home, &bob).await;
+    let plan = ok(
+        &app,
+        &alice,
+        r#"mutation($h: UUID!) { createMealPlan(input: { name: "Our week", startDate: "2027-01-04", active: true, householdId: $h }) { id householdId active } }"#,
+        json!({ "h": home }),
+    )
+    .await["createMealPlan"]
+        .clone();
+    assert_eq!(plan["householdId"], home.as_str());
+    let plan = plan["id"].as_str().unwrap().to_owned();
+    let recipe = |token: &str, title: &str, line: &str| {
+        let (token, title, line) = (token.to_owned(), title.to_owned(), line.to_owned());
+        let app = &app;
+        async move {
+            let data = ok(
+                app,
+                &token,
+                "mutation($t: String!, $l: String!) { createRecipe(input: { title: $t, servings: \"2\", ingredients: [{ line: $l }] }) { id } }",
+                json!({ "t": title, "l": line }),
+            )
+            .await;
+            data["createRecipe"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let soup = recipe(&alice, "Soup", "1 onion").await;
+    let salad = recipe(&bob, "Salad", "2 tomatoes").await;
+    let add = "mutation($p: UUID!, $r: UUID!, $d: Date!) { addMealPlanEntry(planId: $p, input: { date: $d, meal: DINNER, recipeId: $r }) { id recipe { title } } }";
+    ok(&app, &alice, add, json!({ "p": plan, "r": soup, "d": "2027-01-04" })).await;
+    // Bob plans his own recipe in the household's plan; alice's recipes stay hers to plan.
+    ok(&app, &bob, add, json!({ "p": plan, "r": salad, "d": "2027-01-05" })).await;
+    let theirs = app
+        .gql_as(&bob, add, json!({ "p": plan, "r": soup, "d": "2027-01-06" }))
+        .await;
+    assert_eq!(error_code(&theirs), "NOT_FOUND", "{theirs}");
+
+    // The household's active plan, seen by both, with both members' dinners; a personal one is apart.
+    let active = "query($h: UUID) { activeMealPlan(householdId: $h) { id entries { recipe { title } } } }";
+    for token in [&alice, &bob] {
+        let seen = ok(&app, token, active, json!({ "h": home })).await;
+        assert_eq!(seen["activeMealPlan"]["id"], plan.as_str());
+        assert_eq!(
+            seen["activeMealPlan"]["entries"],
+            json!([{ "recipe": { "title": "Soup" } }, { "recipe": { "title": "Salad" } }])
+        );
+        assert_eq!(
+            ok(&app, token, active, json!({ "h": null })).await["activeMealPlan"],
+            Value::Null
+        );
+    }
+    // Its shopping list needs both members' recipes.
+    let list = ok(
+        &app,
+        &bob,
+        r#"query($p: UUID!) { shoppingList(from: "2027-01-04", to: "2027-01-10", planId: $p) { lines { item quantityDisplay fromRecipes } } }"#,
+        json!({ "p": plan }),
+    )
+    .await;
+    assert_eq!(
+        list["shoppingList"]["lines"],
+        json!([
+            { "item": "onion", "quantityDisplay": "1", "fromRecipes": ["Soup"] },
+            { "item": "tomatoes", "quantityDisplay": "2", "fromRecipes": ["Salad"] },
+        ])
+    );
+
+    // Carol, in no household: the plan and its entries are NOT_FOUND, its household has no active plan for her.
+    let read = app
+        .gql_as(
+            &carol,
+            "query($p: UUID!) { mealPlan(id: $p) { id } }",
+            json!({ "p": plan }),
+        )
+        .await;
+    assert_eq!(error_code(&read), "NOT_FOUND");
+    let write = app
+        .gql_as(&carol, add, json!({ "p": plan, "r": salad, "d": "2027-01-07" }))
+        .await;
+    assert_eq!(error_code(&write), "NOT_FOUND");
+    assert_eq!(
+        ok(&app, &carol, active, json!({ "h": home })).await["activeMealPlan"],
+        Value::Null
+    );
+    let plans = ok(&app, &carol, "{ mealPlans { totalCount } }", json!({})).await;
+    assert_eq!(plans["mealPlans"]["totalCount"], 0);
+
+    // Bob stops following it for the household; alice's personal plan is untouched by that.
+    ok(
+        &app,
+        &alice,
+        r#"mutation { createMealPlan(input: { name: "Mine", startDate: "2027-01-04", active: true }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    ok(
+        &app,
+        &bob,
+        "mutation($h: UUID) { setActiveMealPlan(id: null, householdId: $h) { id } }",
+        json!({ "h": home }),
+    )
+    .await;
+    assert_eq!(
+        ok(&app, &alice, active, json!({ "h": home })).await["activeMealPlan"],
+        Value::Null
+    );
+    let mine = ok(&app, &alice, "{ activeMealPlan { name } }", json!({})).await;
+    assert_eq!(mine["activeMealPlan"]["name"], "Mine");
+
+    // Bob leaves: his dinner stays in the household's plan, which he no longer sees.
+    ok(
+        &app,
+        &bob,
+        "mutation($h: UUID!) { leaveHousehold(householdId: $h) }",
+        json!({ "h": home }),
+    )
+    .await;
+    let kept = ok(
+        &app,
+        &alice,
+        "query($p: UUID!) { mealPlan(id: $p) { entries { recipe { title } } } }",
+        json!({ "p": plan }),
+    )
+    .await;
+    assert_eq!(kept["mealPlan"]["entries"].as_array().unwrap().len(), 2);
+    let gone = app
+        .gql_as(
+            &bob,
+            "query($p: UUID!) { mealPlan(id: $p) { id } }",
+            json!({ "p": plan }),
+        )
+        .await;
+    assert_eq!(error_code(&gone), "NOT_FOUND");
+}
