@@ -6,5 +6,5 @@ mod graphql;
 mod model;
 
 pub use graphql::{HouseholdMutation, HouseholdQuery, HouseholdSubscription};
-pub use model::{joined, Household, Role, Scope};
-pub(crate) use model::{shared_page, shared_scope};
+pub use model::{joined, lock_set, Household, Role, Scope};
+pub(crate) use model::{shared_page, shared_scope, shared_set};

@@ -101,6 +101,36 @@ macro_rules! shared_scope {
 }
 pub(crate) use shared_scope;
 
+/// One set of a shared table's rows that a quota counts and an active flag is unique in: the viewer's personal
+/// rows (`household: None`), or a household's. A `Scope` of the table: `shared_set!(meal_plans, viewer, household)`.
+macro_rules! shared_set {
+    ($table:ident, $viewer:expr, $household:expr) => {{
+        use diesel::{BoolExpressionMethods as _, ExpressionMethods as _, NullableExpressionMethods as _};
+        let set: $crate::households::Scope<$table::table> = match $household {
+            Some(household) => Box::new($table::household_id.assume_not_null().eq(household)),
+            None => Box::new($table::owner_id.eq($viewer).and($table::household_id.is_null())),
+        };
+        set
+    }};
+}
+pub(crate) use shared_set;
+
+/// Locks what decisions about one `shared_set!` (how many it holds, which of it is active) are taken under, until
+/// the transaction ends: the household's row (`NotFound` unless the viewer is in it), or the viewer's own.
+pub async fn lock_set(conn: &mut AsyncPgConnection, viewer: Uuid, household: Option<Uuid>) -> QueryResult<()> {
+    match household {
+        Some(household) => households::table
+            .find(household)
+            .filter(households::id.eq_any(joined(viewer)))
+            .select(households::id)
+            .for_update()
+            .first::<Uuid>(conn)
+            .await
+            .map(drop),
+        None => User::lock(conn, viewer).await,
+    }
+}
+
 /// One page of what the viewer may see of a shared table (keyed by a time-ordered `id`), newest first, after the
 /// cursor id `$after` when given: `shared_page!(conn, meal_plans, MealPlan, viewer, after, limit)`.
 macro_rules! shared_page {
@@ -183,9 +213,7 @@ impl Household {
         household_invites::table
             .filter(household_invites::household_id.eq(id))
             .filter(household_invites::household_id.eq_any(owned(user)))
-            .filter(household_invites::accepted_at.is_null())
-            .filter(household_invites::revoked_at.is_null())
-            .filter(household_invites::expires_at.gt(diesel::dsl::now))
+            .filter(open())
             .order(household_invites::created_at.desc())
             .select(Invite::as_select())
             .load(conn)
@@ -220,18 +248,12 @@ impl Household {
     /// A new invite to a household the viewer owns, with its code (shown once; only its digest is kept).
     pub async fn invite(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> Refused<(Invite, String)> {
         conn.transaction(async |conn| {
-            let role = match lock(conn, user, id).await? {
-                Some(role) => role,
-                None => return Ok(Err(Refusal::NotFound)),
-            };
-            if role != Role::Owner {
-                return Ok(Err(Refusal::NotOwner));
+            if let Err(refusal) = lock_as_owner(conn, user, id).await? {
+                return Ok(Err(refusal));
             }
             let open: i64 = household_invites::table
                 .filter(household_invites::household_id.eq(id))
-                .filter(household_invites::accepted_at.is_null())
-                .filter(household_invites::revoked_at.is_null())
-                .filter(household_invites::expires_at.gt(diesel::dsl::now))
+                .filter(open())
                 .count()
                 .get_result(conn)
                 .await?;
@@ -261,9 +283,7 @@ impl Household {
         conn.transaction(async |conn| {
             let Some(invite) = household_invites::table
                 .filter(household_invites::code_sha256.eq(digest(code)))
-                .filter(household_invites::accepted_at.is_null())
-                .filter(household_invites::revoked_at.is_null())
-                .filter(household_invites::expires_at.gt(diesel::dsl::now))
+                .filter(open())
                 .select(Invite::as_select())
                 .for_update()
                 .first(conn)
@@ -337,10 +357,8 @@ impl Household {
     /// The owner removes another member. `NotOwner` for a member who is not the owner.
     pub async fn remove(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid, member: Uuid) -> Refused<()> {
         conn.transaction(async |conn| {
-            match lock(conn, owner, id).await? {
-                None => return Ok(Err(Refusal::NotFound)),
-                Some(Role::Member) => return Ok(Err(Refusal::NotOwner)),
-                Some(Role::Owner) => {}
+            if let Err(refusal) = lock_as_owner(conn, owner, id).await? {
+                return Ok(Err(refusal));
             }
             Ok(match leave(conn, id, member).await? {
                 true => Ok(()),
@@ -353,10 +371,8 @@ impl Household {
     /// The owner hands the household to another member and becomes a member.
     pub async fn transfer(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid, heir: Uuid) -> Refused<()> {
         conn.transaction(async |conn| {
-            match lock(conn, owner, id).await? {
-                None => return Ok(Err(Refusal::NotFound)),
-                Some(Role::Member) => return Ok(Err(Refusal::NotOwner)),
-                Some(Role::Owner) => {}
+            if let Err(refusal) = lock_as_owner(conn, owner, id).await? {
+                return Ok(Err(refusal));
             }
             let member = household_members::table
                 .filter(household_members::household_id.eq(id))
@@ -407,9 +423,19 @@ fn owned(user: Uuid) -> household_members::BoxedQuery<'static, Pg, diesel::sql_t
         .into_boxed()
 }
 
-/// Locks the household's row for this transaction (membership decisions one after another) and answers the
-/// viewer's role in it, `None` when they are not in it.
-async fn lock(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> QueryResult<Option<Role>> {
+/// An invite not yet accepted, revoked or expired.
+fn open() -> Scope<household_invites::table> {
+    Box::new(
+        household_invites::accepted_at
+            .is_null()
+            .and(household_invites::revoked_at.is_null())
+            .and(household_invites::expires_at.gt(diesel::dsl::now)),
+    )
+}
+
+/// Locks the household's row for this transaction (membership decisions one after another) if the viewer owns
+/// it: `NotFound` when they are not in it, `NotOwner` when they are a member.
+async fn lock_as_owner(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> QueryResult<Result<(), Refusal>> {
     households::table
         .find(id)
         .select(households::id)
@@ -424,7 +450,11 @@ async fn lock(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> QueryResult
         .first(conn)
         .await
         .optional()?;
-    Ok(role.as_deref().map(Role::from_db))
+    Ok(match role.as_deref().map(Role::from_db) {
+        Some(Role::Owner) => Ok(()),
+        Some(Role::Member) => Err(Refusal::NotOwner),
+        None => Err(Refusal::NotFound),
+    })
 }
 
 async fn memberships(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64> {

@@ -7,10 +7,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{households, meal_plan_entries, meal_plans, recipes};
-use crate::households::{joined, shared_scope, Scope};
+use crate::db::schema::{meal_plan_entries, meal_plans, recipes};
+use crate::households::{lock_set, shared_scope, shared_set, Scope};
 use crate::recipes::RecipeSummaryRow;
-use crate::users::User;
 
 /// Plans per user (personal) or per household (shared), entries per plan: bounds on what one user can make
 /// the server hold and compute.
@@ -118,30 +117,11 @@ fn my_entry(viewer: Uuid, id: Uuid) -> Scope<meal_plan_entries::table> {
 
 /// The plans one active plan is chosen among: the viewer's personal ones, or a household's.
 fn among(viewer: Uuid, household: Option<Uuid>) -> Scope<meal_plans::table> {
-    match household {
-        Some(household) => Box::new(meal_plans::household_id.assume_not_null().eq(household)),
-        None => Box::new(meal_plans::owner_id.eq(viewer).and(meal_plans::household_id.is_null())),
-    }
-}
-
-/// Locks what decisions about a set of plans (how many, which is active) are taken under: the household's row
-/// (`NotFound` unless the viewer is in it), or the viewer's own.
-async fn lock(conn: &mut AsyncPgConnection, viewer: Uuid, household: Option<Uuid>) -> QueryResult<()> {
-    match household {
-        Some(household) => households::table
-            .find(household)
-            .filter(households::id.eq_any(joined(viewer)))
-            .select(households::id)
-            .for_update()
-            .first::<Uuid>(conn)
-            .await
-            .map(drop),
-        None => User::lock(conn, viewer).await,
-    }
+    shared_set!(meal_plans, viewer, household)
 }
 
 /// Makes `id` the only active plan among the viewer's personal ones or a household's (none when `None`); under
-/// `lock`. The plan as this activation left it: `NotFound` for one the viewer cannot see or of the other set.
+/// `lock_set`. The plan as this activation left it: `NotFound` for one the viewer cannot see or of the other set.
 async fn activate(
     conn: &mut AsyncPgConnection,
     viewer: Uuid,
@@ -225,7 +205,7 @@ impl MealPlan {
     ) -> QueryResult<Option<MealPlan>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             let (viewer, household, id) = (new.owner_id, new.household_id, new.id);
-            lock(conn, viewer, household).await?;
+            lock_set(conn, viewer, household).await?;
             let held: i64 = meal_plans::table
                 .filter(among(viewer, household))
                 .count()
@@ -284,7 +264,7 @@ impl MealPlan {
                 Some(id) => Self::find(conn, viewer, id).await?.household_id,
                 None => household,
             };
-            lock(conn, viewer, household).await?;
+            lock_set(conn, viewer, household).await?;
             activate(conn, viewer, household, id).await
         })
         .await

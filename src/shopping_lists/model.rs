@@ -7,9 +7,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{households, recipe_ingredients, recipes, shopping_list_items, shopping_lists};
-use crate::households::{joined, shared_scope, Scope};
-use crate::users::User;
+use crate::db::schema::{recipe_ingredients, recipes, shopping_list_items, shopping_lists};
+use crate::households::{lock_set, shared_scope, shared_set, Scope};
 
 /// Lists per user (personal) or per household (shared), items per list.
 pub const MAX_LISTS: i64 = 100;
@@ -140,31 +139,12 @@ impl ShoppingList {
     ) -> QueryResult<Option<ShoppingList>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             // Lists created at once count against MAX_LISTS one after another.
-            let held: i64 = match household {
-                Some(household) => {
-                    households::table
-                        .find(household)
-                        .filter(households::id.eq_any(joined(viewer)))
-                        .select(households::id)
-                        .for_update()
-                        .first::<Uuid>(conn)
-                        .await?;
-                    shopping_lists::table
-                        .filter(shopping_lists::household_id.eq(household))
-                        .count()
-                        .get_result(conn)
-                        .await?
-                }
-                None => {
-                    User::lock(conn, viewer).await?;
-                    shopping_lists::table
-                        .filter(shopping_lists::owner_id.eq(viewer))
-                        .filter(shopping_lists::household_id.is_null())
-                        .count()
-                        .get_result(conn)
-                        .await?
-                }
-            };
+            lock_set(conn, viewer, household).await?;
+            let held: i64 = shopping_lists::table
+                .filter(shared_set!(shopping_lists, viewer, household))
+                .count()
+                .get_result(conn)
+                .await?;
             if held >= MAX_LISTS {
                 return Ok(None);
             }
