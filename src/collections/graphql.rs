@@ -24,6 +24,8 @@ pub struct CollectionView {
     pub recipe_count: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The household it belongs to; null for the user's own.
+    pub household_id: Option<Uuid>,
 }
 
 impl CollectionView {
@@ -35,6 +37,7 @@ impl CollectionView {
             recipe_count,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            household_id: c.household_id,
         }
     }
 }
@@ -57,7 +60,7 @@ impl CollectionView {
             after,
             RecipeFilter::default(),
             sort.unwrap_or_default(),
-            scope,
+            (self.household_id, scope),
         )
         .await
     }
@@ -65,10 +68,13 @@ impl CollectionView {
 
 #[derive(InputObject)]
 pub struct CollectionInput {
-    /// 1 to 255 characters, unique among the user's collections.
+    /// 1 to 255 characters, unique among the user's collections (or the household's).
     pub name: String,
     /// At most 1 000 characters.
     pub description: Option<String>,
+    /// A household the user is in, to share it there (it then holds the household's recipes); the user's own when
+    /// omitted.
+    pub household_id: Option<Uuid>,
 }
 
 fn name(field: &str, value: &str) -> AppResult<String> {
@@ -83,7 +89,10 @@ fn description(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
 fn named(e: diesel::result::Error) -> AppError {
     match e {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some("collections_owner_name_key") =>
+            if matches!(
+                info.constraint_name(),
+                Some("collections_owner_name_key" | "collections_household_name_key")
+            ) =>
         {
             AppError::Conflict("a collection with this name already exists".into())
         }
@@ -104,11 +113,19 @@ pub struct CollectionQuery;
 
 #[Object]
 impl CollectionQuery {
-    /// The signed-in user's collections, by name, with recipe counts.
-    async fn collections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CollectionView>> {
+    /// The signed-in user's own collections, or with `householdId` those of one of their households, by name,
+    /// with recipe counts.
+    async fn collections(
+        &self,
+        ctx: &Context<'_>,
+        household_id: Option<Uuid>,
+    ) -> async_graphql::Result<Vec<CollectionView>> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let list = Collection::list(&mut conn, owner).await.gql()?;
+        crate::households::check_set(&mut conn, owner, household_id)
+            .await
+            .gql()?;
+        let list = Collection::list(&mut conn, owner, household_id).await.gql()?;
         let ids: Vec<Uuid> = list.iter().map(|c| c.id).collect();
         let counts = Collection::recipe_counts(&mut conn, &ids).await.gql()?;
         Ok(list
@@ -120,7 +137,7 @@ impl CollectionQuery {
             .collect())
     }
 
-    /// One of the signed-in user's collections; another user's is `NOT_FOUND`.
+    /// One of the signed-in user's collections or of their households'; any other is `NOT_FOUND`.
     async fn collection(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<CollectionView> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
@@ -158,7 +175,7 @@ impl CollectionMutation {
         let name = name("input.name", &input.name).extend()?;
         let description = description("input.description", input.description.as_deref()).extend()?;
         let mut conn = conn(ctx).await?;
-        let c = Collection::create(&mut conn, owner, name, description)
+        let c = Collection::create(&mut conn, owner, input.household_id, name, description)
             .await
             .map_err(named)
             .extend()?;
@@ -200,7 +217,8 @@ impl CollectionMutation {
         deleted(Collection::delete(&mut conn, owner, id).await.gql()?)
     }
 
-    /// Adds the user's recipes to a collection, in the order given; recipes already there stay where they are.
+    /// Adds recipes to a collection, in the order given; recipes already there stay where they are. A collection
+    /// holds the recipes of its set only (the user's own, or its household's); any other id is refused.
     async fn add_recipes_to_collection(
         &self,
         ctx: &Context<'_>,

@@ -1,4 +1,5 @@
-//! The `collections` and `collection_recipes` tables; every query is scoped by owner here.
+//! The `collections` and `collection_recipes` tables; every query is scoped by the viewer here. A collection is
+//! of one set (the owner's own, or a household's) and holds that set's recipes only.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -6,6 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{collection_recipes, collections, recipes};
+use crate::households::{shared_scope, shared_set};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = collections, check_for_backend(diesel::pg::Pg))]
@@ -16,6 +18,7 @@ pub struct Collection {
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub household_id: Option<Uuid>,
 }
 
 #[derive(Debug, AsChangeset)]
@@ -26,34 +29,44 @@ pub struct CollectionChangeset {
 }
 
 impl Collection {
-    pub async fn find(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<Collection> {
+    /// A collection the viewer may see; `NotFound` for a missing or foreign id alike.
+    pub async fn find(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<Collection> {
         collections::table
-            .filter(collections::id.eq(id).and(collections::owner_id.eq(owner_id)))
+            .filter(collections::id.eq(id).and(shared_scope!(collections, viewer)))
             .select(Collection::as_select())
             .first(conn)
             .await
     }
 
-    pub async fn list(conn: &mut AsyncPgConnection, owner_id: Uuid) -> QueryResult<Vec<Collection>> {
+    /// The collections of one set: the viewer's own (`household: None`) or a household's (checked by the caller).
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        viewer: Uuid,
+        household: Option<Uuid>,
+    ) -> QueryResult<Vec<Collection>> {
         collections::table
-            .filter(collections::owner_id.eq(owner_id))
+            .filter(shared_set!(collections, viewer, household))
             .order((collections::name, collections::id))
             .select(Collection::as_select())
             .load(conn)
             .await
     }
 
-    /// `collections_owner_name_key` is violated by a name the owner already uses.
+    /// `collections_owner_name_key` (`collections_household_name_key`) is violated by a name the owner (the
+    /// household) already uses. `NotFound` for a household the owner is not in.
     pub async fn create(
         conn: &mut AsyncPgConnection,
         owner_id: Uuid,
+        household: Option<Uuid>,
         name: String,
         description: Option<String>,
     ) -> QueryResult<Collection> {
+        crate::households::check_set(conn, owner_id, household).await?;
         diesel::insert_into(collections::table)
             .values((
                 collections::id.eq(Uuid::now_v7()),
                 collections::owner_id.eq(owner_id),
+                collections::household_id.eq(household),
                 collections::name.eq(name),
                 collections::description.eq(description),
             ))
@@ -64,11 +77,11 @@ impl Collection {
 
     pub async fn update(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         id: Uuid,
         changes: CollectionChangeset,
     ) -> QueryResult<Collection> {
-        diesel::update(collections::table.filter(collections::id.eq(id).and(collections::owner_id.eq(owner_id))))
+        diesel::update(collections::table.filter(collections::id.eq(id).and(shared_scope!(collections, viewer))))
             .set(changes)
             .returning(Collection::as_returning())
             .get_result(conn)
@@ -76,22 +89,27 @@ impl Collection {
     }
 
     /// Deletes the collection, never its recipes; false when there was none.
-    pub async fn delete(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    pub async fn delete(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<bool> {
         let deleted =
-            diesel::delete(collections::table.filter(collections::id.eq(id).and(collections::owner_id.eq(owner_id))))
+            diesel::delete(collections::table.filter(collections::id.eq(id).and(shared_scope!(collections, viewer))))
                 .execute(conn)
                 .await?;
         Ok(deleted > 0)
     }
 
-    /// Appends the owner's recipes among `recipe_ids` not yet in the collection, keeping the given order;
-    /// returns how many of the ids are the owner's (the caller refuses the rest).
+    /// Appends the recipes of the collection's set among `recipe_ids` not yet in the collection, keeping the given
+    /// order; returns how many of the ids are of its set (the caller refuses the rest: then nothing was added).
     pub async fn add_recipes(&self, conn: &mut AsyncPgConnection, recipe_ids: &[Uuid]) -> QueryResult<usize> {
         let owned: Vec<Uuid> = recipes::table
-            .filter(recipes::owner_id.eq(self.owner_id).and(recipes::id.eq_any(recipe_ids)))
+            .filter(shared_set!(recipes, self.owner_id, self.household_id))
+            .filter(recipes::id.eq_any(recipe_ids))
             .select(recipes::id)
             .load(conn)
             .await?;
+        let asked: std::collections::HashSet<&Uuid> = recipe_ids.iter().collect();
+        if owned.len() != asked.len() {
+            return Ok(owned.len());
+        }
         let next: Option<i32> = collection_recipes::table
             .filter(collection_recipes::collection_id.eq(self.id))
             .select(diesel::dsl::max(collection_recipes::position))

@@ -23,6 +23,7 @@ diesel::table! {
         description -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        household_id -> Nullable<Uuid>,
     }
 }
 
@@ -163,8 +164,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    recipe_counts (owner_id) {
-        owner_id -> Uuid,
+    recipe_counts (set_id) {
+        set_id -> Uuid,
         n -> Int8,
     }
 }
@@ -216,6 +217,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         ingredient_text -> Text,
         search_vector -> Nullable<Tsvector>,
+        household_id -> Nullable<Uuid>,
     }
 }
 
@@ -260,6 +262,7 @@ diesel::table! {
         colour -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        household_id -> Nullable<Uuid>,
     }
 }
 
@@ -295,6 +298,7 @@ diesel::table! {
 
 diesel::joinable!(collection_recipes -> collections (collection_id));
 diesel::joinable!(collection_recipes -> recipes (recipe_id));
+diesel::joinable!(collections -> households (household_id));
 diesel::joinable!(collections -> users (owner_id));
 diesel::joinable!(household_invites -> households (household_id));
 diesel::joinable!(household_members -> households (household_id));
@@ -310,16 +314,17 @@ diesel::joinable!(meal_plans -> users (owner_id));
 diesel::joinable!(media -> recipes (recipe_id));
 diesel::joinable!(media -> users (owner_id));
 diesel::joinable!(media_variants -> media (media_id));
-diesel::joinable!(recipe_counts -> users (owner_id));
 diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
 diesel::joinable!(recipe_steps -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> tags (tag_id));
+diesel::joinable!(recipes -> households (household_id));
 diesel::joinable!(shopping_list_items -> households (household_id));
 diesel::joinable!(shopping_list_items -> shopping_lists (list_id));
 diesel::joinable!(shopping_list_items -> users (owner_id));
 diesel::joinable!(shopping_lists -> households (household_id));
 diesel::joinable!(shopping_lists -> users (owner_id));
+diesel::joinable!(tags -> households (household_id));
 diesel::joinable!(tags -> users (owner_id));
 diesel::joinable!(recipes -> users (owner_id));
 

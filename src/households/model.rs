@@ -82,6 +82,14 @@ pub fn joined(user: Uuid) -> household_members::BoxedQuery<'static, Pg, diesel::
         .into_boxed()
 }
 
+/// `NotFound` unless the viewer may use the set `household` names: a household they are in, or their own (`None`).
+pub async fn check_set(conn: &mut AsyncPgConnection, viewer: Uuid, household: Option<Uuid>) -> QueryResult<()> {
+    match household {
+        Some(id) => Household::find(conn, viewer, id).await.map(drop),
+        None => Ok(()),
+    }
+}
+
 /// A filter on `T` made at run time (a boxed condition), as the shared tables' scopes are.
 pub type Scope<T> = Box<dyn BoxableExpression<T, Pg, SqlType = diesel::sql_types::Bool>>;
 

@@ -15,7 +15,8 @@ diesel::define_sql_function! {
 /// How alike two titles must be to count as the same recipe (pg_trgm similarity).
 const SAME_TITLE: f32 = 0.6;
 
-/// The owner's recipes from the same address or with a near-identical title, at most five.
+/// The recipes the viewer may see (their own and their households') from the same address or with a
+/// near-identical title, at most five.
 pub async fn similar(
     conn: &mut AsyncPgConnection,
     owner_id: Uuid,
@@ -26,7 +27,7 @@ pub async fn similar(
         return Ok(Vec::new());
     }
     recipes::table
-        .filter(recipes::owner_id.eq(owner_id))
+        .filter(crate::households::shared_scope!(recipes, owner_id))
         .filter(
             recipes::source_url
                 .eq(source_url.unwrap_or_default())

@@ -95,8 +95,6 @@ impl Hub {
                     failures += 1;
                 }
             }
-            // Whatever was announced while nobody listened is re-read by every subscriber.
-            let _ = self.events.send(Event::Resync);
             tokio::time::sleep(RECONNECT[failures.min(RECONNECT.len() - 1)]).await;
         }
     }
@@ -106,6 +104,7 @@ impl Hub {
         let mut conn = crate::db::connect(database_url).await?;
         conn.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
         tracing::info!("live changes: listening");
+        // Whatever was announced while nobody listened is re-read by every subscriber, once, now that it can be.
         let _ = self.events.send(Event::Resync);
         let mut notifications = std::pin::pin!(conn.notifications_stream());
         while let Some(notification) = notifications.next().await {

@@ -289,11 +289,13 @@ impl MediaMutation {
         upload_files(ctx, owner, recipe_id, parts).await
     }
 
-    /// Deletes one of your images (its files go with it).
+    /// Deletes one of your uploads, or an image of a recipe you share in a household (its files go with it).
     async fn delete_recipe_image(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<bool> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let deleted = Media::delete_owned(&mut conn, owner, id).await.gql()?;
+        let deleted = Media::delete_visible(&mut conn, owner, id, Recipe::visible(owner))
+            .await
+            .gql()?;
         if !deleted {
             return Err(AppError::NotFound).extend();
         }
@@ -311,7 +313,7 @@ impl MediaMutation {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
         let recipe = Recipe::find(&mut conn, owner, recipe_id).await.gql()?;
-        let images = Media::reorder(&mut conn, owner, recipe_id, &image_ids)
+        let images = Media::reorder(&mut conn, recipe_id, &image_ids)
             .await
             .gql()?
             .ok_or_else(|| AppError::bad_input("imageIds", "list each of the recipe's images exactly once"))
@@ -331,7 +333,7 @@ impl MediaMutation {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
         let recipe = Recipe::find(&mut conn, owner, recipe_id).await.gql()?;
-        Media::set_cover(&mut conn, owner, recipe_id, image_id)
+        Media::set_cover(&mut conn, recipe_id, image_id)
             .await
             .gql()?
             .ok_or(AppError::NotFound)

@@ -180,15 +180,6 @@ impl Media {
             .await
     }
 
-    /// The owner's image; `NotFound` for a missing or foreign id alike.
-    pub async fn find_owned(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<Media> {
-        media::table
-            .filter(media::id.eq(id).and(media::owner_id.eq(owner_id)))
-            .select(Media::as_select())
-            .first(conn)
-            .await
-    }
-
     /// Any user's upload held in quarantine (admin review only); `NotFound` for anything else.
     pub async fn find_quarantined(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Media> {
         media::table
@@ -199,10 +190,24 @@ impl Media {
             .await
     }
 
-    pub async fn delete_owned(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
-        let deleted = diesel::delete(media::table.filter(media::id.eq(id).and(media::owner_id.eq(owner_id))))
-            .execute(conn)
-            .await?;
+    /// Deletes the viewer's own upload, or a promoted image of a recipe among `visible` (the recipes the viewer may
+    /// see: a household's images are its members'); false when there is none.
+    pub async fn delete_visible(
+        conn: &mut AsyncPgConnection,
+        viewer: Uuid,
+        id: Uuid,
+        visible: recipes::BoxedQuery<'static, diesel::pg::Pg, diesel::sql_types::Uuid>,
+    ) -> QueryResult<bool> {
+        let promoted = media::status.eq(Outcome::Promoted.as_db());
+        let deleted = diesel::delete(
+            media::table.filter(media::id.eq(id)).filter(
+                media::owner_id
+                    .eq(viewer)
+                    .or(promoted.and(media::recipe_id.eq_any(visible))),
+            ),
+        )
+        .execute(conn)
+        .await?;
         Ok(deleted > 0)
     }
 
@@ -214,16 +219,16 @@ impl Media {
         Ok(diesel::delete(held).execute(conn).await? > 0)
     }
 
-    /// Puts the recipe's promoted images in the given order; `None` unless `ids` is exactly that set.
+    /// Puts the recipe's promoted images (whoever added them) in the given order; `None` unless `ids` is exactly
+    /// that set. The caller has checked the viewer may see the recipe.
     pub async fn reorder(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
         recipe_id: Uuid,
         ids: &[Uuid],
     ) -> QueryResult<Option<Vec<StoredImage>>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             lock_recipe(conn, recipe_id).await?;
-            let mut current: Vec<Uuid> = promoted_of(owner_id, recipe_id).select(media::id).load(conn).await?;
+            let mut current: Vec<Uuid> = promoted_of(recipe_id).select(media::id).load(conn).await?;
             let mut wanted = ids.to_vec();
             current.sort_unstable();
             wanted.sort_unstable();
@@ -241,16 +246,12 @@ impl Media {
         .await
     }
 
-    /// Makes one promoted image the recipe's cover; `None` when it is not one of the recipe's images.
-    pub async fn set_cover(
-        conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
-        recipe_id: Uuid,
-        id: Uuid,
-    ) -> QueryResult<Option<Media>> {
+    /// Makes one promoted image the recipe's cover; `None` when it is not one of the recipe's images. The caller has
+    /// checked the viewer may see the recipe.
+    pub async fn set_cover(conn: &mut AsyncPgConnection, recipe_id: Uuid, id: Uuid) -> QueryResult<Option<Media>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             lock_recipe(conn, recipe_id).await?;
-            let found: Option<Uuid> = promoted_of(owner_id, recipe_id)
+            let found: Option<Uuid> = promoted_of(recipe_id)
                 .filter(media::id.eq(id))
                 .select(media::id)
                 .first(conn)
@@ -362,16 +363,13 @@ impl Media {
 }
 
 type PromotedOf = diesel::dsl::Filter<
-    diesel::dsl::Filter<
-        media::table,
-        diesel::dsl::And<diesel::dsl::Eq<media::owner_id, Uuid>, diesel::dsl::Eq<media::recipe_id, Uuid>>,
-    >,
+    diesel::dsl::Filter<media::table, diesel::dsl::Eq<media::recipe_id, Uuid>>,
     diesel::dsl::Eq<media::status, &'static str>,
 >;
 
-fn promoted_of(owner_id: Uuid, recipe_id: Uuid) -> PromotedOf {
+fn promoted_of(recipe_id: Uuid) -> PromotedOf {
     media::table
-        .filter(media::owner_id.eq(owner_id).and(media::recipe_id.eq(recipe_id)))
+        .filter(media::recipe_id.eq(recipe_id))
         .filter(media::status.eq(Outcome::Promoted.as_db()))
 }
 

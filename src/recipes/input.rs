@@ -140,6 +140,9 @@ pub struct CreateRecipeInput {
     /// At most 200, in order.
     #[graphql(default)]
     pub steps: Vec<StepInput>,
+    /// A household the user is in, to share the recipe there (its members read and change it); the user's own
+    /// recipe when omitted. Another id is `NOT_FOUND`.
+    pub household_id: Option<Uuid>,
 }
 
 /// Either a raw `line` ("1 1/2 cups flour, sifted"), parsed on the server, or structured fields; structured
@@ -348,6 +351,7 @@ pub fn validate(owner_id: Uuid, input: &CreateRecipeInput) -> AppResult<(NewReci
     let recipe = NewRecipe {
         id,
         owner_id,
+        household_id: input.household_id,
         title: required("input.title", &input.title, MAX_TITLE)?,
         description: text("input.description", input.description.as_deref(), MAX_DESCRIPTION)?,
         prep_minutes: prep,

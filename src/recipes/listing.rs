@@ -1,5 +1,5 @@
-//! Listing the catalogue: filters, sorts and keyset pages over the owner's recipes, with full-text search
-//! and its typo fallback, in a constant number of statements per page.
+//! Listing the catalogue: filters, sorts and keyset pages over one set of recipes (the viewer's own, or one of
+//! their households'), with full-text search and its typo fallback, in a constant number of statements per page.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::model::{FullRecipe, Recipe};
 use crate::db::schema::{collection_recipes, recipe_counts, recipe_ingredients, recipe_tags, recipes};
 use crate::db::Prepared;
+use crate::households::shared_set;
 
 /// What a list is ordered by; the id breaks ties so the order is total and stable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub enum CollectionScope {
 /// A filtered, ordered page request. `after` is the (sort value, id) of the last row already seen.
 #[derive(Debug)]
 pub struct ListQuery {
+    /// The set listed: a household's recipes (the caller has checked the viewer is in it), or the viewer's own.
+    pub household: Option<Uuid>,
     pub collection: Option<CollectionScope>,
     pub text: Option<String>,
     /// Recipes with an ingredient whose item contains this (case-insensitive).
@@ -85,7 +88,7 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// No filter at all: every recipe of the owner matches, and the count is the owner's counter.
+    /// No filter at all: every recipe of the set matches, and the count is the set's counter.
     fn unfiltered(&self) -> bool {
         self.everyday() && self.collection.is_none() && self.text.is_none() && self.updated_since.is_none()
     }
@@ -114,17 +117,24 @@ pub struct Page {
 
 type Pg = diesel::pg::Pg;
 
-/// The owner's recipe counter (kept exact by triggers; no row until the first recipe).
-fn counter_of(owner_id: Uuid) -> diesel::dsl::Select<diesel::dsl::Find<recipe_counts::table, Uuid>, recipe_counts::n> {
-    recipe_counts::table.find(owner_id).select(recipe_counts::n)
+/// The recipe counter of the listed set (kept exact by triggers; no row while the set is empty).
+fn counter_of(
+    viewer: Uuid,
+    q: &ListQuery,
+) -> diesel::dsl::Select<diesel::dsl::Find<recipe_counts::table, Uuid>, recipe_counts::n> {
+    recipe_counts::table
+        .find(q.household.unwrap_or(viewer))
+        .select(recipe_counts::n)
 }
 
-/// The owner's recipes matching the filters (no order, no page).
+/// The recipes of the listed set matching the filters (no order, no page).
 /// `fuzzy` swaps full-text matching for trigram title matching (the fallback when full text finds nothing).
-fn filtered(owner_id: Uuid, q: &ListQuery, fuzzy: bool) -> recipes::BoxedQuery<'static, Pg> {
+fn filtered(viewer: Uuid, q: &ListQuery, fuzzy: bool) -> recipes::BoxedQuery<'static, Pg> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Text};
-    let mut query = recipes::table.filter(recipes::owner_id.eq(owner_id)).into_boxed();
+    let mut query = recipes::table
+        .filter(shared_set!(recipes, viewer, q.household))
+        .into_boxed();
     match (&q.text, fuzzy) {
         // Full text: title (A), description (B), ingredient items (C), through the GIN index.
         (Some(text), false) => {
@@ -193,23 +203,23 @@ impl Recipe {
         }
     }
 
-    /// One page of the owner's recipes with ingredients, steps and tags, in a constant number of statements
-    /// whatever the page size: the page (keyset: row comparison on (sort value, id)) with the owner's counter
+    /// One page of a set's recipes with ingredients, steps and tags, in a constant number of statements
+    /// whatever the page size: the page (keyset: row comparison on (sort value, id)) with the set's counter
     /// when an unfiltered total is asked, then, pipelined, its ingredients and steps (one statement), its tags
     /// and a filtered list's count when asked. A search that matches no word falls back to titles close to
     /// the text (typos).
-    pub async fn list(conn: &mut AsyncPgConnection, owner_id: Uuid, q: &ListQuery) -> QueryResult<Page> {
+    pub async fn list(conn: &mut AsyncPgConnection, viewer: Uuid, q: &ListQuery) -> QueryResult<Page> {
         let mut fuzzy = false;
-        let mut rows = Self::page(conn, owner_id, q, false).await?;
+        let mut rows = Self::page(conn, viewer, q, false).await?;
         if rows.is_empty() && q.text.is_some() {
             // Past the first page, an empty page may just be the end of the word matches.
             let no_word_matches = q.after.is_none()
-                || !diesel::select(diesel::dsl::exists(filtered(owner_id, q, false)))
+                || !diesel::select(diesel::dsl::exists(filtered(viewer, q, false)))
                     .get_result::<bool>(conn)
                     .await?;
             if no_word_matches {
                 fuzzy = true;
-                rows = Self::page(conn, owner_id, q, true).await?;
+                rows = Self::page(conn, viewer, q, true).await?;
             }
         }
         let has_next = rows.len() as i64 > q.limit;
@@ -223,12 +233,12 @@ impl Recipe {
             match (q.count, q.unfiltered(), counter) {
                 (false, _, _) => Ok(None),
                 (true, true, Some(n)) => Ok(Some(n)),
-                (true, true, None) => counter_of(owner_id)
+                (true, true, None) => counter_of(viewer, q)
                     .first(&mut &*conn)
                     .await
                     .optional()
                     .map(|n| Some(n.unwrap_or(0))),
-                (true, false, _) => filtered(owner_id, q, fuzzy)
+                (true, false, _) => filtered(viewer, q, fuzzy)
                     .select(diesel::dsl::count_star())
                     .get_result(&mut &*conn)
                     .await
@@ -245,10 +255,10 @@ impl Recipe {
     }
 
     /// The rows of one page (one more than the limit, to tell whether more follow) with their relevance and,
-    /// on every row when an unfiltered total is asked, the owner's counter (null otherwise).
+    /// on every row when an unfiltered total is asked, the set's counter (null otherwise).
     async fn page(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         q: &ListQuery,
         fuzzy: bool,
     ) -> QueryResult<Vec<(i64, Recipe, Option<i64>)>> {
@@ -269,16 +279,14 @@ impl Recipe {
         }
         let counter: Box<dyn BoxableExpression<recipes::table, Pg, SqlType = Nullable<BigInt>>> =
             match q.count && q.unfiltered() {
-                true => Box::new(counter_of(owner_id).single_value()),
+                true => Box::new(counter_of(viewer, q).single_value()),
                 false => Box::new(sql::<Nullable<BigInt>>("null::bigint")),
             };
         let mut page = match q.text {
-            Some(_) => filtered(owner_id, q, fuzzy).select((
-                ranked!(BigInt, RANK_HEAD, RANK_TAIL),
-                Recipe::as_select(),
-                counter,
-            )),
-            None => filtered(owner_id, q, fuzzy).select((sql::<BigInt>("0::bigint"), Recipe::as_select(), counter)),
+            Some(_) => {
+                filtered(viewer, q, fuzzy).select((ranked!(BigInt, RANK_HEAD, RANK_TAIL), Recipe::as_select(), counter))
+            }
+            None => filtered(viewer, q, fuzzy).select((sql::<BigInt>("0::bigint"), Recipe::as_select(), counter)),
         }
         .limit(q.limit + 1);
         page = match q.sort {

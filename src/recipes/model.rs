@@ -1,5 +1,6 @@
 //! The `recipes`, `recipe_ingredients` and `recipe_steps` tables and their queries. Every function that
-//! reads or writes takes the owner and scopes by it here, so no resolver can forget to.
+//! reads or writes takes the viewer and scopes by it here (their own recipes and those of their households), so
+//! no resolver can forget to.
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
@@ -7,8 +8,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{recipe_ingredients, recipe_steps, recipe_tags, recipes};
+use crate::db::schema::{collection_recipes, media, recipe_ingredients, recipe_steps, recipe_tags, recipes};
 use crate::db::Prepared;
+use crate::households::{check_set, shared_scope};
 use crate::media::{Media, StoredImage};
 use crate::tags::Tag;
 
@@ -30,6 +32,8 @@ pub struct Recipe {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The household it belongs to; `None` for the owner's own.
+    pub household_id: Option<Uuid>,
 }
 
 #[derive(Debug, Insertable)]
@@ -37,6 +41,7 @@ pub struct Recipe {
 pub struct NewRecipe {
     pub id: Uuid,
     pub owner_id: Uuid,
+    pub household_id: Option<Uuid>,
     pub title: String,
     pub description: Option<String>,
     pub prep_minutes: Option<i32>,
@@ -194,6 +199,7 @@ pub struct FullRecipe {
 
 impl Recipe {
     /// Inserts a recipe with its parts in one transaction. `ingredients`/`steps` carry `recipe_id` = `new.id`.
+    /// `NotFound` when it is for a household its owner is not in.
     pub async fn create(
         conn: &mut AsyncPgConnection,
         new: NewRecipe,
@@ -201,6 +207,7 @@ impl Recipe {
         steps: Vec<Step>,
     ) -> QueryResult<FullRecipe> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            check_set(conn, new.owner_id, new.household_id).await?;
             let recipe = diesel::insert_into(recipes::table)
                 .values(&new)
                 .returning(Recipe::as_returning())
@@ -225,18 +232,27 @@ impl Recipe {
         .await
     }
 
-    /// The owner's recipe row; `NotFound` for a missing or foreign id alike.
-    pub async fn find(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<Recipe> {
+    /// The ids of the recipes the viewer may see, as a subquery.
+    pub fn visible(viewer: Uuid) -> recipes::BoxedQuery<'static, diesel::pg::Pg, diesel::sql_types::Uuid> {
         recipes::table
-            .filter(recipes::id.eq(id).and(recipes::owner_id.eq(owner_id)))
+            .filter(shared_scope!(recipes, viewer))
+            .select(recipes::id)
+            .into_boxed()
+    }
+
+    /// A recipe row the viewer may see (their own, or of a household they are in); `NotFound` for a missing or
+    /// foreign id alike.
+    pub async fn find(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<Recipe> {
+        recipes::table
+            .filter(recipes::id.eq(id).and(shared_scope!(recipes, viewer)))
             .select(Recipe::as_select())
             .first(conn)
             .await
     }
 
-    /// The owner's recipe with its parts; `NotFound` for a missing or foreign id alike.
-    pub async fn find_full(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<FullRecipe> {
-        Self::find(conn, owner_id, id).await?.with_parts(conn).await
+    /// A recipe the viewer may see, with its parts; `NotFound` for a missing or foreign id alike.
+    pub async fn find_full(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<FullRecipe> {
+        Self::find(conn, viewer, id).await?.with_parts(conn).await
     }
 
     /// Anyone's `PUBLIC` or `UNLISTED` recipe; `NotFound` for private, missing or foreign-private alike.
@@ -260,16 +276,18 @@ impl Recipe {
             .ok_or(diesel::result::Error::NotFound)
     }
 
-    /// A private copy of the owner's recipe, with its parts, titled "… (copy)".
-    pub async fn duplicate(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<FullRecipe> {
-        let original = Self::find_full(conn, owner_id, id).await?;
+    /// A private copy of a recipe the viewer may see, with its parts, titled "… (copy)", theirs and in the same
+    /// household as the original (or their own when the original is).
+    pub async fn duplicate(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<FullRecipe> {
+        let original = Self::find_full(conn, viewer, id).await?;
         let new_id = Uuid::now_v7();
         let r = original.recipe;
         let title: String = format!("{} (copy)", r.title);
         let title = if title.chars().count() > 200 { r.title } else { title };
         let copy = NewRecipe {
             id: new_id,
-            owner_id,
+            owner_id: viewer,
+            household_id: r.household_id,
             title,
             description: r.description,
             prep_minutes: r.prep_minutes,
@@ -358,11 +376,11 @@ impl Recipe {
     }
 
     /// Applies changes if the stored version is still `expected_version`, bumping it, and replaces the
-    /// ingredient and step lists when given, all in one transaction. `None` when the owner's recipe at that
-    /// version does not exist (stale or missing): nothing was written.
+    /// ingredient and step lists when given, all in one transaction. `None` when a recipe the viewer may see at
+    /// that version does not exist (stale or missing): nothing was written.
     pub async fn update(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         id: Uuid,
         expected_version: i32,
         patch: ValidPatch,
@@ -376,7 +394,7 @@ impl Recipe {
             .transaction::<_, diesel::result::Error, _>(async |conn| {
                 let mine = recipes::id
                     .eq(id)
-                    .and(recipes::owner_id.eq(owner_id))
+                    .and(shared_scope!(recipes, viewer))
                     .and(recipes::version.eq(expected_version));
                 let updated = diesel::update(recipes::table.filter(mine))
                     .set((changes, recipes::version.eq(recipes::version + 1)))
@@ -409,16 +427,79 @@ impl Recipe {
             })
             .await?;
         match updated {
-            Some(()) => Self::find_full(conn, owner_id, id).await.map(Some),
+            Some(()) => Self::find_full(conn, viewer, id).await.map(Some),
             None => Ok(None),
         }
     }
 
-    /// Deletes the owner's recipe (its parts cascade); false when there was none to delete.
-    pub async fn delete(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
-        let deleted = diesel::delete(recipes::table.filter(recipes::id.eq(id).and(recipes::owner_id.eq(owner_id))))
+    /// Deletes a recipe the viewer may see (its parts cascade); false when there was none to delete.
+    pub async fn delete(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<bool> {
+        let deleted = diesel::delete(recipes::table.filter(recipes::id.eq(id).and(shared_scope!(recipes, viewer))))
             .execute(conn)
             .await?;
         Ok(deleted > 0)
+    }
+
+    /// Moves a recipe the viewer may see into one of their households (`Some`) or to their own recipes (`None`):
+    /// the viewer becomes its owner (and its images'), its tags are the target's of the same names (made when
+    /// missing), it leaves the collections it was in, its version moves on, and the members of its household who
+    /// cannot see it where it goes get a `RECIPE` deletion in `changes`. `NotFound` for a recipe or household the
+    /// viewer cannot see; moving it where it already is writes nothing.
+    pub async fn move_to(
+        conn: &mut AsyncPgConnection,
+        viewer: Uuid,
+        id: Uuid,
+        target: Option<Uuid>,
+    ) -> QueryResult<FullRecipe> {
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            let recipe: Recipe = recipes::table
+                .filter(recipes::id.eq(id).and(shared_scope!(recipes, viewer)))
+                .select(Recipe::as_select())
+                .for_update()
+                .first(conn)
+                .await?;
+            check_set(conn, viewer, target).await?;
+            if recipe.household_id == target {
+                return Ok(());
+            }
+            if let Some(from) = recipe.household_id {
+                diesel::sql_query(
+                    "insert into tombstones (owner_id, kind, object_id) \
+                     select user_id, 'RECIPE', $1 from household_members \
+                      where household_id = $2 and user_id <> $3 \
+                        and user_id not in (select user_id from household_members where household_id = $4)",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .bind::<diesel::sql_types::Uuid, _>(from)
+                .bind::<diesel::sql_types::Uuid, _>(viewer)
+                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(target)
+                .execute(conn)
+                .await?;
+            }
+            let names: Vec<String> = recipe_tags::table
+                .inner_join(crate::db::schema::tags::table)
+                .filter(recipe_tags::recipe_id.eq(id))
+                .select(crate::db::schema::tags::name)
+                .load(conn)
+                .await?;
+            diesel::delete(collection_recipes::table.filter(collection_recipes::recipe_id.eq(id)))
+                .execute(conn)
+                .await?;
+            diesel::update(recipes::table.find(id))
+                .set((
+                    recipes::household_id.eq(target),
+                    recipes::owner_id.eq(viewer),
+                    recipes::version.eq(recipes::version + 1),
+                ))
+                .execute(conn)
+                .await?;
+            diesel::update(media::table.filter(media::recipe_id.eq(id)))
+                .set(media::owner_id.eq(viewer))
+                .execute(conn)
+                .await?;
+            Tag::set_for_recipe(conn, viewer, id, &names).await
+        })
+        .await?;
+        Self::find_full(conn, viewer, id).await
     }
 }

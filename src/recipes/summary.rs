@@ -6,7 +6,7 @@ use bigdecimal::BigDecimal;
 use diesel::Queryable;
 use uuid::Uuid;
 
-use super::graphql::decimal_text;
+use super::views::decimal_text;
 
 /// The columns a summary reads.
 #[derive(Clone, Debug, Queryable)]

@@ -16,6 +16,8 @@ pub struct TagView {
     pub name: String,
     /// `#rrggbb`.
     pub colour: Option<String>,
+    /// The household whose recipes it tags; null for the user's own.
+    pub household_id: Option<Uuid>,
 }
 
 impl From<&Tag> for TagView {
@@ -24,6 +26,7 @@ impl From<&Tag> for TagView {
             id: tag.id,
             name: tag.name.clone(),
             colour: tag.colour.clone(),
+            household_id: tag.household_id,
         }
     }
 }
@@ -47,11 +50,14 @@ pub struct TagQuery;
 
 #[Object]
 impl TagQuery {
-    /// The signed-in user's tags, by name.
-    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TagView>> {
+    /// The signed-in user's own tags, or with `householdId` those of one of their households, by name.
+    async fn tags(&self, ctx: &Context<'_>, household_id: Option<Uuid>) -> async_graphql::Result<Vec<TagView>> {
         let owner = viewer_id(ctx).extend()?;
         let mut conn = conn(ctx).await?;
-        let tags = Tag::list(&mut conn, owner).await.gql()?;
+        crate::households::check_set(&mut conn, owner, household_id)
+            .await
+            .gql()?;
+        let tags = Tag::list(&mut conn, owner, household_id).await.gql()?;
         Ok(tags.iter().map(TagView::from).collect())
     }
 }
@@ -61,8 +67,8 @@ pub struct TagMutation;
 
 #[Object]
 impl TagMutation {
-    /// Renames and/or recolours a tag (`colour: null` removes the colour). A name the user already has, in any
-    /// case, is a `CONFLICT`.
+    /// Renames and/or recolours a tag (`colour: null` removes the colour). A name its set (the user's own tags,
+    /// or its household's) already has, in any case, is a `CONFLICT`.
     async fn update_tag(
         &self,
         ctx: &Context<'_>,
@@ -86,7 +92,10 @@ impl TagMutation {
         match Tag::update(&mut conn, owner, id, changes).await {
             Ok(tag) => Ok(TagView::from(&tag)),
             Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info))
-                if info.constraint_name() == Some("tags_owner_name_key") =>
+                if matches!(
+                    info.constraint_name(),
+                    Some("tags_owner_name_key" | "tags_household_name_key")
+                ) =>
             {
                 Err(AppError::Conflict("a tag with this name already exists".into())).extend()
             }

@@ -1,4 +1,5 @@
-//! The `tags` and `recipe_tags` tables; every query is scoped by owner here.
+//! The `tags` and `recipe_tags` tables; every query is scoped by the viewer here. A tag is of one set (the
+//! owner's own, or a household's) and tags that set's recipes only.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -6,6 +7,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{recipe_tags, tags};
+use crate::households::{shared_scope, shared_set};
 use crate::recipes::Recipe;
 
 diesel::define_sql_function! {
@@ -22,6 +24,7 @@ pub struct Tag {
     pub colour: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub household_id: Option<Uuid>,
 }
 
 #[derive(Debug, AsChangeset)]
@@ -32,41 +35,43 @@ pub struct TagChangeset {
 }
 
 impl Tag {
-    /// The owner's tags, by name.
-    pub async fn list(conn: &mut AsyncPgConnection, owner_id: Uuid) -> QueryResult<Vec<Tag>> {
+    /// The tags of one set, by name: the viewer's own (`household: None`) or a household's (the caller has
+    /// checked the viewer is in it).
+    pub async fn list(conn: &mut AsyncPgConnection, viewer: Uuid, household: Option<Uuid>) -> QueryResult<Vec<Tag>> {
         tags::table
-            .filter(tags::owner_id.eq(owner_id))
+            .filter(shared_set!(tags, viewer, household))
             .order((lower(tags::name), tags::id))
             .select(Tag::as_select())
             .load(conn)
             .await
     }
 
-    /// How many of `ids` are the owner's tags (to refuse unknown or foreign ids).
-    pub async fn count_owned(conn: &mut AsyncPgConnection, owner_id: Uuid, ids: &[Uuid]) -> QueryResult<i64> {
+    /// How many of `ids` are tags the viewer may see (to refuse unknown or foreign ids).
+    pub async fn count_owned(conn: &mut AsyncPgConnection, viewer: Uuid, ids: &[Uuid]) -> QueryResult<i64> {
         tags::table
-            .filter(tags::owner_id.eq(owner_id).and(tags::id.eq_any(ids)))
+            .filter(shared_scope!(tags, viewer).and(tags::id.eq_any(ids)))
             .count()
             .get_result(conn)
             .await
     }
 
-    /// Replaces the owner's recipe's tags with those named, creating missing tags (names matched without
-    /// regard to case). `NotFound` when the recipe is not the owner's.
+    /// Replaces the tags of a recipe the viewer may see with those named, tags of the recipe's set, creating
+    /// missing ones (names matched without regard to case). `NotFound` when the viewer cannot see the recipe.
     pub async fn set_for_recipe(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         recipe_id: Uuid,
         names: &[String],
     ) -> QueryResult<()> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            Recipe::find(conn, owner_id, recipe_id).await?;
+            let household = Recipe::find(conn, viewer, recipe_id).await?.household_id;
             let new: Vec<_> = names
                 .iter()
                 .map(|name| {
                     (
                         tags::id.eq(Uuid::now_v7()),
-                        tags::owner_id.eq(owner_id),
+                        tags::owner_id.eq(viewer),
+                        tags::household_id.eq(household),
                         tags::name.eq(name),
                     )
                 })
@@ -78,7 +83,8 @@ impl Tag {
                 .await?;
             let lowered: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
             let ids: Vec<Uuid> = tags::table
-                .filter(tags::owner_id.eq(owner_id).and(lower(tags::name).eq_any(&lowered)))
+                .filter(shared_set!(tags, viewer, household))
+                .filter(lower(tags::name).eq_any(&lowered))
                 .select(tags::id)
                 .load(conn)
                 .await?;
@@ -98,24 +104,24 @@ impl Tag {
         .await
     }
 
-    /// Renames or recolours the owner's tag. A name already used (case-insensitively) violates
-    /// `tags_owner_name_key`.
+    /// Renames or recolours a tag the viewer may see. A name already used in its set (case-insensitively)
+    /// violates `tags_owner_name_key` or `tags_household_name_key`.
     pub async fn update(
         conn: &mut AsyncPgConnection,
-        owner_id: Uuid,
+        viewer: Uuid,
         id: Uuid,
         changes: TagChangeset,
     ) -> QueryResult<Tag> {
-        diesel::update(tags::table.filter(tags::id.eq(id).and(tags::owner_id.eq(owner_id))))
+        diesel::update(tags::table.filter(tags::id.eq(id).and(shared_scope!(tags, viewer))))
             .set(changes)
             .returning(Tag::as_returning())
             .get_result(conn)
             .await
     }
 
-    /// Deletes the owner's tag (it disappears from every recipe); false when there was none.
-    pub async fn delete(conn: &mut AsyncPgConnection, owner_id: Uuid, id: Uuid) -> QueryResult<bool> {
-        let deleted = diesel::delete(tags::table.filter(tags::id.eq(id).and(tags::owner_id.eq(owner_id))))
+    /// Deletes a tag the viewer may see (it disappears from every recipe); false when there was none.
+    pub async fn delete(conn: &mut AsyncPgConnection, viewer: Uuid, id: Uuid) -> QueryResult<bool> {
+        let deleted = diesel::delete(tags::table.filter(tags::id.eq(id).and(shared_scope!(tags, viewer))))
             .execute(conn)
             .await?;
         Ok(deleted > 0)

@@ -100,9 +100,9 @@ fn operations(household: &str, list: &str, item: &str) -> Vec<(&'static str, Val
 
 /// What `token` gets for every operation, with the message and code of each; must equal what a random id
 /// gets.
-async fn answers(app: &TestApp, token: &str, household: &str, list: &str, item: &str) -> Vec<(String, String)> {
+pub async fn answers_to(app: &TestApp, token: &str, operations: Vec<(&str, Value)>) -> Vec<(String, String)> {
     let mut all = Vec::new();
-    for (query, variables) in operations(household, list, item) {
+    for (query, variables) in operations {
         let response = app.gql_as(token, query, variables).await;
         all.push((
             error_code(&response).to_owned(),
@@ -110,6 +110,39 @@ async fn answers(app: &TestApp, token: &str, household: &str, list: &str, item: 
         ));
     }
     all
+}
+
+async fn answers(app: &TestApp, token: &str, household: &str, list: &str, item: &str) -> Vec<(String, String)> {
+    answers_to(app, token, operations(household, list, item)).await
+}
+
+/// Makes the people every household must keep out: `pending` holds an open invite, `former` (a member) leaves,
+/// `revoked` tries an invite the owner revoked.
+pub async fn outsiders(app: &TestApp, owner: &str, household: &str, former: &str, revoked: &str) {
+    let _pending = invite(app, owner, household).await;
+    ok(
+        app,
+        former,
+        "mutation($h: UUID!) { leaveHousehold(householdId: $h) }",
+        json!({ "h": household }),
+    )
+    .await;
+    let (id, code) = invite(app, owner, household).await;
+    ok(
+        app,
+        owner,
+        "mutation($i: UUID!) { revokeHouseholdInvite(id: $i) }",
+        json!({ "i": id }),
+    )
+    .await;
+    let refused = app
+        .gql_as(
+            revoked,
+            "mutation($c: String!) { acceptHouseholdInvite(code: $c) { id } }",
+            json!({ "c": code }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "NOT_FOUND", "{refused}");
 }
 
 #[tokio::test]
@@ -123,30 +156,7 @@ async fn a_household_shares_its_lists_with_members_and_with_nobody_else() {
     let (list, item) = shared_list(&app, &alice, &home).await;
 
     // A pending invitee (carol), a former member (dave), a revoked invite (eve), another household (mallory).
-    let _pending = invite(&app, &alice, &home).await;
-    ok(
-        &app,
-        &dave,
-        "mutation($h: UUID!) { leaveHousehold(householdId: $h) }",
-        json!({ "h": home }),
-    )
-    .await;
-    let (revoked, code) = invite(&app, &alice, &home).await;
-    ok(
-        &app,
-        &alice,
-        "mutation($i: UUID!) { revokeHouseholdInvite(id: $i) }",
-        json!({ "i": revoked }),
-    )
-    .await;
-    let refused = app
-        .gql_as(
-            &eve,
-            "mutation($c: String!) { acceptHouseholdInvite(code: $c) { id } }",
-            json!({ "c": code }),
-        )
-        .await;
-    assert_eq!(error_code(&refused), "NOT_FOUND", "{refused}");
+    outsiders(&app, &alice, &home, &dave, &eve).await;
     let theirs = household(&app, &mallory, "Next door").await;
     let _ = shared_list(&app, &mallory, &theirs).await;
 

@@ -14,6 +14,7 @@ mod db_schema;
 mod graphql_transport;
 mod health;
 mod helpers;
+mod household_catalogue;
 mod households;
 mod imports;
 mod inputs;
