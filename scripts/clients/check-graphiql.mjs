@@ -9,34 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
+import { browser, sharedList } from './household.mjs';
 
 const [url, screenshot] = process.argv.slice(2);
 const profile = mkdtempSync(join(tmpdir(), 'homechef-chromium-'));
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  userDataDir: profile,
-  // As root in CI, and without the background services a closed network refuses.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
 const problems = [];
+const chromium = await browser(puppeteer, profile, problems);
 try {
-  const page = await browser.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.setRequestInterception(true);
-  page.on('request', (request) => {
-    const target = new URL(request.url());
-    if (target.protocol === 'data:' || target.hostname === '127.0.0.1') {
-      request.continue();
-    } else {
-      problems.push(`request left 127.0.0.1: ${request.url()}`);
-      request.abort();
-    }
-  });
+  const page = await chromium.open('graphiql');
   await page.evaluateOnNewDocument(() => {
     window.cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => {
@@ -46,7 +26,7 @@ try {
   await page.goto(url, { waitUntil: 'networkidle0' });
   await page.click('button[aria-label*="Documentation Explorer"]');
   await page.waitForFunction(() => document.querySelector('.graphiql-doc-explorer')?.innerText.includes('QueryRoot'),
-    { timeout: 20000 });
+    { timeout: 20000, polling: 100 });
   console.log('graphiql: the docs explorer lists QueryRoot');
   await page.evaluate(() => {
     document.querySelector('[aria-label="Query Editor"] .CodeMirror').CodeMirror.setValue('{ health { status } }');
@@ -54,7 +34,7 @@ try {
   await page.click('.graphiql-execute-button');
   await page.waitForFunction(
     () => document.querySelector('[aria-label="Result Window"] .CodeMirror')?.CodeMirror.getValue().includes('status'),
-    { timeout: 20000 });
+    { timeout: 20000, polling: 100 });
   const result = await page.evaluate(
     () => document.querySelector('[aria-label="Result Window"] .CodeMirror').CodeMirror.getValue());
   const parsed = JSON.parse(result);
@@ -62,25 +42,7 @@ try {
   else console.log(`graphiql: { health { status } } answered ${JSON.stringify(parsed)}`);
   const [alice, bob] = [process.env.HOMECHEF_TOKEN, process.env.HOMECHEF_TOKEN_2];
   if (alice && bob) {
-    const call = async (token, query, variables) => {
-      const response = await fetch(new URL('/graphql', url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = await response.json();
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data;
-    };
-    const { createHousehold: home } = await call(alice, 'mutation { createHousehold(name: "GraphiQL kitchen") { id } }');
-    const { createHouseholdInvite: invite } = await call(alice,
-      'mutation($h: UUID!) { createHouseholdInvite(householdId: $h) { code } }', { h: home.id });
-    await call(bob, 'mutation($c: String!) { acceptHouseholdInvite(code: $c) { id } }', { c: invite.code });
-    const { createShoppingList: list } = await call(alice,
-      'mutation($h: UUID!) { createShoppingList(from: "2027-03-01", to: "2027-03-02", householdId: $h) { id } }',
-      { h: home.id });
-    const { addShoppingListItem: item } = await call(alice,
-      'mutation($l: UUID!) { addShoppingListItem(listId: $l, text: "a bunch of basil") { id } }', { l: list.id });
+    const { list, item } = await sharedList(new URL(url).origin, alice, bob, 'GraphiQL kitchen', 'a bunch of basil');
     // Each page as its person would use it: the token in the headers editor, the operation in the editor.
     const run = async (target, token, operation) => {
       await target.click('::-p-text(Headers)');
@@ -94,20 +56,19 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       await target.click('.graphiql-execute-button');
     };
-    await run(page, alice, `subscription { shoppingListChanged(listId: "${list.id}") { action list { items { item checked } } } }`);
+    await run(page, alice, `subscription { shoppingListChanged(listId: "${list}") { action list { items { item checked } } } }`);
     // The subscription runs (the button says Stop) over the socket; bob then ticks the basil off on his page.
     const pane = (target) => target.evaluate(
       () => document.querySelector('[aria-label="Result Window"] .CodeMirror')?.CodeMirror.getValue());
     await page.waitForSelector('button.graphiql-execute-button[aria-label^="Stop"]', { timeout: 10000 })
       .catch(async () => { throw new Error(`the subscription did not start: ${await pane(page)}`); });
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const bobs = await browser.newPage();
-    bobs.on('pageerror', (error) => problems.push(`page error (second page): ${error.message}`));
+    const bobs = await chromium.open('second page');
     await bobs.goto(url, { waitUntil: 'networkidle0' });
-    await run(bobs, bob, `mutation { checkShoppingListItem(id: "${item.id}") { checked } }`);
+    await run(bobs, bob, `mutation { checkShoppingListItem(id: "${item}") { checked } }`);
     await page.waitForFunction(
       () => document.querySelector('[aria-label="Result Window"] .CodeMirror')?.CodeMirror.getValue().includes('"CHECKED"'),
-      { timeout: 20000 })
+      { timeout: 20000, polling: 100 })
       .catch(async () => {
         throw new Error(`alice's page shows ${await pane(page)}; bob's shows ${await pane(bobs)}`);
       });
@@ -119,7 +80,7 @@ try {
 } catch (error) {
   problems.push(`failed: ${error.message}`);
 } finally {
-  await browser.close();
+  await chromium.launched.close();
   rmSync(profile, { recursive: true, force: true });
 }
 for (const problem of problems) console.log(`graphiql: ${problem}`);

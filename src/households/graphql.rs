@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::model::{Household, Invite, Member, Refusal, Role, MAX_CODE_CHARS};
 use crate::db::DbPool;
 use crate::error::{deleted, AppError, AppResult, GqlResult as _};
-use crate::live::{Event, Hub};
+use crate::live::{watch, Event, Hub, Step, Watcher};
 use crate::resolver::{conn, viewer_id};
 use crate::text::{self, Lines};
 
@@ -290,40 +290,39 @@ pub struct HouseholdChange {
 }
 
 struct Watch {
-    events: tokio::sync::broadcast::Receiver<Event>,
     pool: DbPool,
     viewer: Uuid,
     /// The households the viewer was in when last read.
     watched: Vec<Uuid>,
 }
 
-impl Watch {
-    async fn next(&mut self) -> Option<async_graphql::Result<HouseholdChange>> {
-        loop {
-            let (household_id, departed) = match Hub::next(&mut self.events).await? {
-                Event::Household { id, departed } if self.watched.contains(&id) || departed == Some(self.viewer) => {
-                    (Some(id), departed)
-                }
-                Event::Resync => (None, None),
-                _ => continue,
-            };
-            let read = async {
-                let mut conn = self.pool.get().await.map_err(AppError::from)?;
-                let households = Household::mine(&mut conn, self.viewer).await?;
-                HouseholdView::load(&mut conn, self.viewer, households).await
-            };
-            return Some(match read.await {
-                Ok(households) => {
-                    self.watched = households.iter().map(|h| h.id).collect();
-                    Ok(HouseholdChange {
-                        household_id,
-                        departed,
-                        households,
-                    })
-                }
-                Err(e) => Err(e.extend()),
-            });
-        }
+impl Watcher for Watch {
+    type Change = HouseholdChange;
+
+    async fn on(&mut self, event: Event) -> Step<HouseholdChange> {
+        let (household_id, departed) = match event {
+            Event::Household { id, departed } if self.watched.contains(&id) || departed == Some(self.viewer) => {
+                (Some(id), departed)
+            }
+            Event::Resync => (None, None),
+            _ => return Step::Skip,
+        };
+        let read = async {
+            let mut conn = self.pool.get().await.map_err(AppError::from)?;
+            let households = Household::mine(&mut conn, self.viewer).await?;
+            HouseholdView::load(&mut conn, self.viewer, households).await
+        };
+        Step::Send(match read.await {
+            Ok(households) => {
+                self.watched = households.iter().map(|h| h.id).collect();
+                Ok(HouseholdChange {
+                    household_id,
+                    departed,
+                    households,
+                })
+            }
+            Err(e) => Err(e.extend()),
+        })
     }
 }
 
@@ -349,14 +348,6 @@ impl HouseholdSubscription {
             .map(|(h, _)| h.id)
             .collect();
         drop(conn);
-        let watch = Watch {
-            events,
-            pool,
-            viewer,
-            watched,
-        };
-        Ok(futures_util::stream::unfold(watch, |mut watch| async move {
-            watch.next().await.map(|change| (change, watch))
-        }))
+        Ok(watch(events, Watch { pool, viewer, watched }))
     }
 }

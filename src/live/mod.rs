@@ -122,6 +122,41 @@ impl Hub {
     }
 }
 
+/// What a watcher makes of one event.
+pub enum Step<C> {
+    /// Not one it watches (or nothing new): wait for the next.
+    Skip,
+    /// Send this, and go on watching.
+    Send(async_graphql::Result<C>),
+    /// Send this, and end the subscription.
+    Last(async_graphql::Result<C>),
+}
+
+/// One subscription's view of the hub: what it makes of each event (re-reading with its viewer's scope).
+pub trait Watcher: Send + 'static {
+    type Change: Send + 'static;
+
+    fn on(&mut self, event: Event) -> impl std::future::Future<Output = Step<Self::Change>> + Send;
+}
+
+/// A subscription's stream: every event of `events` (subscribed before the watched object was first read, so
+/// that nothing in between is missed) offered to `watcher`, until it sends its last change or the hub closes.
+pub fn watch<W: Watcher>(
+    events: broadcast::Receiver<Event>,
+    watcher: W,
+) -> impl futures_util::Stream<Item = async_graphql::Result<W::Change>> + Send {
+    futures_util::stream::unfold(Some((events, watcher)), |state| async move {
+        let (mut events, mut watcher) = state?;
+        loop {
+            match watcher.on(Hub::next(&mut events).await?).await {
+                Step::Skip => {}
+                Step::Send(change) => return Some((change, Some((events, watcher)))),
+                Step::Last(change) => return Some((change, None)),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use super::graphql::{views, MealPlanView};
 use super::model::MealPlan;
 use crate::db::DbPool;
 use crate::error::{AppError, GqlResult as _};
-use crate::live::{Event, Hub};
+use crate::live::{watch, Event, Hub, Step, Watcher};
 use crate::resolver::viewer_id;
 
 /// What happened to a watched plan.
@@ -50,30 +50,24 @@ pub struct MealPlanChange {
 }
 
 struct Watch {
-    events: tokio::sync::broadcast::Receiver<Event>,
     pool: DbPool,
     viewer: Uuid,
     plan_id: Uuid,
-    done: bool,
 }
 
-impl Watch {
-    /// The next change to send, `None` when the watch is over (the plan was deleted or is no longer the
-    /// viewer's to see, which ends it with `NOT_FOUND`).
-    async fn next(&mut self) -> Option<async_graphql::Result<MealPlanChange>> {
-        if self.done {
-            return None;
-        }
-        let action = loop {
-            match Hub::next(&mut self.events).await? {
-                Event::MealPlan { id, action } if id == self.plan_id => break MealPlanAction::from_db(&action),
-                Event::Resync => break MealPlanAction::Resync,
-                _ => continue,
-            }
+impl Watcher for Watch {
+    type Change = MealPlanChange;
+
+    /// The plan's deletion ends the watch, and so does a plan that is no longer the viewer's to see (with
+    /// `NOT_FOUND`).
+    async fn on(&mut self, event: Event) -> Step<MealPlanChange> {
+        let action = match event {
+            Event::MealPlan { id, action } if id == self.plan_id => MealPlanAction::from_db(&action),
+            Event::Resync => MealPlanAction::Resync,
+            _ => return Step::Skip,
         };
         if action == MealPlanAction::Deleted {
-            self.done = true;
-            return Some(Ok(MealPlanChange {
+            return Step::Last(Ok(MealPlanChange {
                 plan_id: self.plan_id,
                 action,
                 plan: None,
@@ -87,17 +81,15 @@ impl Watch {
                 .pop()
                 .ok_or(AppError::NotFound)
         };
-        Some(match read.await {
-            Ok(plan) => Ok(MealPlanChange {
+        match read.await {
+            Ok(plan) => Step::Send(Ok(MealPlanChange {
                 plan_id: self.plan_id,
                 action,
                 plan: Some(plan),
-            }),
-            Err(e) => {
-                self.done = matches!(e, AppError::NotFound);
-                Err(e.extend())
-            }
-        })
+            })),
+            Err(e @ AppError::NotFound) => Step::Last(Err(e.extend())),
+            Err(e) => Step::Send(Err(e.extend())),
+        }
     }
 }
 
@@ -121,15 +113,6 @@ impl MealPlanSubscription {
         let mut conn = pool.get().await.map_err(AppError::from).extend()?;
         MealPlan::find(&mut conn, viewer, plan_id).await.gql()?;
         drop(conn);
-        let watch = Watch {
-            events,
-            pool,
-            viewer,
-            plan_id,
-            done: false,
-        };
-        Ok(futures_util::stream::unfold(watch, |mut watch| async move {
-            watch.next().await.map(|change| (change, watch))
-        }))
+        Ok(watch(events, Watch { pool, viewer, plan_id }))
     }
 }

@@ -8,7 +8,7 @@ use super::graphql::ListView;
 use super::model::ShoppingList;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult, GqlResult as _};
-use crate::live::{Event, Hub};
+use crate::live::{watch, Event, Hub, Step, Watcher};
 use crate::resolver::viewer_id;
 
 /// What happened to a watched list.
@@ -54,63 +54,54 @@ pub struct ShoppingListChange {
 
 /// One watcher's state: what it watches, as whom, and the last version it was sent.
 struct Watch {
-    events: tokio::sync::broadcast::Receiver<Event>,
     pool: DbPool,
     viewer: Uuid,
     list_id: Uuid,
     sent: i32,
-    done: bool,
 }
 
-impl Watch {
-    /// The next change to send, `None` when the watch is over (the list was deleted or is no longer the
-    /// viewer's to see, which ends it with `NOT_FOUND`).
-    async fn next(&mut self) -> Option<async_graphql::Result<ShoppingListChange>> {
-        if self.done {
-            return None;
+impl Watcher for Watch {
+    type Change = ShoppingListChange;
+
+    /// The list's deletion ends the watch, and so does a list that is no longer the viewer's to see (with
+    /// `NOT_FOUND`); a change read with a version already sent is not sent again.
+    async fn on(&mut self, event: Event) -> Step<ShoppingListChange> {
+        let (action, item_ids) = match event {
+            Event::ShoppingList { id, action, items, .. } if id == self.list_id => {
+                (ShoppingListAction::from_db(&action), items)
+            }
+            Event::Resync => (ShoppingListAction::Resync, Vec::new()),
+            _ => return Step::Skip,
+        };
+        if action == ShoppingListAction::Deleted {
+            return Step::Last(Ok(ShoppingListChange {
+                list_id: self.list_id,
+                action,
+                item_ids: Vec::new(),
+                version: self.sent + 1,
+                list: None,
+            }));
         }
-        loop {
-            let (action, item_ids) = match Hub::next(&mut self.events).await? {
-                Event::ShoppingList { id, action, items, .. } if id == self.list_id => {
-                    (ShoppingListAction::from_db(&action), items)
-                }
-                Event::Resync => (ShoppingListAction::Resync, Vec::new()),
-                _ => continue,
-            };
-            if action == ShoppingListAction::Deleted {
-                self.done = true;
-                return Some(Ok(ShoppingListChange {
+        let read = async {
+            let mut conn = self.pool.get().await.map_err(AppError::from)?;
+            let list = ShoppingList::find(&mut conn, self.viewer, self.list_id).await?;
+            let mut items = ShoppingList::items(&mut conn, self.viewer, &[self.list_id]).await?;
+            AppResult::Ok(ListView::new(list, &mut items))
+        };
+        match read.await {
+            Ok(list) if list.version > self.sent => {
+                self.sent = list.version;
+                Step::Send(Ok(ShoppingListChange {
                     list_id: self.list_id,
                     action,
-                    item_ids: Vec::new(),
-                    version: self.sent + 1,
-                    list: None,
-                }));
+                    item_ids,
+                    version: list.version,
+                    list: Some(list),
+                }))
             }
-            let read = async {
-                let mut conn = self.pool.get().await.map_err(AppError::from)?;
-                let list = ShoppingList::find(&mut conn, self.viewer, self.list_id).await?;
-                let mut items = ShoppingList::items(&mut conn, self.viewer, &[self.list_id]).await?;
-                AppResult::Ok(ListView::new(list, &mut items))
-            };
-            match read.await {
-                Ok(list) if list.version > self.sent => {
-                    self.sent = list.version;
-                    return Some(Ok(ShoppingListChange {
-                        list_id: self.list_id,
-                        action,
-                        item_ids,
-                        version: list.version,
-                        list: Some(list),
-                    }));
-                }
-                Ok(_) => continue,
-                Err(e @ AppError::NotFound) => {
-                    self.done = true;
-                    return Some(Err(e.extend()));
-                }
-                Err(e) => return Some(Err(e.extend())),
-            }
+            Ok(_) => Step::Skip,
+            Err(e @ AppError::NotFound) => Step::Last(Err(e.extend())),
+            Err(e) => Step::Send(Err(e.extend())),
         }
     }
 }
@@ -137,16 +128,12 @@ impl ShoppingListSubscription {
         let mut conn = pool.get().await.map_err(AppError::from).extend()?;
         let list = ShoppingList::find(&mut conn, viewer, list_id).await.gql()?;
         drop(conn);
-        let watch = Watch {
-            events,
+        let watcher = Watch {
             pool,
             viewer,
             list_id,
             sent: list.version,
-            done: false,
         };
-        Ok(futures_util::stream::unfold(watch, |mut watch| async move {
-            watch.next().await.map(|change| (change, watch))
-        }))
+        Ok(watch(events, watcher))
     }
 }

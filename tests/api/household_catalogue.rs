@@ -351,3 +351,25 @@ async fn moving_a_recipe_is_explicit_and_counts_and_sync_follow_it() {
         json!({ "recipe": { "tags": [{ "name": "Sweet" }] }, "tags": [{ "name": "Sweet" }, { "name": "Winter" }] })
     );
 }
+
+#[tokio::test]
+async fn a_households_page_costs_one_statement_more_than_ones_own_whatever_its_size() {
+    let app = TestApp::spawn().await;
+    let [alice, bob] = ["st-alice", "st-bob"].map(dev_token);
+    let home = household(&app, &alice, "Home").await;
+    join(&app, &alice, &home, &bob).await;
+    for i in 0..12 {
+        recipe(&app, &alice, &format!("Shared {i}"), Some(&home), &["weekday"]).await;
+    }
+    let query = "query($h: UUID!, $first: Int) { recipes(householdId: $h, first: $first) { totalCount edges { node { title ingredients { item } steps { text } tags { name } } } } }";
+    let mut counts = Vec::new();
+    for first in [1, 12] {
+        let (response, statements) =
+            homechef::db::count_statements(app.gql_as(&bob, query, json!({ "h": home, "first": first }))).await;
+        assert_eq!(response["data"]["recipes"]["totalCount"], 12, "{response}");
+        assert_eq!(response["data"]["recipes"]["edges"].as_array().unwrap().len(), first);
+        counts.push(statements);
+    }
+    // Bob's membership, then what his own page costs: the page with the household's counter, its parts, its tags.
+    assert_eq!(counts, [4, 4], "constant, no N+1");
+}
