@@ -139,6 +139,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Whether every other holder of the stopped instance lets it go within a second (one still running past the
+/// shutdown's grace and mercy never does).
+async fn released(instance: &std::sync::Arc<rocket::Rocket<rocket::Orbit>>) -> bool {
+    for _ in 0..100 {
+        if std::sync::Arc::strong_count(instance) == 1 {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
 async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
     let problems = crate::checks::startup_problems(&config);
     if config.is_production() && !crate::checks::print_report(&config, &problems, false) {
@@ -158,11 +170,15 @@ async fn serve(mut config: AppConfig) -> anyhow::Result<()> {
         let applied = db::run_migrations(config.database_url()?).await?;
         tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
         let rocket = crate::rocket(config)?;
-        rocket
-            .launch()
-            .await
-            .map_err(|e| anyhow::anyhow!("server stopped: {}", e.kind()))?;
-        Ok(())
+        match rocket.launch().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.kind() {
+                // Rocket reports a nominal shutdown as failed when a connection's task still holds the instance
+                // for a moment after the server has stopped (a request cut short by SIGTERM): wait for it.
+                rocket::error::ErrorKind::Shutdown(instance, None) if released(instance).await => Ok(()),
+                kind => Err(anyhow::anyhow!("server stopped: {kind}")),
+            },
+        }
     }
     .await;
     if let Some(watch) = watch {
