@@ -78,8 +78,14 @@ pub fn rocket(config: AppConfig) -> anyhow::Result<Rocket<Build>> {
         config.database_url()?,
         config.tombstone_retention(),
     ));
+    let imports = Arc::new(imports::ImportRunner::new(
+        pool.clone(),
+        imports::ImportSettings::new(&config),
+        Arc::clone(&media),
+    ));
     Ok(http::mount(rocket::custom(config.rocket.clone()), &config)
         .attach(Arc::clone(&maintenance).fairing())
+        .attach(imports.fairing())
         .attach(Arc::clone(&hub).fairing(config.database_url()?.to_owned()))
         .manage(hub)
         .manage(maintenance)

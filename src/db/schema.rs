@@ -171,6 +171,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    recipe_import_urls (import_id, position) {
+        import_id -> Uuid,
+        position -> Int4,
+        url -> Text,
+        outcome -> Nullable<Text>,
+        code -> Nullable<Text>,
+        recipe_id -> Nullable<Uuid>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    recipe_imports (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        state -> Text,
+        total -> Int4,
+        lease_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     recipe_ingredients (id) {
         id -> Uuid,
         recipe_id -> Uuid,
@@ -314,6 +338,9 @@ diesel::joinable!(meal_plans -> users (owner_id));
 diesel::joinable!(media -> recipes (recipe_id));
 diesel::joinable!(media -> users (owner_id));
 diesel::joinable!(media_variants -> media (media_id));
+diesel::joinable!(recipe_import_urls -> recipe_imports (import_id));
+diesel::joinable!(recipe_import_urls -> recipes (recipe_id));
+diesel::joinable!(recipe_imports -> users (owner_id));
 diesel::joinable!(recipe_ingredients -> recipes (recipe_id));
 diesel::joinable!(recipe_steps -> recipes (recipe_id));
 diesel::joinable!(recipe_tags -> recipes (recipe_id));
@@ -342,6 +369,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     media_garbage,
     media_variants,
     recipe_counts,
+    recipe_import_urls,
+    recipe_imports,
     recipe_ingredients,
     recipe_steps,
     recipe_tags,

@@ -14,7 +14,7 @@ use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::health::HealthQuery;
 use crate::households::{HouseholdMutation, HouseholdQuery, HouseholdSubscription};
-use crate::imports::ImportMutation;
+use crate::imports::{ImportMutation, RecipeImportMutation, RecipeImportQuery, RecipeImportSubscription};
 use crate::meal_plans::{MealPlanMutation, MealPlanQuery, MealPlanSubscription};
 use crate::media::{MediaMutation, MediaQuery, MediaService};
 use crate::recipes::{RecipeMutation, RecipeQuery};
@@ -35,6 +35,7 @@ pub struct QueryRoot(
     ShoppingListQuery,
     HouseholdQuery,
     SyncQuery,
+    RecipeImportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -48,11 +49,17 @@ pub struct MutationRoot(
     ShoppingListMutation,
     HouseholdMutation,
     ImportMutation,
+    RecipeImportMutation,
 );
 
 /// Live changes, over WebSocket at `GET /graphql/ws` (`graphql-transport-ws`).
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(ShoppingListSubscription, MealPlanSubscription, HouseholdSubscription);
+pub struct SubscriptionRoot(
+    ShoppingListSubscription,
+    MealPlanSubscription,
+    HouseholdSubscription,
+    RecipeImportSubscription,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -99,13 +106,7 @@ pub fn build(
             .data(std::sync::Arc::clone(&hub))
             .data(std::sync::Arc::clone(&media))
             .data(std::sync::Arc::clone(&viewers))
-            .data(crate::imports::ImportSettings {
-                guard: crate::imports::Guard {
-                    test_addresses: config.import_test_addresses.clone(),
-                    ports: config.import_allowed_ports.clone(),
-                },
-                monthly_limit: config.import_monthly_limit,
-            })
+            .data(crate::imports::ImportSettings::new(config))
             .data(SyncSettings {
                 retention: config.tombstone_retention(),
             })

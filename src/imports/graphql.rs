@@ -86,7 +86,7 @@ fn cut(text: String, max: usize) -> String {
 }
 
 /// The draft within the catalogue's limits, so that `createRecipe` accepts it as it is.
-fn view(draft: Draft, found: Found, source_url: Option<String>) -> DraftView {
+pub(super) fn view(draft: Draft, found: Found, source_url: Option<String>) -> DraftView {
     let total_minutes = draft.total();
     let parts = [
         ("title", 20, draft.title.is_some()),
@@ -136,7 +136,7 @@ fn view(draft: Draft, found: Found, source_url: Option<String>) -> DraftView {
     }
 }
 
-const ADDRESS_RULE: &str = "an absolute http or https address of at most 2048 characters (other characters \
+pub(super) const ADDRESS_RULE: &str = "an absolute http or https address of at most 2048 characters (other characters \
                             percent-encoded, no credentials)";
 
 /// A page's address as its base (nothing is fetched): an http(s) address, or `BAD_USER_INPUT` on `field`.
@@ -163,7 +163,7 @@ fn fetch_url(ctx: &Context<'_>, url: &str) -> async_graphql::Result<String> {
 }
 
 /// `IMPORT_BLOCKED_ADDRESS`, written to the security log with the user who asked.
-fn blocked(ctx: &Context<'_>, host: &str) -> AppError {
+pub(super) fn blocked(ctx: &Context<'_>, host: &str) -> AppError {
     if let Ok(media) = ctx.data::<Arc<MediaService>>() {
         let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
         let user = viewer_id(ctx).ok().map(|id| id.to_string());
@@ -204,24 +204,26 @@ async fn fetch_through_guard(
         .await
         .map_err(|e| AppError::Internal(e.into()))
         .extend()?;
-    let error = match fetched {
-        Ok(fetched) => return Ok(fetched),
-        Err(FetchError::Blocked(host)) => blocked(ctx, &host),
-        Err(FetchError::Timeout) => AppError::ImportTimeout,
-        Err(FetchError::TooLarge) => AppError::ImportTooLarge,
-        Err(FetchError::Status(status)) => AppError::UpstreamHttpError(format!("the server answered {status}")),
-        Err(FetchError::WrongType(_)) if want == Want::Page => {
-            AppError::ImportNoRecipeData("the address is not a web page")
-        }
-        Err(FetchError::WrongType(_)) => {
-            AppError::bad_input("url", "the address does not serve a JPEG, PNG or WebP image")
-        }
-        Err(FetchError::Failed(cause)) => {
+    match fetched {
+        Ok(fetched) => Ok(fetched),
+        Err(e) => Err(refusal(e, want).unwrap_or_else(|host| blocked(ctx, &host))).extend(),
+    }
+}
+
+/// What a failed fetch is to the client; a blocked address is `Err(host)`, for the caller to record.
+pub(super) fn refusal(error: FetchError, want: Want) -> Result<AppError, String> {
+    Ok(match error {
+        FetchError::Blocked(host) => return Err(host),
+        FetchError::Timeout => AppError::ImportTimeout,
+        FetchError::TooLarge => AppError::ImportTooLarge,
+        FetchError::Status(status) => AppError::UpstreamHttpError(format!("the server answered {status}")),
+        FetchError::WrongType(_) if want == Want::Page => AppError::ImportNoRecipeData("the address is not a web page"),
+        FetchError::WrongType(_) => AppError::bad_input("url", "the address does not serve a JPEG, PNG or WebP image"),
+        FetchError::Failed(cause) => {
             tracing::info!(%cause, "import fetch failed");
             AppError::UpstreamHttpError("the address could not be fetched".into())
         }
-    };
-    Err(error).extend()
+    })
 }
 
 /// The last segment of an address's path, as the fetched file's name (checked like an uploaded file's).
@@ -237,7 +239,7 @@ fn file_name(url: &str) -> String {
 
 /// The draft a page's HTML holds, read off the async workers when it is long, within [`READ_DEADLINE`]
 /// (`IMPORT_TIMEOUT` past it).
-async fn read_page(html: String, base: String) -> AppResult<(Draft, Found)> {
+pub(super) async fn read_page(html: String, base: String) -> AppResult<(Draft, Found)> {
     let large = html.len() > OFFLOAD_BYTES;
     let deadline = Instant::now() + READ_DEADLINE;
     let parse = move || from_html(&html, Some(&base), deadline);
@@ -266,7 +268,7 @@ async fn uploaded_page(ctx: &Context<'_>, page: &Upload) -> AppResult<String> {
 }
 
 /// A page's bytes as text without a second copy when they are UTF-8; other bytes read as U+FFFD.
-fn page_text(bytes: Vec<u8>) -> String {
+pub(super) fn page_text(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

@@ -52,6 +52,18 @@ pub struct ImportSettings {
     pub monthly_limit: i32,
 }
 
+impl ImportSettings {
+    pub fn new(config: &crate::config::AppConfig) -> Self {
+        Self {
+            guard: Guard {
+                test_addresses: config.import_test_addresses.clone(),
+                ports: config.import_allowed_ports.clone(),
+            },
+            monthly_limit: config.import_monthly_limit,
+        }
+    }
+}
+
 /// Whether an address is off limits: loopback, private, link-local, CGNAT, multicast, unspecified,
 /// documentation, benchmarking and reserved ranges, in IPv4 and IPv6 (IPv4-mapped, NAT64 and 6to4
 /// addresses are judged by the IPv4 address they carry).

@@ -41,6 +41,17 @@ pub async fn similar(
         .await
 }
 
+/// A recipe the viewer may see that was imported from exactly this address.
+pub async fn from_address(conn: &mut AsyncPgConnection, viewer: Uuid, url: &str) -> QueryResult<Option<Uuid>> {
+    recipes::table
+        .filter(crate::households::shared_scope!(recipes, viewer))
+        .filter(recipes::source_url.eq(url))
+        .select(recipes::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
 #[derive(QueryableByName)]
 struct Counted {
     #[diesel(sql_type = diesel::sql_types::Integer)]

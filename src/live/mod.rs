@@ -43,6 +43,8 @@ pub enum Event {
     MealPlan { id: Uuid, action: String },
     /// A household was renamed or deleted, or someone joined, left or was removed (`departed`).
     Household { id: Uuid, departed: Option<Uuid> },
+    /// A bulk import finished an address or changed state.
+    RecipeImport { id: Uuid },
     /// Notifications may have been missed (the hub reconnected, or this subscriber fell behind): re-read.
     #[serde(skip)]
     Resync,

@@ -160,6 +160,21 @@ pub struct IngredientInput {
     pub note: Option<String>,
 }
 
+impl IngredientInput {
+    /// A raw line, parsed on the server.
+    pub fn line(line: String) -> Self {
+        Self {
+            line: Some(line),
+            section: None,
+            quantity: None,
+            quantity_max: None,
+            unit: None,
+            item: None,
+            note: None,
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct StepInput {
     /// 1 to 5 000 characters.

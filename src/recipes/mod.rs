@@ -13,7 +13,10 @@ mod views;
 
 pub use connection::{list_recipes, page_cost, PageInfo, RecipeConnection};
 pub use graphql::{RecipeMutation, RecipeQuery};
-pub use input::{decimal, RecipeFilter, RecipeSort, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
+pub use input::{
+    decimal, validate, CreateRecipeInput, IngredientInput, RecipeFilter, RecipeSort, SourceType, StepInput,
+    MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE,
+};
 pub use listing::CollectionScope;
 pub use model::Recipe;
 pub use summary::{RecipeSummary, RecipeSummaryRow};

@@ -427,7 +427,20 @@ impl SocketApp {
 
     /// The application on the given database, on a real socket (and on a local client, `app`).
     pub async fn spawn_on(db: TestDatabase, overrides: &[(&str, &str)]) -> Self {
-        let app = TestApp::spawn_on(db, overrides).await;
+        Self::spawn_configured(db, overrides, |_| {}).await
+    }
+
+    /// The launched application (so its background work runs: live changes, bulk imports) whose imports may
+    /// fetch from a fixture server listening on `server`.
+    pub async fn spawn_importing_from(server: std::net::SocketAddr, overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_configured(TestDatabase::create().await, overrides, |config| {
+            config.import_test_addresses = vec![server];
+        })
+        .await
+    }
+
+    async fn spawn_configured(db: TestDatabase, overrides: &[(&str, &str)], edit: impl Fn(&mut AppConfig)) -> Self {
+        let app = TestApp::spawn_configured(db, overrides, &edit).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -437,6 +450,7 @@ impl SocketApp {
         let mut all: Vec<(&str, &str)> = dirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         all.extend_from_slice(overrides);
         let mut config = test_config(&app.db.url, &all);
+        edit(&mut config);
         config.rocket = config.rocket.merge(("port", port));
         let server = homechef::rocket(config).unwrap().ignite().await.unwrap();
         let shutdown = server.shutdown();

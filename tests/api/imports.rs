@@ -306,7 +306,7 @@ async fn pasted_text_becomes_a_draft() {
 
 /// A fixture web server on 127.0.0.1 (the only address tests talk to): pages, redirects, a slow answer, a
 /// huge page, an image and errors.
-async fn fixture_server() -> std::net::SocketAddr {
+pub async fn fixture_server() -> std::net::SocketAddr {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

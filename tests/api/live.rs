@@ -13,14 +13,14 @@ use crate::households::{household, join, ok, shared_list};
 
 type Stream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-struct Socket(Stream);
+pub struct Socket(Stream);
 
 /// How long a test waits for what must come (longer than the server's 10 s for `connection_init`).
 const PATIENCE: Duration = Duration::from_secs(15);
 
 impl Socket {
     /// Opens a socket; the HTTP status when the upgrade is refused.
-    async fn open(app: &SocketApp, headers: &[(&str, &str)]) -> Result<Self, u16> {
+    pub async fn open(app: &SocketApp, headers: &[(&str, &str)]) -> Result<Self, u16> {
         let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
         for (name, value) in headers {
             let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
@@ -36,14 +36,14 @@ impl Socket {
         }
     }
 
-    async fn speaking(app: &SocketApp) -> Self {
+    pub async fn speaking(app: &SocketApp) -> Self {
         Self::open(app, &[("Sec-WebSocket-Protocol", "graphql-transport-ws")])
             .await
             .unwrap()
     }
 
     /// A socket past `connection_init` with `token`.
-    async fn signed_in(app: &SocketApp, token: &str) -> Self {
+    pub async fn signed_in(app: &SocketApp, token: &str) -> Self {
         let mut socket = Self::speaking(app).await;
         socket
             .send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
@@ -52,17 +52,17 @@ impl Socket {
         socket
     }
 
-    async fn send(&mut self, message: Value) {
+    pub async fn send(&mut self, message: Value) {
         self.0.send(Message::Text(message.to_string())).await.unwrap();
     }
 
-    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
             .await;
     }
 
     /// The next protocol message (pings of the WebSocket itself are skipped).
-    async fn next(&mut self) -> Value {
+    pub async fn next(&mut self) -> Value {
         loop {
             let frame = tokio::time::timeout(PATIENCE, self.0.next())
                 .await
@@ -76,7 +76,7 @@ impl Socket {
     }
 
     /// Nothing arrives for `quiet`.
-    async fn silent_for(&mut self, quiet: Duration) -> bool {
+    pub async fn silent_for(&mut self, quiet: Duration) -> bool {
         tokio::time::timeout(quiet, async {
             loop {
                 match self.0.next().await {
@@ -90,7 +90,7 @@ impl Socket {
     }
 
     /// The close code and reason the server ends the socket with.
-    async fn closed(&mut self) -> (u16, String) {
+    pub async fn closed(&mut self) -> (u16, String) {
         loop {
             let frame = tokio::time::timeout(PATIENCE, self.0.next())
                 .await

@@ -6,6 +6,7 @@
 mod adversarial;
 mod auth;
 mod bodies;
+mod bulk_imports;
 mod clamav;
 mod clerk;
 mod cli;
