@@ -227,7 +227,7 @@ pub(super) fn refusal(error: FetchError, want: Want) -> Result<AppError, String>
 }
 
 /// The last segment of an address's path, as the fetched file's name (checked like an uploaded file's).
-fn file_name(url: &str) -> String {
+pub(super) fn file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or_default();
     let name = path.rsplit('/').next().unwrap_or_default();
     if name.is_empty() {

@@ -12,8 +12,8 @@ use rocket::fairing::AdHoc;
 use tokio::sync::{Mutex, Semaphore};
 use uuid::Uuid;
 
-use super::graphql::{page_text, read_page, refusal, view};
-use super::guard::{fetch, ImportSettings, Want, MAX_PAGE_BYTES};
+use super::graphql::{file_name, page_text, read_page, refusal, view};
+use super::guard::{fetch, FetchError, ImportSettings, Want, MAX_PAGE_BYTES};
 use super::jobs::{Job, Outcome};
 use super::model::{from_address, take_monthly};
 use crate::db::DbPool;
@@ -26,8 +26,9 @@ use crate::security_log::{RequestMeta, Severity};
 const SLOTS: usize = 4;
 /// How often an idle instance looks for a job.
 const POLL: Duration = Duration::from_secs(1);
-/// The least time between two requests to one site from this instance.
-const POLITENESS: Duration = Duration::from_secs(1);
+/// The least time between two requests to one site from this instance: a little over a second, so that the
+/// time a request takes to leave never brings two of them closer than one.
+const POLITENESS: Duration = Duration::from_millis(1_050);
 
 pub struct ImportRunner {
     pool: DbPool,
@@ -125,13 +126,14 @@ impl ImportRunner {
             return Ok(());
         }
         drop(conn);
-        let made = match self.read(owner, url).await {
-            Ok(input) => validate(owner, &input),
-            Err(e) => Err(e),
+        let (made, picture) = match self.read(owner, url).await {
+            Ok((input, picture)) => (validate(owner, &input), picture),
+            Err(e) => (Err(e), None),
         };
         let mut conn = self.pool.get().await?;
         match made {
             Ok((recipe, ingredients, steps)) => {
+                let recipe_id = recipe.id;
                 use diesel_async::AsyncConnection as _;
                 // The recipe stays only with its outcome recorded: an address another instance finished first
                 // (after this one's lease lapsed) keeps that instance's recipe alone.
@@ -145,7 +147,13 @@ impl ImportRunner {
                     })
                     .await;
                 match saved {
-                    Ok(()) | Err(diesel::result::Error::RollbackTransaction) => {}
+                    Ok(()) => {
+                        drop(conn);
+                        if let Some(picture) = picture {
+                            self.picture(owner, recipe_id, &picture).await;
+                        }
+                    }
+                    Err(diesel::result::Error::RollbackTransaction) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -156,32 +164,48 @@ impl ImportRunner {
         Ok(())
     }
 
-    /// The recipe the page at `url` holds, fetched through the guard once the site may be asked again.
-    async fn read(&self, owner: Uuid, url: &str) -> AppResult<CreateRecipeInput> {
+    /// The page's first picture, fetched through the guard and handed to the upload pipeline as
+    /// `importRecipeImage` does (quarantined, scanned, scored, only a re-encoded copy kept; the upload quotas). A
+    /// picture that cannot be fetched or is refused leaves the recipe without one.
+    async fn picture(&self, owner: Uuid, recipe: Uuid, url: &str) {
+        self.wait_for_site(url).await;
+        let guard = self.settings.guard.clone();
+        let (target, max) = (url.to_owned(), self.media.max_upload_size);
+        let uploaded = async {
+            let fetched = tokio::task::spawn_blocking(move || fetch(&guard, &target, Want::Image, max))
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?
+                .map_err(|e| self.refused(owner, e, Want::Image))?;
+            let file = self
+                .media
+                .spool_bytes(file_name(&fetched.url), fetched.content_type, &fetched.bytes)
+                .await?;
+            drop(fetched.bytes);
+            let mut conn = self.pool.get().await?;
+            self.media
+                .upload_all(&mut conn, &RequestMeta::default(), owner, recipe, vec![file])
+                .await
+        };
+        match uploaded.await {
+            Ok(outcomes) => tracing::info!(%recipe, outcomes = outcomes.len(), "bulk import: picture uploaded"),
+            Err(e) => tracing::info!(%recipe, code = e.code(), "bulk import: no picture"),
+        }
+    }
+
+    /// The recipe the page at `url` holds, with its first picture's address, fetched through the guard once the
+    /// site may be asked again.
+    async fn read(&self, owner: Uuid, url: &str) -> AppResult<(CreateRecipeInput, Option<String>)> {
         self.wait_for_site(url).await;
         let guard = self.settings.guard.clone();
         let target = url.to_owned();
         let fetched = tokio::task::spawn_blocking(move || fetch(&guard, &target, Want::Page, MAX_PAGE_BYTES))
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
-        let fetched = match fetched {
-            Ok(fetched) => fetched,
-            Err(e) => {
-                return Err(refusal(e, Want::Page).unwrap_or_else(|host| {
-                    self.media.security().record(
-                        "import_blocked_address",
-                        Severity::Medium,
-                        &RequestMeta::default(),
-                        Some(&owner.to_string()),
-                        serde_json::json!({ "host": host }),
-                    );
-                    AppError::ImportBlockedAddress
-                }))
-            }
-        };
+        let fetched = fetched.map_err(|e| self.refused(owner, e, Want::Page))?;
         let (draft, found) = read_page(page_text(fetched.bytes), fetched.url.clone()).await?;
         let draft = view(draft, found, Some(url.to_owned()));
-        Ok(CreateRecipeInput {
+        let picture = draft.image_urls.first().cloned();
+        let input = CreateRecipeInput {
             title: draft
                 .title
                 .ok_or(AppError::ImportNoRecipeData("the page has no recipe title"))?,
@@ -208,6 +232,21 @@ impl ImportRunner {
                 })
                 .collect(),
             household_id: None,
+        };
+        Ok((input, picture))
+    }
+
+    /// What a failed fetch for `owner` is; a blocked address is also a security event naming them.
+    fn refused(&self, owner: Uuid, error: FetchError, want: Want) -> AppError {
+        refusal(error, want).unwrap_or_else(|host| {
+            self.media.security().record(
+                "import_blocked_address",
+                Severity::Medium,
+                &RequestMeta::default(),
+                Some(&owner.to_string()),
+                serde_json::json!({ "host": host }),
+            );
+            AppError::ImportBlockedAddress
         })
     }
 

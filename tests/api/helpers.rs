@@ -439,7 +439,7 @@ impl SocketApp {
         .await
     }
 
-    async fn spawn_configured(db: TestDatabase, overrides: &[(&str, &str)], edit: impl Fn(&mut AppConfig)) -> Self {
+    pub async fn spawn_configured(db: TestDatabase, overrides: &[(&str, &str)], edit: impl Fn(&mut AppConfig)) -> Self {
         let app = TestApp::spawn_configured(db, overrides, &edit).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

@@ -306,27 +306,31 @@ async fn pasted_text_becomes_a_draft() {
 
 /// A fixture web server on 127.0.0.1 (the only address tests talk to): pages, redirects, a slow answer, a
 /// huge page, an image and errors.
+/// The path of the request a fixture server's client sends (its head read whole); `None` when it hangs up first.
+pub async fn requested_path(socket: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt as _;
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&request);
+    Some(head.lines().next()?.split(' ').nth(1).unwrap_or("/").to_owned())
+}
+
 pub async fn fixture_server() -> std::net::SocketAddr {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::io::AsyncWriteExt as _;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&request)
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
+                let Some(path) = requested_path(&mut socket).await else {
+                    return;
+                };
                 let page = |status: &str, kind: &str, body: &[u8]| {
                     let mut answer = format!(
                         "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -356,6 +360,8 @@ pub async fn fixture_server() -> std::net::SocketAddr {
                     "/huge" => page("200 OK", "text/html", &vec![b'x'; 6 * 1024 * 1024]),
                     "/photo.jpg" => page("200 OK", "image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]),
                     "/img/pie.png" => page("200 OK", "image/png", &crate::uploads::png(320, 200)),
+                    // The picture the microdata page names (relative: `pie.jpg`).
+                    "/pie.jpg" => page("200 OK", "image/jpeg", &crate::uploads::jpeg(320, 200)),
                     "/img/to-pie" => redirect("/img/pie.png"),
                     "/img/php.jpg" => page(
                         "200 OK",
