@@ -6,8 +6,7 @@ use async_graphql::{Context, Enum, Object, ResultExt as _, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::graphql::{blocked, ADDRESS_RULE};
-use super::guard::{address, AddressError};
+use super::graphql::address_to_fetch;
 use super::jobs::{Job, JobUrl, MAX_URLS};
 use crate::db::DbPool;
 use crate::error::{AppError, GqlResult as _};
@@ -155,17 +154,9 @@ impl RecipeImportMutation {
         }
         let mut unique: Vec<String> = Vec::with_capacity(urls.len());
         for (i, url) in urls.iter().enumerate() {
-            let url = url.trim();
-            match address(url) {
-                Ok(()) => {}
-                Err(AddressError::Scheme(scheme)) => return Err(blocked(ctx, &format!("{scheme}:"))).extend(),
-                Err(AddressError::Zone(host)) => return Err(blocked(ctx, &host)).extend(),
-                Err(AddressError::Port | AddressError::Malformed) => {
-                    return Err(AppError::bad_input(format!("urls.{i}"), ADDRESS_RULE)).extend()
-                }
-            }
-            if !unique.iter().any(|u| u == url) {
-                unique.push(url.to_owned());
+            let url = address_to_fetch(ctx, &format!("urls.{i}"), url).extend()?;
+            if !unique.contains(&url) {
+                unique.push(url);
             }
         }
         let mut conn = conn(ctx).await?;

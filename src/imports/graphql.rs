@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::draft::{Draft, Found};
 use super::extract::from_html;
-use super::guard::{address, fetch, AddressError, FetchError, Fetched, ImportSettings, Want, MAX_PAGE_BYTES};
+use super::guard::{address, fetch, AddressError, FetchError, Fetched, Guard, ImportSettings, Want, MAX_PAGE_BYTES};
 use super::model::{similar, take_monthly};
 use super::text::from_text;
 use crate::error::{AppError, AppResult, GqlResult as _};
@@ -19,7 +19,7 @@ use crate::recipes::Recipe;
 use crate::recipes::RecipeSummary;
 use crate::recipes::{ParsedIngredientView, SourceType, MAX_DESCRIPTION, MAX_STEP_TEXT, MAX_TITLE};
 use crate::resolver::{conn, viewer_id};
-use crate::security_log::{RequestMeta, Severity};
+use crate::security_log::{RequestMeta, SecurityLog, Severity};
 
 /// Largest text `importRecipeFromText` reads.
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -136,7 +136,7 @@ pub(super) fn view(draft: Draft, found: Found, source_url: Option<String>) -> Dr
     }
 }
 
-pub(super) const ADDRESS_RULE: &str = "an absolute http or https address of at most 2048 characters (other characters \
+const ADDRESS_RULE: &str = "an absolute http or https address of at most 2048 characters (other characters \
                             percent-encoded, no credentials)";
 
 /// A page's address as its base (nothing is fetched): an http(s) address, or `BAD_USER_INPUT` on `field`.
@@ -149,29 +149,38 @@ fn page_url(field: &str, url: &str) -> AppResult<String> {
 
 /// An address to fetch. Another scheme (`gopher:`, `file:`, …) or an IPv6 zone is what request forgery
 /// tries: `IMPORT_BLOCKED_ADDRESS` and a security event, as the guard refuses a private address; a port
-/// out of range or anything else that is not an address is `BAD_USER_INPUT` on `url`.
-fn fetch_url(ctx: &Context<'_>, url: &str) -> async_graphql::Result<String> {
+/// out of range or anything else that is not an address is `BAD_USER_INPUT` on `field`.
+pub(super) fn address_to_fetch(ctx: &Context<'_>, field: &str, url: &str) -> AppResult<String> {
     let url = url.trim();
-    let refused = match address(url) {
-        Ok(()) => return Ok(url.to_owned()),
-        Err(AddressError::Scheme(scheme)) => blocked(ctx, &format!("{scheme}:")),
-        Err(AddressError::Zone(host)) => blocked(ctx, &host),
-        Err(AddressError::Port) => AppError::bad_input("url", "the port must be between 1 and 65535"),
-        Err(AddressError::Malformed) => AppError::bad_input("url", ADDRESS_RULE),
-    };
-    Err(refused).extend()
+    match address(url) {
+        Ok(()) => Ok(url.to_owned()),
+        Err(AddressError::Scheme(scheme)) => Err(blocked(ctx, &format!("{scheme}:"))),
+        Err(AddressError::Zone(host)) => Err(blocked(ctx, &host)),
+        Err(AddressError::Port) => Err(AppError::bad_input(field, "the port must be between 1 and 65535")),
+        Err(AddressError::Malformed) => Err(AppError::bad_input(field, ADDRESS_RULE)),
+    }
+}
+
+fn fetch_url(ctx: &Context<'_>, url: &str) -> async_graphql::Result<String> {
+    address_to_fetch(ctx, "url", url).extend()
 }
 
 /// `IMPORT_BLOCKED_ADDRESS`, written to the security log with the user who asked.
-pub(super) fn blocked(ctx: &Context<'_>, host: &str) -> AppError {
-    if let Ok(media) = ctx.data::<Arc<MediaService>>() {
-        let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
-        let user = viewer_id(ctx).ok().map(|id| id.to_string());
-        media.security().record(
+fn blocked(ctx: &Context<'_>, host: &str) -> AppError {
+    let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+    let user = viewer_id(ctx).ok().map(|id| id.to_string());
+    let security = ctx.data::<Arc<MediaService>>().ok().map(|media| media.security());
+    blocked_for(security, &meta, user.as_deref(), host)
+}
+
+/// `IMPORT_BLOCKED_ADDRESS`, written to `security` (when there is one) with the request and the user it was for.
+fn blocked_for(security: Option<&SecurityLog>, meta: &RequestMeta, user: Option<&str>, host: &str) -> AppError {
+    if let Some(security) = security {
+        security.record(
             "import_blocked_address",
             Severity::Medium,
-            &meta,
-            user.as_deref(),
+            meta,
+            user,
             serde_json::json!({ "host": host }),
         );
     }
@@ -198,20 +207,35 @@ async fn fetch_through_guard(
     want: Want,
     max_bytes: u64,
 ) -> async_graphql::Result<Fetched> {
-    let guard = ctx.data::<ImportSettings>()?.guard.clone();
-    let target = url.to_owned();
-    let fetched = tokio::task::spawn_blocking(move || fetch(&guard, &target, want, max_bytes))
+    let guard = &ctx.data::<ImportSettings>()?.guard;
+    let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+    let user = viewer_id(ctx).ok().map(|id| id.to_string());
+    let security = ctx.data::<Arc<MediaService>>().ok().map(|media| media.security());
+    fetch_guarded(guard, url, want, max_bytes, security, &meta, user.as_deref())
         .await
-        .map_err(|e| AppError::Internal(e.into()))
-        .extend()?;
-    match fetched {
-        Ok(fetched) => Ok(fetched),
-        Err(e) => Err(refusal(e, want).unwrap_or_else(|host| blocked(ctx, &host))).extend(),
-    }
+        .extend()
+}
+
+/// What `url` answers through `guard`, fetched off the async workers: at most `max_bytes` of the kind `want`
+/// accepts, or the refusal as the client sees it (a blocked address also a security event for `user`).
+pub(super) async fn fetch_guarded(
+    guard: &Guard,
+    url: &str,
+    want: Want,
+    max_bytes: u64,
+    security: Option<&SecurityLog>,
+    meta: &RequestMeta,
+    user: Option<&str>,
+) -> AppResult<Fetched> {
+    let (guard, target) = (guard.clone(), url.to_owned());
+    tokio::task::spawn_blocking(move || fetch(&guard, &target, want, max_bytes))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| refusal(e, want).unwrap_or_else(|host| blocked_for(security, meta, user, &host)))
 }
 
 /// What a failed fetch is to the client; a blocked address is `Err(host)`, for the caller to record.
-pub(super) fn refusal(error: FetchError, want: Want) -> Result<AppError, String> {
+fn refusal(error: FetchError, want: Want) -> Result<AppError, String> {
     Ok(match error {
         FetchError::Blocked(host) => return Err(host),
         FetchError::Timeout => AppError::ImportTimeout,

@@ -12,15 +12,15 @@ use rocket::fairing::AdHoc;
 use tokio::sync::{Mutex, Semaphore};
 use uuid::Uuid;
 
-use super::graphql::{file_name, page_text, read_page, refusal, view};
-use super::guard::{fetch, FetchError, ImportSettings, Want, MAX_PAGE_BYTES};
+use super::graphql::{fetch_guarded, file_name, page_text, read_page, view};
+use super::guard::{Fetched, ImportSettings, Want, MAX_PAGE_BYTES};
 use super::jobs::{Job, Outcome};
 use super::model::{from_address, take_monthly};
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::media::MediaService;
 use crate::recipes::{validate, CreateRecipeInput, IngredientInput, Recipe, StepInput};
-use crate::security_log::{RequestMeta, Severity};
+use crate::security_log::RequestMeta;
 
 /// Jobs one instance runs at once.
 const SLOTS: usize = 4;
@@ -168,14 +168,8 @@ impl ImportRunner {
     /// `importRecipeImage` does (quarantined, scanned, scored, only a re-encoded copy kept; the upload quotas). A
     /// picture that cannot be fetched or is refused leaves the recipe without one.
     async fn picture(&self, owner: Uuid, recipe: Uuid, url: &str) {
-        self.wait_for_site(url).await;
-        let guard = self.settings.guard.clone();
-        let (target, max) = (url.to_owned(), self.media.max_upload_size);
         let uploaded = async {
-            let fetched = tokio::task::spawn_blocking(move || fetch(&guard, &target, Want::Image, max))
-                .await
-                .map_err(|e| AppError::Internal(e.into()))?
-                .map_err(|e| self.refused(owner, e, Want::Image))?;
+            let fetched = self.fetch(owner, url, Want::Image, self.media.max_upload_size).await?;
             let file = self
                 .media
                 .spool_bytes(file_name(&fetched.url), fetched.content_type, &fetched.bytes)
@@ -195,13 +189,7 @@ impl ImportRunner {
     /// The recipe the page at `url` holds, with its first picture's address, fetched through the guard once the
     /// site may be asked again.
     async fn read(&self, owner: Uuid, url: &str) -> AppResult<(CreateRecipeInput, Option<String>)> {
-        self.wait_for_site(url).await;
-        let guard = self.settings.guard.clone();
-        let target = url.to_owned();
-        let fetched = tokio::task::spawn_blocking(move || fetch(&guard, &target, Want::Page, MAX_PAGE_BYTES))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        let fetched = fetched.map_err(|e| self.refused(owner, e, Want::Page))?;
+        let fetched = self.fetch(owner, url, Want::Page, MAX_PAGE_BYTES).await?;
         let (draft, found) = read_page(page_text(fetched.bytes), fetched.url.clone()).await?;
         let draft = view(draft, found, Some(url.to_owned()));
         let picture = draft.image_urls.first().cloned();
@@ -236,18 +224,22 @@ impl ImportRunner {
         Ok((input, picture))
     }
 
-    /// What a failed fetch for `owner` is; a blocked address is also a security event naming them.
-    fn refused(&self, owner: Uuid, error: FetchError, want: Want) -> AppError {
-        refusal(error, want).unwrap_or_else(|host| {
-            self.media.security().record(
-                "import_blocked_address",
-                Severity::Medium,
-                &RequestMeta::default(),
-                Some(&owner.to_string()),
-                serde_json::json!({ "host": host }),
-            );
-            AppError::ImportBlockedAddress
-        })
+    /// What `url` answers through the guard once its site may be asked again (a blocked address is also a
+    /// security event naming `owner`).
+    async fn fetch(&self, owner: Uuid, url: &str, want: Want, max_bytes: u64) -> AppResult<Fetched> {
+        self.wait_for_site(url).await;
+        let security = Some(self.media.security());
+        let user = owner.to_string();
+        fetch_guarded(
+            &self.settings.guard,
+            url,
+            want,
+            max_bytes,
+            security,
+            &RequestMeta::default(),
+            Some(&user),
+        )
+        .await
     }
 
     /// Waits until the site of `url` may be asked again, and books its next turn.
